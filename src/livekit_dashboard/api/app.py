@@ -1,0 +1,76 @@
+"""App factory: the FastAPI application with every route, error mapping and the web UI."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from livekit_dashboard import __version__
+from livekit_dashboard.api.lookup import lookup_router
+from livekit_dashboard.api.otlp import otlp_router
+from livekit_dashboard.ingest import Ingestor
+from livekit_dashboard.store import Engine, StorageError
+
+__all__ = ["create_app"]
+
+
+def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> FastAPI:
+    app = FastAPI(
+        title="livekit-dashboard",
+        version=__version__,
+        description="Self-hosted observability for LiveKit voice agents.",
+    )
+    app.state.engine = engine
+    app.state.ingestor = ingestor
+    app.state.max_body_bytes = max_body_bytes
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # 400 naming the parameter, rather than FastAPI's 422
+        problems = []
+        for err in exc.errors():
+            where = ".".join(
+                str(part) for part in err.get("loc", ()) if part not in ("query", "path", "body")
+            )
+            problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "invalid parameter " + "; ".join(problems)}, status_code=400)
+
+    @app.exception_handler(StorageError)
+    async def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"storage error: {exc}"}, status_code=503, headers={"Retry-After": "5"}
+        )
+
+    app.include_router(otlp_router)
+    app.include_router(lookup_router)
+
+    @app.get("/healthz", tags=["Health"], summary="200 when storage answers, 503 otherwise")
+    async def healthz() -> JSONResponse:
+        try:
+            await run_in_threadpool(engine.ping)
+        except StorageError as exc:
+            return JSONResponse(
+                {"status": "unavailable", "storage": engine.description, "error": str(exc)}, 503
+            )
+        return JSONResponse({"status": "ok", "storage": engine.description})
+
+    @app.get(
+        "/api/v1/ingest/stats", tags=["Health"], summary="Spans, log records and data points since start"
+    )
+    async def ingest_stats() -> dict[str, Any]:
+        return {**ingestor.stats.snapshot(), "queue_depth": ingestor.batcher.queue_depth}
+
+    web = resources.files("livekit_dashboard").joinpath("web")
+    app.mount("/static", StaticFiles(directory=str(web)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(str(web.joinpath("index.html")), media_type="text/html")
+
+    return app

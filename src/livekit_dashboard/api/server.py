@@ -1,0 +1,101 @@
+"""DashboardServer: open storage, migrate, start the writer, gRPC and HTTP; stop them in order."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from livekit_dashboard.api.app import create_app
+from livekit_dashboard.config import Settings
+from livekit_dashboard.ingest import Batcher, Ingestor, IngestStats
+from livekit_dashboard.ingest.grpc_server import start_grpc_server
+from livekit_dashboard.store import Engine, apply_migrations, open_engine
+
+__all__ = ["DashboardServer"]
+
+log = logging.getLogger(__name__)
+
+
+class DashboardServer:
+    """Everything one `livekit-dashboard serve` process runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine: Engine = open_engine(settings.resolved_dsn(), settings.database)
+        try:
+            apply_migrations(self.engine)
+        except Exception:
+            self.engine.close()
+            raise
+        self.batcher = Batcher(
+            self.engine,
+            max_queue_rows=settings.queue_max_rows,
+            max_batch_rows=settings.batch_max_rows,
+            flush_interval_s=settings.flush_interval_ms / 1000,
+        )
+        self.ingestor = Ingestor(self.batcher, IngestStats())
+        self.app = create_app(self.engine, self.ingestor, max_body_bytes=settings.max_body_bytes)
+        self._grpc: Any = None
+        self._http: uvicorn.Server | None = None
+        self._http_thread: threading.Thread | None = None
+        self.grpc_port = 0
+        self.http_port = 0
+
+    def start_background(self) -> None:
+        """Start writer, gRPC and HTTP in background threads; returns once both listen."""
+        self.batcher.start()
+        self._start_grpc()
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.host,
+            port=self.settings.port,
+            log_level=self.settings.log_level,
+            access_log=False,
+            lifespan="off",
+        )
+        self._http = uvicorn.Server(config)
+        self._http_thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+        self._http_thread.start()
+        deadline = time.monotonic() + 30
+        while not self._http.started:
+            if not self._http_thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise OSError(f"HTTP server failed to start on {self.settings.host}:{self.settings.port}")
+            time.sleep(0.02)
+        self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+
+    def _start_grpc(self) -> None:
+        if self.settings.grpc_port:
+            self._grpc = start_grpc_server(
+                self.ingestor, self.settings.host, self.settings.grpc_port, self.settings.max_body_bytes
+            )
+            self.grpc_port = self._grpc.bound_port
+
+    def wait(self) -> None:
+        """Block until the HTTP server ends (Ctrl-C / SIGTERM)."""
+        if self._http_thread is not None:
+            while self._http_thread.is_alive():
+                self._http_thread.join(0.5)
+
+    def request_stop(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
+
+    def stop(self) -> None:
+        """Stop accepting, write what was accepted, release storage."""
+        self.request_stop()
+        if self._http_thread is not None and self._http_thread.is_alive():
+            self._http_thread.join(10)
+        if self._grpc is not None:
+            self._grpc.stop(grace=5).wait(10)
+            self._grpc = None
+        self.batcher.stop()
+        self.engine.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.host}:{self.http_port}"

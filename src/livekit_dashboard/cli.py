@@ -1,0 +1,192 @@
+"""CLI: `livekit-dashboard serve | demo | migrate`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from livekit_dashboard import __version__
+from livekit_dashboard.config import Settings
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="livekit-dashboard",
+    help="Self-hosted observability for LiveKit voice agents: OTLP in, dashboards out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory (env LIVEKIT_DASHBOARD_DATA_DIR).")
+]
+HostOpt = Annotated[str | None, typer.Option("--host", help="Bind address (env LIVEKIT_DASHBOARD_HOST).")]
+PortOpt = Annotated[
+    int | None, typer.Option("--port", help="HTTP port: UI, API, OTLP/HTTP (env LIVEKIT_DASHBOARD_PORT).")
+]
+GrpcPortOpt = Annotated[
+    int | None,
+    typer.Option("--grpc-port", help="OTLP/gRPC port, 0 disables (env LIVEKIT_DASHBOARD_GRPC_PORT)."),
+]
+DsnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--storage-dsn", help="chdb:///path or http(s)://host:8123 (env LIVEKIT_DASHBOARD_STORAGE_DSN)."
+    ),
+]
+
+
+def _settings(**overrides: Any) -> Settings:
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except Exception as exc:  # pydantic's message lists each bad setting
+        _fail(f"invalid settings: {exc}")
+        raise  # unreachable; keeps type checkers calm
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"livekit-dashboard: error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _open_server(settings: Settings) -> Any:
+    from livekit_dashboard.api import DashboardServer
+    from livekit_dashboard.store import StorageError
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        server = DashboardServer(settings)
+        server.start_background()
+    except StorageError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(str(exc))
+    return server
+
+
+def _announce(server: Any) -> None:
+    url = server.base_url
+    typer.echo(f"livekit-dashboard {__version__}: storage {server.engine.description}")
+    typer.echo(f"  web UI          {url}/")
+    typer.echo(f"  OTLP/HTTP       {url}/v1/traces  /v1/logs  /v1/metrics")
+    if server.grpc_port:
+        typer.echo(f"  OTLP/gRPC       {server.settings.host}:{server.grpc_port}")
+    else:
+        typer.echo("  OTLP/gRPC       disabled")
+    typer.echo(f"  API docs        {url}/docs")
+
+
+def _run_until_signal(server: Any) -> None:
+    def _stop(signum: int, frame: Any) -> None:
+        server.request_stop()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.wait()
+    finally:
+        typer.echo("livekit-dashboard: stopping (writing queued data)", err=True)
+        server.stop()
+
+
+@app.command()
+def serve(
+    data_dir: DataDirOpt = None,
+    host: HostOpt = None,
+    port: PortOpt = None,
+    grpc_port: GrpcPortOpt = None,
+    storage_dsn: DsnOpt = None,
+) -> None:
+    """Serve the web UI, the JSON API and OTLP (HTTP and gRPC) on one process."""
+    settings = _settings(
+        data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, storage_dsn=storage_dsn
+    )
+    server = _open_server(settings)
+    _announce(server)
+    _run_until_signal(server)
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="Data directory for the demo data.")] = Path(
+        "livekit-dashboard-demo-data"
+    ),
+    host: HostOpt = None,
+    port: PortOpt = None,
+    grpc_port: GrpcPortOpt = None,
+    calls: Annotated[int, typer.Option(help="Calls (conversations) to generate.", min=1)] = 400,
+    days: Annotated[float, typer.Option(help="Spread the calls over the last DAYS days.", min=0.01)] = 7.0,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
+    exit_after_load: Annotated[bool, typer.Option(help="Stop once the demo data is loaded.")] = False,
+) -> None:
+    """The same server, pre-filled with realistic LiveKit voice-agent telemetry."""
+    from livekit_dashboard.demo import DemoConfig, generate
+
+    settings = _settings(data_dir=data_dir, host=host, port=port, grpc_port=grpc_port)
+    server = _open_server(settings)
+    _announce(server)
+    existing = server.engine.query("SELECT count() AS n FROM otel_traces")[0]["n"]
+    if existing:
+        typer.echo(f"demo data already present ({existing} spans); delete {data_dir} to regenerate", err=True)
+    else:
+        config = DemoConfig(calls=calls, days=days, seed=seed)
+        loader = threading.Thread(
+            target=_load_demo, args=(generate, config, server.base_url, server), name="demo", daemon=True
+        )
+        loader.start()
+        if exit_after_load:
+            loader.join()
+            server.stop()
+            return
+    if exit_after_load:
+        server.stop()
+        return
+    _run_until_signal(server)
+
+
+def _load_demo(generate: Any, config: Any, endpoint: str, server: Any) -> None:
+    try:
+        summary = generate(config, endpoint, progress=True)
+    except Exception as exc:
+        typer.echo(f"livekit-dashboard: demo data failed: {exc}", err=True)
+        return
+    typer.echo(
+        f"demo data loaded: {summary.calls} calls, {summary.spans} spans, {summary.logs} logs, "
+        f"{summary.metric_points} metric points",
+        err=True,
+    )
+
+
+@app.command()
+def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
+    """Create or upgrade the tables, then exit."""
+    from livekit_dashboard.store import StorageError, apply_migrations, open_engine
+
+    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
+    try:
+        engine = open_engine(settings.resolved_dsn(), settings.database)
+        try:
+            applied = apply_migrations(engine)
+        finally:
+            engine.close()
+    except StorageError as exc:
+        _fail(str(exc))
+        return
+    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
+    typer.echo(f"migrations applied: {names}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

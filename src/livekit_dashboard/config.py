@@ -1,0 +1,45 @@
+"""Settings: every option of the server, from CLI flags or LIVEKIT_DASHBOARD_* environment variables.
+
+Read only at the edges (cli, api); everything below receives plain values.
+Each field is documented in docs/configuration.md (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIVEKIT_DASHBOARD_", extra="ignore")
+
+    data_dir: Path = Field(Path("livekit-dashboard-data"), description="Where embedded chDB keeps its data.")
+    storage_dsn: str = Field(
+        "",
+        description="Storage to use instead of --data-dir: chdb:///abs/path or http(s)://user:pass@host:8123.",
+    )
+    database: str = Field("otel", description="ClickHouse database holding the tables.")
+    host: str = Field("127.0.0.1", description="Address the HTTP and gRPC servers bind to.")
+    port: int = Field(4318, ge=1, le=65535, description="Port for the web UI, JSON API and OTLP/HTTP.")
+    grpc_port: int = Field(4317, ge=0, le=65535, description="Port for OTLP/gRPC; 0 disables gRPC.")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest OTLP request accepted, before and after gunzip."
+    )
+    queue_max_rows: int = Field(
+        200_000, ge=1, description="Rows waiting for storage before ingest answers 503 / UNAVAILABLE."
+    )
+    batch_max_rows: int = Field(50_000, ge=1, description="Most rows written by one insert (group commit).")
+    flush_interval_ms: int = Field(
+        100, ge=0, le=10_000, description="How long the writer waits to gather requests into one insert."
+    )
+    log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
+
+    def resolved_dsn(self) -> str:
+        """The storage DSN: storage_dsn when set, else chDB on data_dir (made absolute)."""
+        if self.storage_dsn:
+            return self.storage_dsn
+        return f"chdb://{self.data_dir.expanduser().resolve()}"

@@ -1,0 +1,148 @@
+"""Batcher: group commit. Many requests' rows share one insert; a request is answered only
+after its rows are stored (acknowledged means durable), and a bounded queue pushes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from livekit_dashboard.store import Engine, StorageError
+
+__all__ = ["Batcher", "QueueFullError"]
+
+log = logging.getLogger(__name__)
+
+
+class QueueFullError(RuntimeError):
+    """The queue holds as many rows as allowed; the client should retry after a pause."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"ingest queue is full; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+@dataclass(slots=True)
+class _Item:
+    tables: Mapping[str, pa.Table]
+    num_rows: int
+    future: Future[None]
+
+
+class Batcher:
+    """One writer thread; submit() enqueues and returns a Future resolved once stored."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_queue_rows: int = 200_000,
+        max_batch_rows: int = 50_000,
+        flush_interval_s: float = 0.1,
+        retry_after_s: int = 1,
+    ) -> None:
+        self._engine = engine
+        self._max_queue_rows = max_queue_rows
+        self._max_batch_rows = max_batch_rows
+        self._flush_interval_s = flush_interval_s
+        self._retry_after_s = retry_after_s
+        self._items: list[_Item] = []
+        self._queued_rows = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self.inserts = 0
+
+    @property
+    def queue_depth(self) -> int:
+        """Rows waiting to be written (including the batch being written)."""
+        with self._cond:
+            return self._queued_rows
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Write what is queued, then end the writer thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def submit(self, tables: Mapping[str, pa.Table]) -> Future[None]:
+        """Queue rows for the next insert; QueueFullError when the queue has no room."""
+        future: Future[None] = Future()
+        num_rows = sum(t.num_rows for t in tables.values())
+        if num_rows == 0:
+            future.set_result(None)
+            return future
+        with self._cond:
+            if self._stopping:
+                raise QueueFullError(self._retry_after_s)
+            # a request larger than the whole queue is still accepted when the queue is empty
+            if self._queued_rows and self._queued_rows + num_rows > self._max_queue_rows:
+                raise QueueFullError(self._retry_after_s)
+            self._items.append(_Item(tables, num_rows, future))
+            self._queued_rows += num_rows
+            self._cond.notify_all()
+        return future
+
+    def _take_batch(self) -> list[_Item]:
+        with self._cond:
+            while not self._items and not self._stopping:
+                self._cond.wait()
+            if not self._items:
+                return []
+            # linger so that concurrent requests share one insert (one part) instead of many
+            deadline = time.monotonic() + self._flush_interval_s
+            while not self._stopping and sum(i.num_rows for i in self._items) < self._max_batch_rows:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            batch: list[_Item] = []
+            rows = 0
+            while self._items and (not batch or rows + self._items[0].num_rows <= self._max_batch_rows):
+                item = self._items.pop(0)
+                batch.append(item)
+                rows += item.num_rows
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._take_batch()
+            if not batch:
+                return
+            error: BaseException | None = None
+            try:
+                self._write(batch)
+            except StorageError as exc:
+                log.error("insert failed; %d requests answered as unavailable: %s", len(batch), exc)
+                error = exc
+            except Exception as exc:  # any other failure must still answer the waiting requests
+                log.exception("unexpected insert failure")
+                error = StorageError(str(exc))
+            with self._cond:
+                self._queued_rows -= sum(item.num_rows for item in batch)
+            for item in batch:
+                if error is None:
+                    item.future.set_result(None)
+                else:
+                    item.future.set_exception(error)
+
+    def _write(self, batch: list[_Item]) -> None:
+        by_table: dict[str, list[pa.Table]] = defaultdict(list)
+        for item in batch:
+            for name, table in item.tables.items():
+                by_table[name].append(table)
+        for name, parts in by_table.items():
+            self._engine.insert_arrow(name, pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+        self.inserts += 1

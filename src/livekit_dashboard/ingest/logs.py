@@ -1,0 +1,61 @@
+"""Log records: ExportLogsServiceRequest -> otel_logs rows (the Collector's column layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from livekit_dashboard.ingest.attributes import any_value_to_str, attributes_to_pairs, service_name
+from livekit_dashboard.ingest.decode import Signal
+from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared
+from livekit_dashboard.store import tables
+
+__all__ = ["prepare_logs"]
+
+
+def prepare_logs(request: Any) -> Prepared:
+    out = Prepared(Signal.LOGS)
+    cols: dict[str, list[Any]] = {name: [] for name in tables.LOGS.names}
+    for resource_logs in request.resource_logs:
+        resource = attributes_to_pairs(resource_logs.resource.attributes)
+        service = service_name(resource)
+        for scope_logs in resource_logs.scope_logs:
+            scope = scope_logs.scope
+            scope_attrs = attributes_to_pairs(scope.attributes)
+            for record in scope_logs.log_records:
+                reason = _invalid(record)
+                if reason:
+                    out.reject(reason)
+                    continue
+                # the Collector falls back to the observed time when the event time is unset
+                cols["Timestamp"].append(record.time_unix_nano or record.observed_time_unix_nano)
+                cols["TraceId"].append(record.trace_id.hex())
+                cols["SpanId"].append(record.span_id.hex())
+                cols["TraceFlags"].append(record.flags & 0xFF)
+                cols["SeverityText"].append(record.severity_text)
+                cols["SeverityNumber"].append(record.severity_number & 0xFF)
+                cols["ServiceName"].append(service)
+                cols["Body"].append(any_value_to_str(record.body))
+                cols["ResourceSchemaUrl"].append(resource_logs.schema_url)
+                cols["ResourceAttributes"].append(resource)
+                cols["ScopeSchemaUrl"].append(scope_logs.schema_url)
+                cols["ScopeName"].append(scope.name)
+                cols["ScopeVersion"].append(scope.version)
+                cols["ScopeAttributes"].append(scope_attrs)
+                cols["LogAttributes"].append(attributes_to_pairs(record.attributes))
+                cols["EventName"].append(record.event_name)
+                out.accepted += 1
+    if out.accepted:
+        out.tables["otel_logs"] = pa.Table.from_pydict(cols, schema=tables.LOGS)
+    return out
+
+
+def _invalid(record: Any) -> str:
+    if record.trace_id and len(record.trace_id) != 16:
+        return f"invalid trace_id ({len(record.trace_id)} bytes, want 16 or empty)"
+    if record.span_id and len(record.span_id) != 8:
+        return f"invalid span_id ({len(record.span_id)} bytes, want 8 or empty)"
+    if record.time_unix_nano > MAX_TIMESTAMP_NS or record.observed_time_unix_nano > MAX_TIMESTAMP_NS:
+        return "timestamp beyond 2262-04-11 (DateTime64(9) range)"
+    return ""

@@ -1,0 +1,109 @@
+"""Spans: ExportTraceServiceRequest -> otel_traces rows (the Collector's column layout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from livekit_dashboard.domain.ids import is_valid_span_id, is_valid_trace_id
+from livekit_dashboard.ingest.attributes import attributes_to_pairs, service_name
+from livekit_dashboard.ingest.decode import Signal
+from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared, ns
+from livekit_dashboard.store import tables
+
+__all__ = ["SPAN_KINDS", "STATUS_CODES", "prepare_spans"]
+
+# the Collector's spellings (pdata traceutil): these strings are what the table holds
+SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
+STATUS_CODES = ("Unset", "Ok", "Error")
+
+
+def prepare_spans(request: Any) -> Prepared:
+    """Validate and convert every span; invalid ones are counted, not stored."""
+    out = Prepared(Signal.TRACES)
+    cols: dict[str, list[Any]] = {name: [] for name in tables.TRACES.names}
+    ts, trace_ids, span_ids, parents = (
+        cols["Timestamp"],
+        cols["TraceId"],
+        cols["SpanId"],
+        cols["ParentSpanId"],
+    )
+    states, names, kinds, services = (
+        cols["TraceState"],
+        cols["SpanName"],
+        cols["SpanKind"],
+        cols["ServiceName"],
+    )
+    res_attrs, scope_names, scope_versions = (
+        cols["ResourceAttributes"],
+        cols["ScopeName"],
+        cols["ScopeVersion"],
+    )
+    span_attrs, durations, codes, messages = (
+        cols["SpanAttributes"],
+        cols["Duration"],
+        cols["StatusCode"],
+        cols["StatusMessage"],
+    )
+    ev_ts, ev_names, ev_attrs = cols["Events.Timestamp"], cols["Events.Name"], cols["Events.Attributes"]
+    ln_trace, ln_span, ln_state, ln_attrs = (
+        cols["Links.TraceId"],
+        cols["Links.SpanId"],
+        cols["Links.TraceState"],
+        cols["Links.Attributes"],
+    )
+    for resource_spans in request.resource_spans:
+        resource = attributes_to_pairs(resource_spans.resource.attributes)
+        service = service_name(resource)
+        for scope_spans in resource_spans.scope_spans:
+            scope_name, scope_version = scope_spans.scope.name, scope_spans.scope.version
+            for span in scope_spans.spans:
+                reason = _invalid(span)
+                if reason:
+                    out.reject(reason)
+                    continue
+                start, end = span.start_time_unix_nano, span.end_time_unix_nano
+                ts.append(start)
+                trace_ids.append(span.trace_id.hex())
+                span_ids.append(span.span_id.hex())
+                parents.append(span.parent_span_id.hex())
+                states.append(span.trace_state)
+                names.append(span.name)
+                kinds.append(SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "Unspecified")
+                services.append(service)
+                res_attrs.append(resource)
+                scope_names.append(scope_name)
+                scope_versions.append(scope_version)
+                span_attrs.append(attributes_to_pairs(span.attributes))
+                durations.append(end - start if end > start else 0)
+                code = span.status.code
+                codes.append(STATUS_CODES[code] if 0 <= code < len(STATUS_CODES) else "Unset")
+                messages.append(span.status.message)
+                events = span.events
+                ev_ts.append([ns(e.time_unix_nano) for e in events])
+                ev_names.append([e.name for e in events])
+                ev_attrs.append([attributes_to_pairs(e.attributes) for e in events])
+                links = span.links
+                ln_trace.append([link.trace_id.hex() for link in links])
+                ln_span.append([link.span_id.hex() for link in links])
+                ln_state.append([link.trace_state for link in links])
+                ln_attrs.append([attributes_to_pairs(link.attributes) for link in links])
+                out.accepted += 1
+    if out.accepted:
+        out.tables["otel_traces"] = pa.Table.from_pydict(cols, schema=tables.TRACES)
+    return out
+
+
+def _invalid(span: Any) -> str:
+    if not is_valid_trace_id(span.trace_id):
+        return f"invalid trace_id ({len(span.trace_id)} bytes, want 16 and not all zero)"
+    if not is_valid_span_id(span.span_id):
+        return f"invalid span_id ({len(span.span_id)} bytes, want 8 and not all zero)"
+    if span.parent_span_id and len(span.parent_span_id) != 8:
+        return f"invalid parent_span_id ({len(span.parent_span_id)} bytes, want 8 or empty)"
+    if span.start_time_unix_nano > MAX_TIMESTAMP_NS or span.end_time_unix_nano > MAX_TIMESTAMP_NS:
+        return "timestamp beyond 2262-04-11 (DateTime64(9) range)"
+    if not span.name:
+        return "empty span name"
+    return ""

@@ -1,0 +1,29 @@
+"""Ingest statistics since start: received, stored and rejected items per signal."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from livekit_dashboard.ingest.decode import Signal
+
+__all__ = ["IngestStats"]
+
+
+class IngestStats:
+    """Thread-safe counters of spans, log records and metric data points."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = {signal: {"received": 0, "stored": 0, "rejected": 0} for signal in Signal}
+
+    def add(self, signal: Signal, *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
+        with self._lock:
+            counts = self._counts[signal]
+            counts["received"] += received
+            counts["stored"] += stored
+            counts["rejected"] += rejected
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {signal.value: dict(counts) for signal, counts in self._counts.items()}

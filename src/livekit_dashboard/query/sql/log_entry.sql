@@ -1,0 +1,28 @@
+-- query: log_entry
+-- One log record by its id (<timestamp ns>-<content hash>), with every stored field.
+-- params: timestamp_ns Int64, content_hash String
+-- returns: log_id String, timestamp_unix_nano Int64, ... , log_attributes Map(String, String)
+SELECT
+    concat(toString(toUnixTimestamp64Nano(Timestamp)), '-', content_hash) AS log_id,
+    toUnixTimestamp64Nano(Timestamp) AS timestamp_unix_nano,
+    ServiceName AS service_name,
+    SeverityText AS severity_text,
+    SeverityNumber AS severity_number,
+    Body AS body,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    TraceFlags AS trace_flags,
+    EventName AS event_name,
+    ScopeName AS scope_name,
+    ScopeVersion AS scope_version,
+    ScopeSchemaUrl AS scope_schema_url,
+    ScopeAttributes AS scope_attributes,
+    ResourceSchemaUrl AS resource_schema_url,
+    ResourceAttributes AS resource_attributes,
+    LogAttributes AS attributes,
+    leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, toString(LogAttributes)))), 16, '0')
+        AS content_hash
+FROM otel_logs
+WHERE Timestamp = fromUnixTimestamp64Nano({timestamp_ns:Int64})
+    AND content_hash = {content_hash:String}
+LIMIT 1

@@ -1,0 +1,22 @@
+-- query: log_list
+-- Newest log records, optionally those of one trace and/or span; each with its stable log id.
+-- params: trace_id String, span_id String, limit UInt32
+-- returns: log_id String, timestamp_unix_nano Int64, service_name String, severity_text String, ...
+SELECT
+    concat(
+        toString(toUnixTimestamp64Nano(Timestamp)), '-',
+        leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, toString(LogAttributes)))), 16, '0')
+    ) AS log_id,
+    toUnixTimestamp64Nano(Timestamp) AS timestamp_unix_nano,
+    ServiceName AS service_name,
+    SeverityText AS severity_text,
+    SeverityNumber AS severity_number,
+    Body AS body,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    ScopeName AS scope_name
+FROM otel_logs
+WHERE ({trace_id:String} = '' OR TraceId = {trace_id:String})
+    AND ({span_id:String} = '' OR SpanId = {span_id:String})
+ORDER BY Timestamp DESC, log_id
+LIMIT {limit:UInt32}

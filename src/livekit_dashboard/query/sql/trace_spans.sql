@@ -1,0 +1,36 @@
+-- query: trace_spans
+-- Every span of one trace, bounded in time by the trace-id lookup table (otel_traces_trace_id_ts).
+-- params: trace_id String
+-- returns: start_time_unix_nano Int64, trace_id String, span_id String, parent_span_id String, ...
+WITH
+    (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_start,
+    (SELECT max(End) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_end
+SELECT
+    toUnixTimestamp64Nano(Timestamp) AS start_time_unix_nano,
+    Duration AS duration_ns,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    ParentSpanId AS parent_span_id,
+    TraceState AS trace_state,
+    SpanName AS name,
+    SpanKind AS kind,
+    ServiceName AS service_name,
+    StatusCode AS status_code,
+    StatusMessage AS status_message,
+    ScopeName AS scope_name,
+    ScopeVersion AS scope_version,
+    SpanAttributes AS attributes,
+    ResourceAttributes AS resource_attributes,
+    arrayMap(t -> toUnixTimestamp64Nano(t), Events.Timestamp) AS event_times,
+    Events.Name AS event_names,
+    Events.Attributes AS event_attributes,
+    Links.TraceId AS link_trace_ids,
+    Links.SpanId AS link_span_ids,
+    Links.TraceState AS link_trace_states,
+    Links.Attributes AS link_attributes
+FROM otel_traces
+WHERE TraceId = {trace_id:String}
+    -- a trace missing from the lookup table (End at the epoch) is still found, just unbounded
+    AND (trace_end = toDateTime(0) OR (Timestamp >= trace_start AND Timestamp < trace_end + 1))
+ORDER BY Timestamp, SpanId
+LIMIT 100000

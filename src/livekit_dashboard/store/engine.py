@@ -1,0 +1,327 @@
+"""Engine: one interface to ClickHouse, embedded (chDB) or a server (HTTP), safe across threads.
+
+chDB's sharp edges shape this module (measured, see docs/configuration.md): a connection shared
+by threads leaks query parameters between them and deadlocks next to a writer, while one
+connection per thread runs clean. So every engine owns a small pool of connections and a thread
+holds one exclusively for the length of a statement. A data directory can be opened by one
+process only; we take an advisory lock first so a second process gets a one-line error instead
+of chDB's initialisation failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import parse_qs, urlparse
+
+import pyarrow as pa
+
+__all__ = ["DataDirInUseError", "Engine", "StorageError", "open_engine"]
+
+_LOCK_FILE = ".livekit-dashboard.lock"
+_C = TypeVar("_C")
+
+
+class StorageError(RuntimeError):
+    """Storage failed (engine error, unreachable server, disk problem)."""
+
+
+class DataDirInUseError(StorageError):
+    """Another process holds the data directory."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        who = f" (pid {holder})" if holder else ""
+        super().__init__(
+            f"data directory {path} is in use by another livekit-dashboard process{who}; "
+            "stop it or choose another --data-dir"
+        )
+        self.path = path
+
+
+class Engine(Protocol):
+    """What the rest of the code may ask of storage."""
+
+    @property
+    def description(self) -> str:
+        """Where the data lives, for logs and /healthz (never contains secrets)."""
+        ...
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one SELECT with server-side bound parameters; rows as dicts (maps as dicts)."""
+        ...
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one statement that returns nothing useful (DDL, INSERT ... SELECT)."""
+        ...
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table whose column names match the target table's."""
+        ...
+
+    def ping(self) -> None:
+        """Raise StorageError unless storage answers a trivial query."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and locks."""
+        ...
+
+
+class _Pool(Generic[_C]):
+    """A bounded set of connections; each is used by one thread at a time."""
+
+    def __init__(self, factory: Callable[[], _C], size: int) -> None:
+        self._factory = factory
+        self._idle: queue.LifoQueue[_C] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+        self._all: list[_C] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[_C]:
+        self._slots.acquire()
+        try:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = self._factory()
+                with self._lock:
+                    self._all.append(conn)
+            try:
+                yield conn
+            finally:
+                self._idle.put(conn)
+        finally:
+            self._slots.release()
+
+    def connections(self) -> list[_C]:
+        with self._lock:
+            return list(self._all)
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Arrow -> python rows, turning map columns (lists of pairs) into dicts, nested too."""
+    converters = {f.name: _converter(f.type) for f in table.schema}
+    rows = table.to_pylist()
+    active = {name: conv for name, conv in converters.items() if conv is not None}
+    if active:
+        for row in rows:
+            for name, conv in active.items():
+                row[name] = conv(row[name])
+    return rows  # type: ignore[no-any-return]
+
+
+def _converter(typ: pa.DataType) -> Callable[[Any], Any] | None:
+    if pa.types.is_map(typ):
+        return lambda v: dict(v) if v is not None else {}
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        inner = _converter(typ.value_type)
+        if inner is not None:
+            return lambda v: [inner(x) for x in v] if v is not None else []
+    return None
+
+
+class ChdbEngine:
+    """Embedded ClickHouse (chDB) on a local data directory."""
+
+    def __init__(self, path: Path, database: str, pool_size: int = 8) -> None:
+        import chdb  # deferred: importing the engine costs ~200 MB RSS
+
+        self._chdb = chdb
+        self._path = path.resolve()
+        self._path.mkdir(parents=True, exist_ok=True)
+        _lock_data_dir(self._path)
+        self._database = database
+        try:
+            bootstrap = chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
+            bootstrap.query(f"CREATE DATABASE IF NOT EXISTS `{_check_ident(database)}`")
+        except Exception as exc:
+            self._unlock()
+            raise StorageError(f"cannot open chDB data directory {self._path}: {_first_line(exc)}") from exc
+        self._bootstrap = bootstrap
+        self._closed = False
+        self._pool: _Pool[Any] = _Pool(self._connect, pool_size)
+
+    @property
+    def description(self) -> str:
+        return f"chdb://{self._path} (database {self._database})"
+
+    def _connect(self) -> Any:
+        conn = self._chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
+        conn.query(f"USE `{self._database}`")
+        return conn
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._pool.connection() as conn:
+            try:
+                result = conn.query(sql, "ArrowTable", params=dict(params or {}))
+            except Exception as exc:
+                raise StorageError(_first_line(exc)) from exc
+        return _rows(result)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._pool.connection() as conn:
+            try:
+                conn.query(sql, "CSV", params=dict(params or {}))
+            except Exception as exc:
+                raise StorageError(_first_line(exc)) from exc
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, data.schema) as writer:
+            writer.write_table(data)
+        columns = ", ".join(f"`{_check_ident(name)}`" for name in data.column_names)
+        with self._pool.connection() as conn:
+            try:
+                with conn.send_insert(
+                    f"INSERT INTO `{_check_ident(table)}` ({columns})", "ArrowStream"
+                ) as ins:
+                    ins.append(sink.getvalue())
+                    ins.finish()
+            except Exception as exc:
+                raise StorageError(_first_line(exc)) from exc
+
+    def ping(self) -> None:
+        self.query("SELECT 1 AS ok")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for conn in [*self._pool.connections(), self._bootstrap]:
+            with contextlib.suppress(Exception):
+                conn.close()
+        self._unlock()
+
+    def _unlock(self) -> None:
+        _unlock_data_dir(self._path)
+
+
+class HttpEngine:
+    """A ClickHouse server over HTTP(S), via clickhouse-connect (one client per pooled slot)."""
+
+    def __init__(self, url: str, database: str, pool_size: int = 8) -> None:
+        import clickhouse_connect
+
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        self._kwargs: dict[str, Any] = {
+            "host": parsed.hostname or "localhost",
+            "port": parsed.port or (8443 if parsed.scheme == "https" else 8123),
+            "username": parsed.username or "default",
+            "password": parsed.password or "",
+            "secure": parsed.scheme == "https",
+            "database": query.get("database", [database])[0],
+        }
+        self._cc = clickhouse_connect
+        self._display = f"{parsed.scheme}://{self._kwargs['host']}:{self._kwargs['port']}"
+        self._database = self._kwargs["database"]
+        try:
+            bootstrap = clickhouse_connect.get_client(**{**self._kwargs, "database": "default"})
+            bootstrap.command(f"CREATE DATABASE IF NOT EXISTS `{_check_ident(self._database)}`")
+            bootstrap.close()
+        except Exception as exc:
+            raise StorageError(f"cannot reach ClickHouse at {self._display}: {_first_line(exc)}") from exc
+        self._pool: _Pool[Any] = _Pool(lambda: self._cc.get_client(**self._kwargs), pool_size)
+
+    @property
+    def description(self) -> str:
+        return f"{self._display} (database {self._database})"
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self._pool.connection() as client:
+            try:
+                result = client.query_arrow(sql, parameters=dict(params or {}))
+            except Exception as exc:
+                raise StorageError(_first_line(exc)) from exc
+        return _rows(result)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._pool.connection() as client:
+            try:
+                client.command(sql, parameters=dict(params or {}))
+            except Exception as exc:
+                raise StorageError(_first_line(exc)) from exc
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
+        with self._pool.connection() as client:
+            try:
+                client.insert_arrow(table, data)
+            except Exception as exc:
+                raise StorageError(_first_line(exc)) from exc
+
+    def ping(self) -> None:
+        self.query("SELECT 1 AS ok")
+
+    def close(self) -> None:
+        for client in self._pool.connections():
+            with contextlib.suppress(Exception):
+                client.close()
+
+
+def open_engine(dsn: str, database: str = "otel", pool_size: int = 8) -> Engine:
+    """Open storage named by a DSN: ``chdb:///abs/path`` (embedded) or ``http(s)://host:8123``."""
+    parsed = urlparse(dsn)
+    if parsed.scheme == "chdb":
+        path = Path(parsed.netloc + parsed.path) if parsed.netloc else Path(parsed.path)
+        if not str(path):
+            raise StorageError(f"chdb DSN needs a path, e.g. chdb:///var/lib/livekit-dashboard, got {dsn!r}")
+        return ChdbEngine(path, database, pool_size)
+    if parsed.scheme in ("http", "https"):
+        return HttpEngine(dsn, database, pool_size)
+    raise StorageError(f"unsupported storage DSN {dsn!r}: use chdb:///path or http(s)://host:8123")
+
+
+# flock is per open file, so engines of one process on one directory (a database each, as the
+# tests use) share the lock: path -> [fd, number of engines holding it]
+_HELD: dict[Path, list[int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def _lock_data_dir(path: Path) -> int:
+    with _HELD_LOCK:
+        if path in _HELD:
+            _HELD[path][1] += 1
+            return _HELD[path][0]
+        fd = os.open(path / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise DataDirInUseError(path, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        _HELD[path] = [fd, 1]
+        return fd
+
+
+def _unlock_data_dir(path: Path) -> None:
+    with _HELD_LOCK:
+        held = _HELD.get(path)
+        if held is None:
+            return
+        held[1] -= 1
+        if held[1] == 0:
+            del _HELD[path]
+            with contextlib.suppress(OSError):
+                os.close(held[0])
+
+
+def _check_ident(name: str) -> str:
+    # identifiers come from our own code and settings, never from requests; still, refuse odd ones
+    if not name or not all(c.isalnum() or c in "_." for c in name):
+        raise StorageError(f"invalid identifier {name!r}")
+    return name
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]

@@ -1,0 +1,93 @@
+"""Migrations: apply store/schema/NNNN_*.sql once each, recorded in a ledger table.
+
+ClickHouse DDL is not transactional, so every statement is written to be re-runnable
+(IF NOT EXISTS) and the ledger row is written only after all of a file's statements succeed:
+a crash half-way re-applies the file, harmlessly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from livekit_dashboard.store.engine import Engine, StorageError
+
+__all__ = ["Migration", "Slots", "apply_migrations", "list_migrations", "render_ddl"]
+
+_LEDGER_DDL = """
+CREATE TABLE IF NOT EXISTS livekit_dashboard_migrations (
+    version UInt32,
+    name String,
+    applied_at DateTime64(3) DEFAULT now64(3)
+) ENGINE = MergeTree ORDER BY version
+"""
+_FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_SLOT = re.compile(r"\{\{([a-z_]+)\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """The structural parts of DDL that differ between deployments (nothing else is templated)."""
+
+    engine: str = "MergeTree"
+    aggregating_engine: str = "AggregatingMergeTree"
+    on_cluster: str = ""
+    ttl: str = ""
+    ttl_lookup: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def list_migrations() -> list[Migration]:
+    """The schema files shipped with the package, in version order."""
+    found = []
+    for entry in resources.files("livekit_dashboard.store").joinpath("schema").iterdir():
+        match = _FILE_NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text(encoding="utf-8")))
+    return sorted(found, key=lambda m: m.version)
+
+
+def render_ddl(sql: str, slots: Slots) -> list[str]:
+    """Fill the whitelisted slots and split a schema file into statements."""
+    values = {
+        "engine": slots.engine,
+        "aggregating_engine": slots.aggregating_engine,
+        "on_cluster": slots.on_cluster,
+        "ttl": slots.ttl,
+        "ttl_lookup": slots.ttl_lookup,
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise StorageError(f"unknown DDL slot {{{{{key}}}}}")
+        return values[key]
+
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [stmt.strip() for stmt in _SLOT.sub(fill, body).split(";") if stmt.strip()]
+
+
+def apply_migrations(engine: Engine, slots: Slots | None = None) -> list[Migration]:
+    """Apply every migration not yet in the ledger; returns the ones applied now."""
+    slots = slots or Slots()
+    engine.command(_LEDGER_DDL)
+    done = {int(row["version"]) for row in engine.query("SELECT version FROM livekit_dashboard_migrations")}
+    applied = []
+    for migration in list_migrations():
+        if migration.version in done:
+            continue
+        for statement in render_ddl(migration.sql, slots):
+            engine.command(statement)
+        engine.command(
+            "INSERT INTO livekit_dashboard_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+            {"v": migration.version, "n": migration.name},
+        )
+        applied.append(migration)
+    return applied
