@@ -3,8 +3,9 @@
 -- params: trace_id String
 -- returns: start_time_unix_nano Int64, trace_id String, span_id String, parent_span_id String, ...
 WITH
-    (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_start,
-    (SELECT max(End) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_end
+    (SELECT toDateTime64(min(Start), 9) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_start,
+    (SELECT toDateTime64(max(End), 9) + INTERVAL 1 SECOND FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String})
+        AS trace_end
 SELECT
     toUnixTimestamp64Nano(Timestamp) AS start_time_unix_nano,
     Duration AS duration_ns,
@@ -30,7 +31,8 @@ SELECT
     Links.Attributes AS link_attributes
 FROM otel_traces
 WHERE TraceId = {trace_id:String}
-    -- a trace missing from the lookup table (End at the epoch) is still found, just unbounded
-    AND (trace_end = toDateTime(0) OR (Timestamp >= trace_start AND Timestamp < trace_end + 1))
+    -- bounds are DateTime64 on purpose: DateTime bounds mis-prune the toDateTime(Timestamp) key.
+    -- A trace missing from the lookup table (start at the epoch) is still found, just unbounded.
+    AND (trace_start = toDateTime64(0, 9) OR (Timestamp >= trace_start AND Timestamp < trace_end))
 ORDER BY Timestamp, SpanId
 LIMIT 100000

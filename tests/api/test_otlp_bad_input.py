@@ -1,0 +1,195 @@
+"""Bad input gets a precise 4xx, the server stays up, and data accepted earlier stays stored."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import httpx
+import pytest
+from google.rpc import status_pb2
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from livekit_dashboard.api import DashboardServer
+from tests.helpers import make_spans
+
+PB = {"Content-Type": "application/x-protobuf"}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture
+def loaded(make_server: Any) -> tuple[DashboardServer, int]:
+    """A server with a 64 KiB body limit and one valid trace already stored."""
+    server = make_server(max_body_bytes=64 * 1024)
+    body = encode_spans(make_spans()).SerializeToString()
+    assert httpx.post(f"{server.base_url}/v1/traces", content=body, headers=PB).status_code == 200
+    return server, _count(server)
+
+
+def _count(server: DashboardServer) -> int:
+    return int(server.engine.query("SELECT count() AS n FROM otel_traces")[0]["n"])
+
+
+def _assert_intact(server: DashboardServer, before: int) -> None:
+    assert _count(server) == before
+    assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+
+
+def test_malformed_protobuf_is_400_with_status_message(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    r = httpx.post(f"{server.base_url}/v1/traces", content=b"\x0a\xff\xff\xff\xff\x0fgarbage", headers=PB)
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/x-protobuf"
+    status = status_pb2.Status.FromString(r.content)
+    assert status.code == 3
+    assert status.message.startswith("malformed protobuf ExportTraceServiceRequest")
+    _assert_intact(server, before)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{not json", "malformed JSON"),
+        (b"[1, 2]", "the top level must be an object"),
+        (b'{"resourceSpans": 5}', "malformed OTLP/JSON ExportTraceServiceRequest"),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": "soon"}]}]}]}',
+            "malformed OTLP/JSON",
+        ),
+        (b"\xff\xfe\x00", "malformed JSON"),
+    ],
+)
+def test_malformed_json_is_400(loaded: tuple[DashboardServer, int], body: bytes, expected: str) -> None:
+    server, before = loaded
+    r = httpx.post(f"{server.base_url}/v1/traces", content=body, headers=JSON)
+    assert r.status_code == 400
+    assert expected in r.json()["message"]
+    _assert_intact(server, before)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", ""])
+def test_unsupported_content_type_is_415(loaded: tuple[DashboardServer, int], content_type: str) -> None:
+    server, before = loaded
+    headers = {"Content-Type": content_type} if content_type else {}
+    r = httpx.post(f"{server.base_url}/v1/logs", content=b"hello", headers=headers)
+    assert r.status_code == 415
+    assert "unsupported content type" in r.json()["message"]
+    _assert_intact(server, before)
+
+
+def test_unsupported_content_encoding_is_415(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    r = httpx.post(f"{server.base_url}/v1/traces", content=b"x", headers={**PB, "Content-Encoding": "br"})
+    assert r.status_code == 415
+    assert "unsupported content encoding 'br'" in status_pb2.Status.FromString(r.content).message
+    _assert_intact(server, before)
+
+
+def test_body_over_limit_is_413(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    r = httpx.post(f"{server.base_url}/v1/traces", content=b"\x00" * (65 * 1024), headers=JSON)
+    assert r.status_code == 413
+    assert "exceeds the limit of 65536 bytes" in r.json()["message"]
+    _assert_intact(server, before)
+
+
+def test_gzip_bomb_is_413(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    bomb = gzip.compress(b"\x00" * (50 * 1024 * 1024))
+    assert len(bomb) < 64 * 1024
+    r = httpx.post(f"{server.base_url}/v1/traces", content=bomb, headers={**PB, "Content-Encoding": "gzip"})
+    assert r.status_code == 413
+    assert "decompressed body exceeds the limit" in status_pb2.Status.FromString(r.content).message
+    _assert_intact(server, before)
+
+
+@pytest.mark.parametrize("payload", [b"not gzip at all", gzip.compress(b"{}" * 1000)[:-12]])
+def test_corrupt_gzip_is_400(loaded: tuple[DashboardServer, int], payload: bytes) -> None:
+    server, before = loaded
+    r = httpx.post(
+        f"{server.base_url}/v1/traces", content=payload, headers={**JSON, "Content-Encoding": "gzip"}
+    )
+    assert r.status_code == 400
+    assert "not valid gzip" in r.json()["message"]
+    _assert_intact(server, before)
+
+
+def test_partially_invalid_protobuf_stores_valid_spans(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    spans = make_spans(n_turns=1)
+    request = encode_spans(spans)
+    bad = request.resource_spans[0].scope_spans[0].spans[0]
+    bad.trace_id = b"\x01\x02\x03"
+    r = httpx.post(f"{server.base_url}/v1/traces", content=request.SerializeToString(), headers=PB)
+    assert r.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(r.content).partial_success
+    assert partial.rejected_spans == 1
+    assert "invalid trace_id (3 bytes, want 16" in partial.error_message
+    assert _count(server) == before + len(spans) - 1
+    stats = httpx.get(f"{server.base_url}/api/v1/ingest/stats").json()["traces"]
+    assert stats["rejected"] == 1
+    assert stats["stored"] == before + len(spans) - 1
+
+
+def test_partially_invalid_json_reports_partial_success(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    doc = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "json-svc"}}]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "livekit-agents"},
+                        "spans": [
+                            {
+                                "traceId": "5b8efff798038103d269b633813fc60c",
+                                "spanId": "eee19b7ec3c1b174",
+                                "name": "llm_request",
+                                "kind": 1,
+                                "startTimeUnixNano": "1700000000000000000",
+                                "endTimeUnixNano": "1700000001000000000",
+                                "unknownField": True,
+                                "attributes": [
+                                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "42"}}
+                                ],
+                            },
+                            {"traceId": "abcdef", "spanId": "eee19b7ec3c1b175", "name": "bad"},
+                            {"traceId": "zz-not-hex", "spanId": "eee19b7ec3c1b176", "name": "bad2"},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    r = httpx.post(f"{server.base_url}/v1/traces", content=json.dumps(doc), headers=JSON)
+    assert r.status_code == 200
+    partial = r.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "2"
+    assert "invalid trace_id" in partial["errorMessage"]
+    trace = httpx.get(f"{server.base_url}/api/v1/traces/5b8efff798038103d269b633813fc60c").json()
+    (span,) = trace["spans"]
+    assert span["attributes"] == {"gen_ai.usage.input_tokens": "42"}
+    assert (span["kind"], span["service_name"], span["duration_ns"]) == (
+        "Internal",
+        "json-svc",
+        1_000_000_000,
+    )
+    assert _count(server) == before + 1
+
+
+def test_unknown_trace_is_404(loaded: tuple[DashboardServer, int]) -> None:
+    server, _ = loaded
+    r = httpx.get(f"{server.base_url}/api/v1/traces/{'ab' * 16}")
+    assert r.status_code == 404
+    assert r.json()["detail"] == f"trace {'ab' * 16} not found"
+    assert httpx.get(f"{server.base_url}/api/v1/traces/{'0' * 32}").status_code == 400
+
+
+def test_empty_request_is_ok(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    for path in ("/v1/traces", "/v1/logs", "/v1/metrics"):
+        assert httpx.post(f"{server.base_url}{path}", content=b"", headers=PB).status_code == 200
+        assert httpx.post(f"{server.base_url}{path}", content=b"{}", headers=JSON).json() == {}
+    _assert_intact(server, before)
