@@ -1,0 +1,201 @@
+"""The real `livekit-dashboard` process: serve, restart on the same data dir, a second process on a
+held data dir, migrate, demo."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.trace.export import SpanExportResult
+
+from tests.conftest import free_port
+from tests.helpers import make_spans
+
+pytestmark = pytest.mark.slow
+CLI = [sys.executable, "-m", "livekit_dashboard"]
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_DASHBOARD_")}
+    env["LIVEKIT_DASHBOARD_LOG_LEVEL"] = "warning"
+    return env
+
+
+class Served:
+    def __init__(self, data_dir: Path) -> None:
+        self.port, self.grpc_port = free_port(), free_port()
+        self.proc = subprocess.Popen(
+            [
+                *CLI,
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--port",
+                str(self.port),
+                "--grpc-port",
+                str(self.grpc_port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(),
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"serve exited early: {self.proc.stderr.read() if self.proc.stderr else ''}"
+                )
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("serve did not become healthy in 60 s")
+
+    def stop(self) -> tuple[int, str, str]:
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=60)
+        return self.proc.returncode, out, err
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "data"
+
+
+def test_serve_prints_urls_and_keeps_data_across_restart(data_dir: Path) -> None:
+    first = Served(data_dir)
+    spans = make_spans(service="restart-agent")
+    assert OTLPSpanExporter(endpoint=f"{first.url}/v1/traces").export(spans) is SpanExportResult.SUCCESS
+    grpc_spans = make_spans(service="restart-grpc")
+    grpc_exporter = GrpcSpanExporter(endpoint=f"127.0.0.1:{first.grpc_port}", insecure=True)
+    assert grpc_exporter.export(grpc_spans) is SpanExportResult.SUCCESS
+    grpc_exporter.shutdown()
+    stats = httpx.get(f"{first.url}/api/v1/ingest/stats").json()
+    assert stats["traces"]["stored"] == len(spans) + len(grpc_spans)
+    code, out, _ = first.stop()
+    assert code == 0
+    assert f"http://127.0.0.1:{first.port}/" in out
+    assert f"OTLP/gRPC       127.0.0.1:{first.grpc_port}" in out
+
+    second = Served(data_dir)
+    try:
+        for sent in (spans, grpc_spans):
+            trace_id = format(sent[0].context.trace_id, "032x")
+            body = httpx.get(f"{second.url}/api/v1/traces/{trace_id}").json()
+            assert sorted(s["span_id"] for s in body["spans"]) == sorted(
+                format(s.context.span_id, "016x") for s in sent
+            )
+        # counters are since start; the data is not
+        assert httpx.get(f"{second.url}/api/v1/ingest/stats").json()["traces"]["stored"] == 0
+    finally:
+        assert second.stop()[0] == 0
+
+
+def test_second_process_on_a_held_data_dir_gets_one_line_error(data_dir: Path) -> None:
+    first = Served(data_dir)
+    try:
+        result = subprocess.run(
+            [*CLI, "serve", "--data-dir", str(data_dir), "--port", str(free_port()), "--grpc-port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+        )
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert "in use by another livekit-dashboard process" in lines[0]
+        assert f"(pid {first.proc.pid})" in lines[0]
+        assert "Traceback" not in result.stderr
+        migrate = subprocess.run(
+            [*CLI, "migrate", "--data-dir", str(data_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+        )
+        assert migrate.returncode == 2
+        assert "in use by another" in migrate.stderr
+    finally:
+        first.stop()
+
+
+def test_migrate_then_up_to_date(data_dir: Path) -> None:
+    run = [*CLI, "migrate", "--data-dir", str(data_dir)]
+    first = subprocess.run(run, capture_output=True, text=True, timeout=60, env=_env(), check=True)
+    assert "0001_otel_traces, 0002_otel_logs, 0003_otel_metrics" in first.stdout
+    again = subprocess.run(run, capture_output=True, text=True, timeout=60, env=_env(), check=True)
+    assert "none (up to date)" in again.stdout
+
+
+def test_port_in_use_is_a_clear_error(data_dir: Path) -> None:
+    first = Served(data_dir)
+    try:
+        result = subprocess.run(
+            [
+                *CLI,
+                "serve",
+                "--data-dir",
+                str(data_dir.parent / "other"),
+                "--port",
+                str(first.port),
+                "--grpc-port",
+                "0",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(),
+        )
+        assert result.returncode == 2
+        assert "failed to start" in result.stderr
+    finally:
+        first.stop()
+
+
+def test_demo_command_loads_data(data_dir: Path) -> None:
+    result = subprocess.run(
+        [
+            *CLI,
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(free_port()),
+            "--grpc-port",
+            "0",
+            "--calls",
+            "15",
+            "--exit-after-load",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo data loaded: 15 calls" in result.stderr
+    served = Served(data_dir)
+    try:
+        stats_line = next(line for line in result.stderr.splitlines() if line.startswith("demo data loaded"))
+        spans = int(stats_line.split(", ")[1].split()[0])
+        logs = httpx.get(f"{served.url}/api/v1/logs", params={"limit": 1000}).json()["logs"]
+        assert logs
+        trace = httpx.get(f"{served.url}/api/v1/traces/{logs[0]['trace_id']}").json()
+        assert {s["name"] for s in trace["spans"]} >= {"agent_session", "agent_turn"}
+    finally:
+        served.stop()
+    assert spans > 15 * 10

@@ -1,0 +1,72 @@
+"""Demo data: deterministic for a seed, realistic LiveKit shapes, and all of it stored."""
+
+from __future__ import annotations
+
+import httpx
+
+from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.demo import DemoConfig, generate
+from livekit_dashboard.demo.generator import simulate
+
+END = 1_795_000_000_000_000_000
+
+
+def test_same_seed_same_calls() -> None:
+    a = simulate(DemoConfig(calls=30, seed=7, end_ns=END))
+    b = simulate(DemoConfig(calls=30, seed=7, end_ns=END))
+    c = simulate(DemoConfig(calls=30, seed=8, end_ns=END))
+    assert [(x.trace_id, len(x.spans), x.usage) for x in a] == [
+        (x.trace_id, len(x.spans), x.usage) for x in b
+    ]
+    assert [x.trace_id for x in a] != [x.trace_id for x in c]
+    assert all(
+        END - 2 * 86400 * 10**9 <= call.start_ns and call.end_ns <= END
+        for call in simulate(DemoConfig(calls=30, days=2, seed=7, end_ns=END))
+    )
+
+
+def test_generated_telemetry_is_stored_whole(server: DashboardServer) -> None:
+    summary = generate(DemoConfig(calls=60, days=3, seed=11, end_ns=END), server.base_url)
+    q = server.engine.query
+    assert q("SELECT count() AS n FROM otel_traces")[0]["n"] == summary.spans
+    assert q("SELECT count() AS n FROM otel_logs")[0]["n"] == summary.logs
+    points = sum(q(f"SELECT count() AS n FROM otel_metrics_{kind}")[0]["n"] for kind in ("sum", "histogram"))
+    assert points == summary.metric_points
+    stats = httpx.get(f"{server.base_url}/api/v1/ingest/stats").json()
+    assert stats["traces"] == {"received": summary.spans, "stored": summary.spans, "rejected": 0}
+    assert stats["logs"]["stored"] == summary.logs
+    assert stats["metrics"]["stored"] == summary.metric_points
+
+    # one call per root, several services and both SDK languages
+    assert q("SELECT count() AS n FROM otel_traces WHERE SpanName = 'agent_session'")[0]["n"] == 60
+    languages = q(
+        "SELECT DISTINCT ResourceAttributes['telemetry.sdk.language'] AS l FROM otel_traces ORDER BY l"
+    )
+    assert [r["l"] for r in languages] == ["nodejs", "python"]
+    assert q("SELECT uniqExact(ServiceName) AS n FROM otel_traces")[0]["n"] >= 3
+    # usage sits on llm_request / realtime_inference only, never on llm_node or agent_turn
+    usage_spans = q(
+        "SELECT DISTINCT SpanName AS s FROM otel_traces WHERE mapContains(SpanAttributes, 'gen_ai.usage.input_tokens') "
+        "ORDER BY s"
+    )
+    assert [r["s"] for r in usage_spans] in (["llm_request", "realtime_inference"], ["llm_request"])
+    assert (
+        q(
+            "SELECT countIf(SpanAttributes['lk.tts_metrics'] != '') AS n FROM otel_traces "
+            "WHERE SpanName = 'tts_request'"
+        )[0]["n"]
+        > 0
+    )
+    # failures carry ERROR status and an exception event; logs point at stored spans
+    errors = q(
+        "SELECT count() AS n, countIf(has(Events.Name, 'exception')) AS with_event FROM otel_traces "
+        "WHERE StatusCode = 'Error'"
+    )[0]
+    assert errors["n"] == summary.errors > 0
+    assert errors["with_event"] == errors["n"]
+    orphans = q(
+        "SELECT count() AS n FROM otel_logs WHERE SpanId != '' AND SpanId NOT IN (SELECT SpanId FROM otel_traces)"
+    )
+    assert orphans == [{"n": 0}]
+    temporalities = q("SELECT DISTINCT AggregationTemporality AS t FROM otel_metrics_sum ORDER BY t")
+    assert [r["t"] for r in temporalities] == [1, 2]
