@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import Agent, AgentSession, APIConnectOptions, APIStatusError, function_tool, llm, tts
+from livekit.agents import Agent, AgentSession, APIConnectOptions, APIStatusError, function_tool, llm
 from livekit.agents.telemetry import set_tracer_provider
 from livekit.agents.testing import fake_job_context
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS
@@ -56,8 +56,14 @@ class FakeLLM(llm.LLM):
     def provider(self) -> str:
         return "api.openai.com"
 
-    def chat(self, *, chat_ctx: llm.ChatContext, tools: list[Any] | None = None,
-             conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS, **_: Any) -> llm.LLMStream:
+    def chat(
+        self,
+        *,
+        chat_ctx: llm.ChatContext,
+        tools: list[Any] | None = None,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+        **_: Any,
+    ) -> llm.LLMStream:
         return _FakeStream(self, chat_ctx=chat_ctx, tools=tools or [], conn_options=conn_options)
 
 
@@ -71,13 +77,21 @@ class _FakeStream(llm.LLMStream):
         wants_tool = getattr(last, "role", "") == "user" and "weather" in (last.text_content or "")
         if wants_tool:
             call = llm.FunctionToolCall(name="get_weather", arguments='{"city": "Paris"}', call_id="call_1")
-            self._event_ch.send_nowait(llm.ChatChunk(id="c1", delta=llm.ChoiceDelta(role="assistant", tool_calls=[call])))
+            self._event_ch.send_nowait(
+                llm.ChatChunk(id="c1", delta=llm.ChoiceDelta(role="assistant", tool_calls=[call]))
+            )
         else:
             for word in ("Sure, ", "here ", "you ", "go."):
-                self._event_ch.send_nowait(llm.ChatChunk(id="c1", delta=llm.ChoiceDelta(role="assistant", content=word)))
+                self._event_ch.send_nowait(
+                    llm.ChatChunk(id="c1", delta=llm.ChoiceDelta(role="assistant", content=word))
+                )
                 await asyncio.sleep(0.01)
-        usage = llm.CompletionUsage(completion_tokens=COMPLETION_TOKENS, prompt_tokens=PROMPT_TOKENS,
-                                    prompt_cached_tokens=CACHED_TOKENS, total_tokens=PROMPT_TOKENS + COMPLETION_TOKENS)
+        usage = llm.CompletionUsage(
+            completion_tokens=COMPLETION_TOKENS,
+            prompt_tokens=PROMPT_TOKENS,
+            prompt_cached_tokens=CACHED_TOKENS,
+            total_tokens=PROMPT_TOKENS + COMPLETION_TOKENS,
+        )
         self._event_ch.send_nowait(llm.ChatChunk(id="c1", usage=usage))
 
 

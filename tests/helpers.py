@@ -17,13 +17,9 @@ def make_spans(service: str = "test-agent", n_turns: int = 2) -> list[ReadableSp
     provider = TracerProvider(resource=Resource.create({"service.name": service, "service.version": "1.2.3"}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("livekit-agents", "1.8.9")
-    with tracer.start_as_current_span(
-        "agent_session", attributes={"lk.job_id": "AJ_1", "lk.room_sid": "RM_1"}
-    ):
+    with tracer.start_as_current_span("agent_session", attributes={"lk.job_id": "AJ_1", "lk.room_sid": "RM_1"}):
         for turn in range(n_turns):
-            with tracer.start_as_current_span(
-                "agent_turn", attributes={"lk.e2e_latency": 0.81 + turn}
-            ) as agent:
+            with tracer.start_as_current_span("agent_turn", attributes={"lk.e2e_latency": 0.81 + turn}) as agent:
                 agent.add_event("generation", {"lk.generation_id": f"gen_{turn}"})
                 with tracer.start_as_current_span(
                     "llm_request",

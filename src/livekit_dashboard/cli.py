@@ -23,9 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Data directory (env LIVEKIT_DASHBOARD_DATA_DIR).")
-]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env LIVEKIT_DASHBOARD_DATA_DIR).")]
 HostOpt = Annotated[str | None, typer.Option("--host", help="Bind address (env LIVEKIT_DASHBOARD_HOST).")]
 PortOpt = Annotated[
     int | None, typer.Option("--port", help="HTTP port: UI, API, OTLP/HTTP (env LIVEKIT_DASHBOARD_PORT).")
@@ -36,9 +34,7 @@ GrpcPortOpt = Annotated[
 ]
 DsnOpt = Annotated[
     str | None,
-    typer.Option(
-        "--storage-dsn", help="chdb:///path or http(s)://host:8123 (env LIVEKIT_DASHBOARD_STORAGE_DSN)."
-    ),
+    typer.Option("--storage-dsn", help="chdb:///path or http(s)://host:8123 (env LIVEKIT_DASHBOARD_STORAGE_DSN)."),
 ]
 
 
@@ -60,9 +56,7 @@ def _open_server(settings: Settings) -> Any:
     from livekit_dashboard.api import DashboardServer
     from livekit_dashboard.store import StorageError
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         server = DashboardServer(settings)
         server.start_background()
@@ -107,9 +101,7 @@ def serve(
     storage_dsn: DsnOpt = None,
 ) -> None:
     """Serve the web UI, the JSON API and OTLP (HTTP and gRPC) on one process."""
-    settings = _settings(
-        data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, storage_dsn=storage_dsn
-    )
+    settings = _settings(data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, storage_dsn=storage_dsn)
     server = _open_server(settings)
     _announce(server)
     _run_until_signal(server)

@@ -3,6 +3,7 @@ request answered 200 is stored (acknowledged means durable)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -20,9 +21,7 @@ def _requests(n: int) -> list[tuple[str, bytes, int]]:
     out = []
     for _ in range(n):
         spans = make_spans(n_turns=3)
-        out.append(
-            (format(spans[0].context.trace_id, "032x"), encode_spans(spans).SerializeToString(), len(spans))
-        )
+        out.append((format(spans[0].context.trace_id, "032x"), encode_spans(spans).SerializeToString(), len(spans)))
     return out
 
 
@@ -39,10 +38,8 @@ def test_http_flood_gets_503_and_every_200_is_stored(make_server: Any) -> None:
     def send(item: tuple[str, bytes, int]) -> tuple[str, int, httpx.Response]:
         trace_id, body, n = item
         with httpx.Client() as client:
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 barrier.wait(timeout=5)
-            except threading.BrokenBarrierError:
-                pass
             r = client.post(
                 f"{server.base_url}/v1/traces",
                 content=body,

@@ -108,9 +108,7 @@ def test_gzip_bomb_is_413(loaded: tuple[DashboardServer, int]) -> None:
 @pytest.mark.parametrize("payload", [b"not gzip at all", gzip.compress(b"{}" * 1000)[:-12]])
 def test_corrupt_gzip_is_400(loaded: tuple[DashboardServer, int], payload: bytes) -> None:
     server, before = loaded
-    r = httpx.post(
-        f"{server.base_url}/v1/traces", content=payload, headers={**JSON, "Content-Encoding": "gzip"}
-    )
+    r = httpx.post(f"{server.base_url}/v1/traces", content=payload, headers={**JSON, "Content-Encoding": "gzip"})
     assert r.status_code == 400
     assert "not valid gzip" in r.json()["message"]
     _assert_intact(server, before)
@@ -151,9 +149,7 @@ def test_partially_invalid_json_reports_partial_success(loaded: tuple[DashboardS
                                 "startTimeUnixNano": "1700000000000000000",
                                 "endTimeUnixNano": "1700000001000000000",
                                 "unknownField": True,
-                                "attributes": [
-                                    {"key": "gen_ai.usage.input_tokens", "value": {"intValue": "42"}}
-                                ],
+                                "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "42"}}],
                             },
                             {"traceId": "abcdef", "spanId": "eee19b7ec3c1b175", "name": "bad"},
                             {"traceId": "zz-not-hex", "spanId": "eee19b7ec3c1b176", "name": "bad2"},

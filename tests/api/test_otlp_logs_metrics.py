@@ -12,7 +12,6 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -36,9 +35,7 @@ def _logger_with(exporter: Any, name: str) -> tuple[logging.Logger, LoggerProvid
 
 def test_logs_from_python_logging_are_stored_and_correlated(server: DashboardServer) -> None:
     tracer = TracerProvider().get_tracer("t")
-    logger, provider = _logger_with(
-        HttpLogExporter(endpoint=f"{server.base_url}/v1/logs"), "livekit.agents.test"
-    )
+    logger, provider = _logger_with(HttpLogExporter(endpoint=f"{server.base_url}/v1/logs"), "livekit.agents.test")
     with tracer.start_as_current_span("llm_request") as span:
         logger.warning("failed to generate LLM completion", extra={"llm": "gpt-4o-mini", "attempt": 2})
         trace_id = format(span.get_span_context().trace_id, "032x")
@@ -141,9 +138,7 @@ def test_every_sdk_metric_kind_lands_in_its_table(server: DashboardServer) -> No
         {"Value": 200.0, "t": 1, "m": True, "a": expected_attrs, "s": "metrics-agent"},
         {"Value": 200.0, "t": 2, "m": True, "a": expected_attrs, "s": "metrics-agent"},
     ]
-    hist = q(
-        "SELECT Count, Sum, Min, Max, BucketCounts, ExplicitBounds, MetricUnit FROM otel_metrics_histogram"
-    )
+    hist = q("SELECT Count, Sum, Min, Max, BucketCounts, ExplicitBounds, MetricUnit FROM otel_metrics_histogram")
     assert len(hist) == 2
     for row in hist:
         assert (row["Count"], row["Sum"], row["Min"], row["Max"], row["MetricUnit"]) == (
@@ -156,15 +151,13 @@ def test_every_sdk_metric_kind_lands_in_its_table(server: DashboardServer) -> No
         assert sum(row["BucketCounts"]) == 3
         assert len(row["BucketCounts"]) == len(row["ExplicitBounds"]) + 1
     exp = q(
-        "SELECT Count, Sum, Scale, arraySum(PositiveBucketCounts) AS pos, ZeroCount FROM otel_metrics_exponential_histogram"
+        "SELECT Count, Sum, Scale, arraySum(PositiveBucketCounts) AS pos, ZeroCount "
+        "FROM otel_metrics_exponential_histogram"
     )
     assert len(exp) == 2
     assert all((r["Count"], r["Sum"], r["pos"], r["ZeroCount"]) == (3, 9.0, 3, 0) for r in exp)
     gauges = q("SELECT Value, Attributes, MetricName FROM otel_metrics_gauge")
-    assert (
-        gauges
-        == [{"Value": 0.75, "Attributes": {"severity": "warn"}, "MetricName": "lk.agents.worker.load"}] * 2
-    )
+    assert gauges == [{"Value": 0.75, "Attributes": {"severity": "warn"}, "MetricName": "lk.agents.worker.load"}] * 2
     stats = httpx.get(f"{server.base_url}/api/v1/ingest/stats").json()
     assert stats["metrics"] == {"received": 8, "stored": 8, "rejected": 0}
 
@@ -209,11 +202,8 @@ def test_summary_and_exemplars_from_protobuf(server: DashboardServer) -> None:
         "SELECT Count, Sum, ValueAtQuantiles.Quantile AS q, ValueAtQuantiles.Value AS v, "
         "toUnixTimestamp64Nano(TimeUnix) AS t FROM otel_metrics_summary"
     )
-    assert rows == [
-        {"Count": 10, "Sum": 123.5, "q": [0.5, 0.99], "v": [10.0, 40.0], "t": 1_700_000_060_000_000_000}
-    ]
+    assert rows == [{"Count": 10, "Sum": 123.5, "q": [0.5, 0.99], "v": [10.0, 40.0], "t": 1_700_000_060_000_000_000}]
     ex = server.engine.query(
-        "SELECT Value, Exemplars.Value AS ev, Exemplars.SpanId AS es, Exemplars.TraceId AS et "
-        "FROM otel_metrics_gauge"
+        "SELECT Value, Exemplars.Value AS ev, Exemplars.SpanId AS es, Exemplars.TraceId AS et FROM otel_metrics_gauge"
     )
     assert ex == [{"Value": 7.0, "ev": [6.5], "es": ["01" * 8], "et": ["02" * 16]}]

@@ -55,10 +55,7 @@ def assert_trace_matches(base_url: str, sent: Sequence[ReadableSpan]) -> None:
         assert row["service_name"] == span.resource.attributes["service.name"]
         assert row["scope_name"] == "livekit-agents"
         assert row["scope_version"] == "1.8.9"
-        assert (
-            row["status_code"]
-            == {"UNSET": "Unset", "OK": "Ok", "ERROR": "Error"}[span.status.status_code.name]
-        )
+        assert row["status_code"] == {"UNSET": "Unset", "OK": "Ok", "ERROR": "Error"}[span.status.status_code.name]
         assert row["status_message"] == (span.status.description or "")
         assert row["attributes"] == _expected_attrs(span.attributes)
         assert row["resource_attributes"] == _expected_attrs(span.resource.attributes)

@@ -53,9 +53,7 @@ class Served:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"serve exited early: {self.proc.stderr.read() if self.proc.stderr else ''}"
-                )
+                raise AssertionError(f"serve exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
@@ -72,7 +70,7 @@ class Served:
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path / "data"
+    return tmp_path / "data"
 
 
 def test_serve_prints_urls_and_keeps_data_across_restart(data_dir: Path) -> None:

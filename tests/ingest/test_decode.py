@@ -91,9 +91,7 @@ def test_doubles_render_like_the_collector(value: float, text: str) -> None:
 
 def test_any_values_render_like_the_collector() -> None:
     nested = AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="a", value=AnyValue(int_value=1))]))
-    array = AnyValue(
-        array_value=ArrayValue(values=[AnyValue(string_value="x"), AnyValue(bool_value=True), nested])
-    )
+    array = AnyValue(array_value=ArrayValue(values=[AnyValue(string_value="x"), AnyValue(bool_value=True), nested]))
     assert any_value_to_str(array) == '["x",true,{"a":1}]'
     assert any_value_to_str(AnyValue(bytes_value=b"\x00\x01")) == "AAE="
     assert any_value_to_str(AnyValue()) == ""

@@ -41,9 +41,7 @@ def _otlp_json(signal: str) -> bytes:
 
     def hexify(node: Any) -> Any:
         if isinstance(node, dict):
-            return {
-                k: base64.b64decode(v).hex() if k in _ID_KEYS and v else hexify(v) for k, v in node.items()
-            }
+            return {k: base64.b64decode(v).hex() if k in _ID_KEYS and v else hexify(v) for k, v in node.items()}
         if isinstance(node, list):
             return [hexify(v) for v in node]
         return node

@@ -86,9 +86,7 @@ def test_parameterised_reads_stay_correct_while_ingest_runs(engine: Engine) -> N
             if counts != [{"n": batch_rows}]:
                 errors.append(f"wrong count for batch {batch}: {counts}")
 
-    threads = [threading.Thread(target=writer)] + [
-        threading.Thread(target=reader, args=(k,)) for k in range(n_readers)
-    ]
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(k,)) for k in range(n_readers)]
     started = time.monotonic()
     for thread in threads:
         thread.start()

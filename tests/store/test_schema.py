@@ -147,7 +147,8 @@ def test_trace_id_lookup_is_filled_by_its_materialized_view(engine: Engine) -> N
         "('2026-01-01 10:00:00.5', 'aa', '01', 'a'), ('2026-01-01 10:00:07.9', 'aa', '02', 'b')"
     )
     rows = engine.query(
-        "SELECT TraceId, toString(min(Start)) AS s, toString(max(End)) AS e FROM otel_traces_trace_id_ts GROUP BY TraceId"
+        "SELECT TraceId, toString(min(Start)) AS s, toString(max(End)) AS e "
+        "FROM otel_traces_trace_id_ts GROUP BY TraceId"
     )
     assert rows == [{"TraceId": "aa", "s": "2026-01-01 10:00:00", "e": "2026-01-01 10:00:07"}]
 
@@ -159,9 +160,7 @@ def test_migrations_are_recorded_and_idempotent(engine: Engine) -> None:
     # a crash after the DDL but before the ledger row: the file is applied again, harmlessly
     engine.command("TRUNCATE TABLE livekit_dashboard_migrations")
     assert [m.version for m in apply_migrations(engine)] == [m.version for m in list_migrations()]
-    assert engine.query("SELECT count() AS n FROM livekit_dashboard_migrations")[0]["n"] == len(
-        list_migrations()
-    )
+    assert engine.query("SELECT count() AS n FROM livekit_dashboard_migrations")[0]["n"] == len(list_migrations())
 
 
 def test_render_ddl_fills_only_whitelisted_slots() -> None:
@@ -169,13 +168,11 @@ def test_render_ddl_fills_only_whitelisted_slots() -> None:
         "CREATE TABLE t {{on_cluster}} (a UInt8) ENGINE = {{engine}} {{ttl}};",
         Slots(engine="ReplicatedMergeTree", on_cluster="ON CLUSTER c", ttl="TTL toDate(a) + 1"),
     )
-    assert statements == [
-        "CREATE TABLE t ON CLUSTER c (a UInt8) ENGINE = ReplicatedMergeTree TTL toDate(a) + 1"
-    ]
+    assert statements == ["CREATE TABLE t ON CLUSTER c (a UInt8) ENGINE = ReplicatedMergeTree TTL toDate(a) + 1"]
     with pytest.raises(StorageError, match="unknown DDL slot"):
         render_ddl("SELECT {{database}}", Slots())
 
 
 def test_storage_errors_are_wrapped(engine: Engine) -> None:
-    with pytest.raises(StorageError, match="UNKNOWN_TABLE|doesn't exist|does not exist"):
+    with pytest.raises(StorageError, match=r"UNKNOWN_TABLE|doesn't exist|does not exist"):
         engine.query("SELECT * FROM no_such_table")

@@ -35,17 +35,13 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
         # 400 naming the parameter, rather than FastAPI's 422
         problems = []
         for err in exc.errors():
-            where = ".".join(
-                str(part) for part in err.get("loc", ()) if part not in ("query", "path", "body")
-            )
+            where = ".".join(str(part) for part in err.get("loc", ()) if part not in ("query", "path", "body"))
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
         return JSONResponse({"detail": "invalid parameter " + "; ".join(problems)}, status_code=400)
 
     @app.exception_handler(StorageError)
     async def _storage(request: Request, exc: StorageError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": f"storage error: {exc}"}, status_code=503, headers={"Retry-After": "5"}
-        )
+        return JSONResponse({"detail": f"storage error: {exc}"}, status_code=503, headers={"Retry-After": "5"})
 
     app.include_router(otlp_router)
     app.include_router(lookup_router)
@@ -55,14 +51,10 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
         try:
             await run_in_threadpool(engine.ping)
         except StorageError as exc:
-            return JSONResponse(
-                {"status": "unavailable", "storage": engine.description, "error": str(exc)}, 503
-            )
+            return JSONResponse({"status": "unavailable", "storage": engine.description, "error": str(exc)}, 503)
         return JSONResponse({"status": "ok", "storage": engine.description})
 
-    @app.get(
-        "/api/v1/ingest/stats", tags=["Health"], summary="Spans, log records and data points since start"
-    )
+    @app.get("/api/v1/ingest/stats", tags=["Health"], summary="Spans, log records and data points since start")
     async def ingest_stats() -> dict[str, Any]:
         return {**ingestor.stats.snapshot(), "queue_depth": ingestor.batcher.queue_depth}
 

@@ -40,9 +40,7 @@ async def logs(
 ) -> dict[str, Any]:
     tid = _parse(parse_trace_id, trace_id) if trace_id else ""
     sid = _parse(parse_span_id, span_id) if span_id else ""
-    rows = await run_in_threadpool(
-        lambda: list_logs(request.app.state.engine, trace_id=tid, span_id=sid, limit=limit)
-    )
+    rows = await run_in_threadpool(lambda: list_logs(request.app.state.engine, trace_id=tid, span_id=sid, limit=limit))
     return {"logs": rows}
 
 

@@ -38,9 +38,7 @@ _OPENAPI = {
 }
 
 
-def _error(
-    status: int, message: str, encoding: Encoding | None, retry_after_s: int | None = None
-) -> Response:
+def _error(status: int, message: str, encoding: Encoding | None, retry_after_s: int | None = None) -> Response:
     """An OTLP error: google.rpc.Status in the request's encoding (JSON when unknown)."""
     headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
     code = _RPC_CODES.get(status, 2)

@@ -108,9 +108,7 @@ class _Builder:
                 {
                     "exception.type": exc_type,
                     "exception.message": message,
-                    "exception.stacktrace": (
-                        f"Traceback (most recent call last):\n  ...\n{exc_type}: {message}\n"
-                    ),
+                    "exception.stacktrace": (f"Traceback (most recent call last):\n  ...\n{exc_type}: {message}\n"),
                     "exception.escaped": "False",
                 },
             )
@@ -166,9 +164,7 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
         errors += failed
         if errors >= 3:
             break
-    close_reason = (
-        "error" if errors >= 3 else rng.choice(("user_initiated",) * 3 + ("participant_disconnected",))
-    )
+    close_reason = "error" if errors >= 3 else rng.choice(("user_initiated",) * 3 + ("participant_disconnected",))
     close = b.add(
         "session_close",
         session.span_id,
@@ -245,9 +241,7 @@ def _agent_turn(
     call.e2e_latencies_s.append(e2e)
     turn_span.end_ns = end
     if not ok:
-        b.fail(
-            turn_span, "429", "livekit.agents._exceptions.APIStatusError", "Rate limit reached for requests"
-        )
+        b.fail(turn_span, "429", "livekit.agents._exceptions.APIStatusError", "Rate limit reached for requests")
         b.log(end, "ERROR", "Error in _llm_inference_task", turn_span, **{"exception.type": "APIStatusError"})
     gap = rng.randint(400, 4000) * 1_000_000
     return end + gap, 0 if ok else 1

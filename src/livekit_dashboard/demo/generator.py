@@ -37,7 +37,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from livekit_dashboard.demo.calls import CallRecord, build_call
 from livekit_dashboard.demo.catalog import SERVICES, Service
 
-__all__ = ["DemoConfig", "DemoSummary", "generate"]
+__all__ = ["DemoConfig", "DemoSummary", "call_spans", "generate", "resource_for", "simulate"]
 
 _SCOPE = InstrumentationScope("livekit-agents", "")
 _SEVERITY = {"INFO": SeverityNumber.INFO, "WARN": SeverityNumber.WARN, "ERROR": SeverityNumber.ERROR}
@@ -80,7 +80,7 @@ class DemoSummary:
     errors: int = 0
 
 
-def _resource(service: Service) -> Resource:
+def resource_for(service: Service) -> Resource:
     return Resource.create(
         {
             "service.name": service.name,
@@ -97,9 +97,7 @@ def simulate(config: DemoConfig) -> list[CallRecord]:
     end_ns = config.end_ns if config.end_ns is not None else time.time_ns()
     span_ns = int(config.days * 86400 * 1e9)
     weights = [5, 3, 2, 1]
-    starts = sorted(
-        end_ns - span_ns + int(rng.random() * (span_ns - 15 * 60 * 10**9)) for _ in range(config.calls)
-    )
+    starts = sorted(end_ns - span_ns + int(rng.random() * (span_ns - 15 * 60 * 10**9)) for _ in range(config.calls))
     cumulative = [sum(weights[: i + 1]) for i in range(len(weights))]
     calls = []
     for index, start in enumerate(starts):
@@ -108,7 +106,7 @@ def simulate(config: DemoConfig) -> list[CallRecord]:
     return calls
 
 
-def _spans(call: CallRecord, resource: Resource) -> Iterator[ReadableSpan]:
+def call_spans(call: CallRecord, resource: Resource) -> Iterator[ReadableSpan]:
     by_id = {s.span_id: s for s in call.spans}
     for spec in call.spans:
         context = SpanContext(call.trace_id, spec.span_id, is_remote=False, trace_flags=TraceFlags(1))
@@ -155,17 +153,13 @@ def _histogram_point(
     counts = [0] * (len(bounds) + 1)
     for v in values:
         counts[bisect.bisect_left(bounds, v)] += 1
-    return HistogramDataPoint(
-        attrs, start, end, len(values), sum(values), counts, bounds, min(values), max(values)
-    )
+    return HistogramDataPoint(attrs, start, end, len(values), sum(values), counts, bounds, min(values), max(values))
 
 
 def _metrics(call: CallRecord) -> list[Metric]:
     """Per-call series (room_id/job_id attributes); outbound-caller exports DELTA, as Cloud mode does."""
     temporality = (
-        AggregationTemporality.DELTA
-        if call.service.name == "outbound-caller"
-        else (AggregationTemporality.CUMULATIVE)
+        AggregationTemporality.DELTA if call.service.name == "outbound-caller" else (AggregationTemporality.CUMULATIVE)
     )
     job = {"room_id": call.room_sid, "job_id": call.job_id}
     start, end = call.start_ns, call.end_ns
@@ -182,9 +176,7 @@ def _metrics(call: CallRecord) -> list[Metric]:
             "model_provider": model.raw_provider if model else "",
         }
         unit = "s" if name.endswith("duration") else ""
-        metrics.append(
-            Metric(name, "", unit, Sum([NumberDataPoint(attrs, start, end, total)], temporality, True))
-        )
+        metrics.append(Metric(name, "", unit, Sum([NumberDataPoint(attrs, start, end, total)], temporality, True)))
     llm = call.llm
     if llm is not None and call.llm_durations_s:
         gen_attrs = {
@@ -244,9 +236,7 @@ def _metrics(call: CallRecord) -> list[Metric]:
                 "lk.agents.turn.e2e_latency",
                 "",
                 "s",
-                Histogram(
-                    [_histogram_point(call.e2e_latencies_s, _DEFAULT_BOUNDS, attrs, start, end)], temporality
-                ),
+                Histogram([_histogram_point(call.e2e_latencies_s, _DEFAULT_BOUNDS, attrs, start, end)], temporality),
             )
         )
     return metrics
@@ -276,10 +266,7 @@ class _Sender:
         self.pending_spans, self.pending_logs = [], []
 
     def send_metrics(self, resource_metrics: list[ResourceMetrics]) -> None:
-        if (
-            resource_metrics
-            and self.metrics.export(MetricsData(resource_metrics)) is not MetricExportResult.SUCCESS
-        ):
+        if resource_metrics and self.metrics.export(MetricsData(resource_metrics)) is not MetricExportResult.SUCCESS:
             raise RuntimeError("the server did not accept a metric batch")
 
     def close(self) -> None:
@@ -291,7 +278,7 @@ def generate(config: DemoConfig, endpoint: str, *, progress: bool = False) -> De
     """Simulate config.calls calls and send them to the OTLP/HTTP endpoint (http://host:port)."""
     calls = simulate(config)
     summary = DemoSummary()
-    resources = {service.name: _resource(service) for service in SERVICES}
+    resources = {service.name: resource_for(service) for service in SERVICES}
     sender = _Sender(endpoint, config.batch_spans)
     bar: Any = None
     if progress:
@@ -302,7 +289,7 @@ def generate(config: DemoConfig, endpoint: str, *, progress: bool = False) -> De
         metric_batch: dict[str, list[Metric]] = {}
         for call in calls:
             resource = resources[call.service.name]
-            spans = list(_spans(call, resource))
+            spans = list(call_spans(call, resource))
             logs = list(_logs(call, resource))
             sender.add(spans, logs)
             metrics = _metrics(call)
@@ -326,9 +313,7 @@ def generate(config: DemoConfig, endpoint: str, *, progress: bool = False) -> De
     return summary
 
 
-def _resource_metrics(
-    batch: dict[str, list[Metric]], resources: dict[str, Resource]
-) -> list[ResourceMetrics]:
+def _resource_metrics(batch: dict[str, list[Metric]], resources: dict[str, Resource]) -> list[ResourceMetrics]:
     return [
         ResourceMetrics(resources[name], [ScopeMetrics(_SCOPE, metrics, "")], "")
         for name, metrics in batch.items()

@@ -73,7 +73,6 @@ def parse_log_id(text: str) -> LogId:
     match = _LOG_ID.match(text.strip().lower())
     if not match or int(match.group(1)) > _MAX_NS:
         raise ValueError(
-            "log id must look like '<timestamp ns>-<16 hex chars>' (as listed by /api/v1/logs), "
-            f"got {text[:80]!r}"
+            f"log id must look like '<timestamp ns>-<16 hex chars>' (as listed by /api/v1/logs), got {text[:80]!r}"
         )
     return LogId(int(match.group(1)), match.group(2))

@@ -120,18 +120,14 @@ def parse_request(signal: Signal, encoding: Encoding, body: bytes) -> Any:
         try:
             message.ParseFromString(body)
         except (ProtobufDecodeError, RuntimeError, ValueError) as exc:
-            raise DecodeError(
-                400, f"malformed protobuf Export{_title(signal)}ServiceRequest: {exc}"
-            ) from None
+            raise DecodeError(400, f"malformed protobuf Export{_title(signal)}ServiceRequest: {exc}") from None
         return message
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DecodeError(400, f"malformed JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise DecodeError(
-            400, f"malformed OTLP/JSON: the top level must be an object, got {type(document).__name__}"
-        )
+        raise DecodeError(400, f"malformed OTLP/JSON: the top level must be an object, got {type(document).__name__}")
     try:
         _hex_ids_to_base64(signal, document)
         json_format.ParseDict(document, message, ignore_unknown_fields=True)

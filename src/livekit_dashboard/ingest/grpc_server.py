@@ -60,9 +60,7 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
         return _export(self._ingestor, Signal.METRICS, request, context)
 
 
-def start_grpc_server(
-    ingestor: Ingestor, host: str, port: int, max_message_bytes: int, workers: int = 8
-) -> Any:
+def start_grpc_server(ingestor: Ingestor, host: str, port: int, max_message_bytes: int, workers: int = 8) -> Any:
     """Start serving on host:port; returns the grpc.Server (call .stop(grace)) and bound port."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),

@@ -120,10 +120,7 @@ def prepare_metrics(request: Any) -> Prepared:
                 data = getattr(metric, kind)
                 fill = _FILL[kind]
                 for point in data.data_points:
-                    if (
-                        point.time_unix_nano > MAX_TIMESTAMP_NS
-                        or point.start_time_unix_nano > MAX_TIMESTAMP_NS
-                    ):
+                    if point.time_unix_nano > MAX_TIMESTAMP_NS or point.start_time_unix_nano > MAX_TIMESTAMP_NS:
                         out.reject("timestamp beyond 2262-04-11 (DateTime64(9) range)")
                         continue
                     row = dict(common)

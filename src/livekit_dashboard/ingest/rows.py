@@ -41,8 +41,6 @@ class Prepared:
     def error_message(self) -> str:
         if not self.rejected:
             return ""
-        unit = {Signal.TRACES: "spans", Signal.LOGS: "log records", Signal.METRICS: "data points"}[
-            self.signal
-        ]
+        unit = {Signal.TRACES: "spans", Signal.LOGS: "log records", Signal.METRICS: "data points"}[self.signal]
         detail = "; ".join(f"{reason} ({count})" for reason, count in self.reasons.most_common(5))
         return f"{self.rejected} {unit} rejected: {detail}"

@@ -22,9 +22,7 @@ def get_trace(engine: Engine, trace_id: str) -> dict[str, Any] | None:
 def _span(row: dict[str, Any]) -> dict[str, Any]:
     events = [
         {"time_unix_nano": t, "name": n, "attributes": a}
-        for t, n, a in zip(
-            row.pop("event_times"), row.pop("event_names"), row.pop("event_attributes"), strict=True
-        )
+        for t, n, a in zip(row.pop("event_times"), row.pop("event_names"), row.pop("event_attributes"), strict=True)
     ]
     links = [
         {"trace_id": t, "span_id": s, "trace_state": st, "attributes": a}
@@ -42,9 +40,7 @@ def _span(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def list_logs(
-    engine: Engine, *, trace_id: str = "", span_id: str = "", limit: int = 100
-) -> list[dict[str, Any]]:
+def list_logs(engine: Engine, *, trace_id: str = "", span_id: str = "", limit: int = 100) -> list[dict[str, Any]]:
     """Newest first; empty filters match everything."""
     return engine.query(load_sql("log_list"), {"trace_id": trace_id, "span_id": span_id, "limit": limit})
 

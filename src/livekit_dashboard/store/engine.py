@@ -180,9 +180,7 @@ class ChdbEngine:
         columns = ", ".join(f"`{_check_ident(name)}`" for name in data.column_names)
         with self._pool.connection() as conn:
             try:
-                with conn.send_insert(
-                    f"INSERT INTO `{_check_ident(table)}` ({columns})", "ArrowStream"
-                ) as ins:
+                with conn.send_insert(f"INSERT INTO `{_check_ident(table)}` ({columns})", "ArrowStream") as ins:
                     ins.append(sink.getvalue())
                     ins.finish()
             except Exception as exc:
