@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from livekit_dashboard import __version__
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.otlp import otlp_router
+from livekit_dashboard.api.panels import panels_router
 from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.store import Engine, StorageError
 
@@ -45,6 +46,7 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
 
     app.include_router(otlp_router)
     app.include_router(lookup_router)
+    app.include_router(panels_router)
 
     @app.get("/healthz", tags=["Health"], summary="200 when storage answers, 503 otherwise")
     async def healthz() -> JSONResponse:

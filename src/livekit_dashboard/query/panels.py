@@ -1,0 +1,115 @@
+"""Panels: the registry of dashboard panels (one SQL file each) and how to run one."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from livekit_dashboard.domain.timerange import format_ch_time
+from livekit_dashboard.query.sqlfiles import load_sql
+from livekit_dashboard.store import Engine
+
+__all__ = ["PANELS", "Panel", "PanelQuery", "filter_values", "header_params", "run_panel"]
+
+COMMON = ("start", "end", "services", "languages", "models")
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    name: str
+    title: str
+    description: str
+    unit: str  # tokens, ratio, requests, calls, ms, turns, rows
+    kind: str  # stat, timeseries, pie, table
+    params: tuple[str, ...]  # the SQL parameters, from the file's header
+    thresholds: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PanelQuery:
+    """Resolved request parameters; each panel binds the subset its SQL declares."""
+
+    start_ns: int
+    end_ns: int
+    step_s: int
+    services: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    by_model: bool = False
+    threshold: int = 3
+    limit: int = 50
+    offset: int = 0
+    min_severity: int = 0
+    text: str = ""
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "start": format_ch_time(self.start_ns),
+            "end": format_ch_time(self.end_ns),
+            "services": list(self.services),
+            "languages": list(self.languages),
+            "models": list(self.models),
+            "step_s": self.step_s,
+            "by_model": int(self.by_model),
+            "threshold": self.threshold,
+            "limit": self.limit,
+            "offset": self.offset,
+            "min_severity": self.min_severity,
+            "text": self.text,
+        }
+
+
+_PARAMS_LINE = re.compile(r"^-- params: (.*)$", re.MULTILINE)
+_PARAM = re.compile(r"(\w+) [A-Z]\w*(?:\([^)]*\))?")
+
+
+def header_params(sql: str) -> tuple[str, ...]:
+    """Parameter names from a SQL file's `-- params:` header line."""
+    match = _PARAMS_LINE.search(sql)
+    if not match:
+        return ()
+    return tuple(m.group(1) for m in _PARAM.finditer(match.group(1)))
+
+
+def _panel(name: str, title: str, unit: str, kind: str, thresholds: tuple[float, ...] = ()) -> Panel:
+    sql = load_sql(name)
+    description = sql.splitlines()[1].removeprefix("-- ").strip()
+    return Panel(name, title, description, unit, kind, header_params(sql), thresholds)
+
+
+PANELS: dict[str, Panel] = {
+    p.name: p
+    for p in (
+        _panel("token_usage_totals", "Total token usage", "tokens", "stat"),
+        _panel("error_rate", "Error rate", "ratio", "stat", thresholds=(0.05, 0.10)),
+        _panel("turns_per_conversation", "Turns per conversation", "turns", "stat"),
+        _panel("token_usage_over_time", "Token usage over time", "tokens", "timeseries"),
+        _panel("model_distribution", "Model distribution", "requests", "pie"),
+        _panel("requests_over_time", "LLM requests over time", "requests", "timeseries"),
+        _panel("conversations_over_time", "Conversations over time", "calls", "timeseries"),
+        _panel("latency_p95_over_time", "Agent turn latency (p50 / p95 / p99)", "ms", "timeseries"),
+        _panel("http_request_duration_over_time", "Outbound request duration", "ms", "timeseries"),
+        _panel("tts_duration_over_time", "TTS duration and time to first byte", "ms", "timeseries"),
+        _panel("services_languages", "Services and languages", "rows", "table"),
+        _panel("conversations_below_threshold", "Conversations below the turn threshold", "calls", "table"),
+        _panel("error_records", "Error records", "rows", "table"),
+        _panel("logs", "Logs", "rows", "table"),
+    )
+}
+
+
+def run_panel(engine: Engine, name: str, query: PanelQuery) -> list[dict[str, Any]]:
+    """Run one panel's SQL with the parameters its header declares (KeyError for unknown names)."""
+    panel = PANELS[name]
+    values = query.values()
+    return engine.query(load_sql(name), {key: values[key] for key in panel.params})
+
+
+def filter_values(engine: Engine, start_ns: int, end_ns: int) -> dict[str, list[str]]:
+    """Services, languages and models seen in the range, most used first."""
+    rows = engine.query(load_sql("filter_values"), {"start": format_ch_time(start_ns), "end": format_ch_time(end_ns)})
+    out: dict[str, list[str]] = {"services": [], "languages": [], "models": []}
+    for row in rows:
+        out[row["kind"] + "s"].append(row["value"])
+    return out

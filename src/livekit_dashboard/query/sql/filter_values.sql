@@ -1,0 +1,24 @@
+-- query: filter_values
+-- The services, languages and models seen in the range, for the dashboard's filter lists.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC')
+-- returns: kind String, value String, n UInt64
+SELECT kind, value, sum(n) AS n FROM (
+    SELECT 'service' AS kind, ServiceName AS value, count() AS n FROM lk_requests
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    GROUP BY value
+    UNION ALL
+    SELECT 'service' AS kind, ServiceName AS value, count() AS n FROM lk_calls
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    GROUP BY value
+    UNION ALL
+    SELECT 'language' AS kind, Language AS value, count() AS n FROM lk_requests
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    GROUP BY value
+    UNION ALL
+    SELECT 'model' AS kind, Model AS value, count() AS n FROM lk_requests
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    GROUP BY value
+)
+WHERE value != ''
+GROUP BY kind, value
+ORDER BY kind, n DESC, value

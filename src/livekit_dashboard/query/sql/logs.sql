@@ -1,0 +1,26 @@
+-- panel: logs
+-- Newest log records at or above min_severity whose body contains text (case-insensitive), paginated.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), min_severity UInt8, text String, limit UInt32, offset UInt32
+-- returns: total UInt64, log_id String, time_unix_nano Int64, service String, severity_text String, severity_number UInt8, body String, trace_id String, span_id String, scope_name String
+SELECT
+    count() OVER () AS total,
+    concat(
+        toString(toUnixTimestamp64Nano(Timestamp)), '-',
+        leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, toString(LogAttributes)))), 16, '0')
+    ) AS log_id,
+    toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
+    ServiceName AS service,
+    SeverityText AS severity_text,
+    SeverityNumber AS severity_number,
+    Body AS body,
+    TraceId AS trace_id,
+    SpanId AS span_id,
+    ScopeName AS scope_name
+FROM otel_logs
+WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR ResourceAttributes['telemetry.sdk.language'] IN {languages:Array(String)})
+    AND SeverityNumber >= {min_severity:UInt8}
+    AND ({text:String} = '' OR positionCaseInsensitiveUTF8(Body, {text:String}) > 0)
+ORDER BY Timestamp DESC, log_id
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}
