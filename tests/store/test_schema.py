@@ -176,3 +176,20 @@ def test_render_ddl_fills_only_whitelisted_slots() -> None:
 def test_storage_errors_are_wrapped(engine: Engine) -> None:
     with pytest.raises(StorageError, match=r"UNKNOWN_TABLE|doesn't exist|does not exist"):
         engine.query("SELECT * FROM no_such_table")
+
+
+NASTY = ["x'y", "b\\c", "t\tz", "n\nl", "b\\tz", "ü🙂", "{a:String}", "\\'); DROP TABLE otel_traces; --", ""]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_string_parameters_arrive_verbatim(engine: Engine, value: str) -> None:
+    assert engine.query("SELECT {v:String} AS v, lengthUTF8({v:String}) AS n", {"v": value}) == [
+        {"v": value, "n": len(value)}
+    ]
+
+
+def test_array_parameters_arrive_verbatim(engine: Engine) -> None:
+    rows = engine.query("SELECT {a:Array(String)} AS a, length({a:Array(String)}) AS n", {"a": NASTY})
+    assert rows == [{"a": NASTY, "n": len(NASTY)}]
+    assert engine.query("SELECT {a:Array(String)} AS a", {"a": []}) == [{"a": []}]
+    assert engine.query("SELECT count() AS n FROM otel_traces") == [{"n": 0}]

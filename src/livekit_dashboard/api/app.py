@@ -63,7 +63,10 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
     web = resources.files("livekit_dashboard").joinpath("web")
     app.mount("/static", StaticFiles(directory=str(web)), name="static")
 
+    # the UI routes its own paths; every view is a shareable URL
     @app.get("/", include_in_schema=False)
+    @app.get("/traces/{trace_id}", include_in_schema=False)
+    @app.get("/logs/{log_id}", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(str(web.joinpath("index.html")), media_type="text/html")
 

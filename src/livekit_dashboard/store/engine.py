@@ -128,6 +128,34 @@ def _converter(typ: pa.DataType) -> Callable[[Any], Any] | None:
     return None
 
 
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
+
+
+def _chdb_param(value: Any) -> Any:
+    """chDB reads parameter values in ClickHouse's escaped text form and does not serialise lists:
+    escape strings (or a backslash-t would become a tab) and write arrays as quoted literals.
+    clickhouse-connect does both itself, so only the chDB engine needs this."""
+    if isinstance(value, str):
+        return value.translate(_TSV_ESCAPES)
+    if isinstance(value, list | tuple):
+        items = []
+        for item in value:
+            if isinstance(item, str):
+                # inside a quoted literal the same escapes apply once (no second text layer)
+                quoted = item.translate(_TSV_ESCAPES).replace("'", "\\'")
+                items.append(f"'{quoted}'")
+            else:
+                items.append(str(item))
+        return "[" + ",".join(items) + "]"
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {key: _chdb_param(value) for key, value in (params or {}).items()}
+
+
 class ChdbEngine:
     """Embedded ClickHouse (chDB) on a local data directory."""
 
@@ -161,7 +189,7 @@ class ChdbEngine:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         with self._pool.connection() as conn:
             try:
-                result = conn.query(sql, "ArrowTable", params=dict(params or {}))
+                result = conn.query(sql, "ArrowTable", params=_chdb_params(params))
             except Exception as exc:
                 raise StorageError(_first_line(exc)) from exc
         return _rows(result)
@@ -169,7 +197,7 @@ class ChdbEngine:
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         with self._pool.connection() as conn:
             try:
-                conn.query(sql, "CSV", params=dict(params or {}))
+                conn.query(sql, "CSV", params=_chdb_params(params))
             except Exception as exc:
                 raise StorageError(_first_line(exc)) from exc
 

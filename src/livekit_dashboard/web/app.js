@@ -1,62 +1,158 @@
-// Status page: ingest counters, trace lookup, newest logs. All telemetry text goes in via textContent.
-const $ = (sel) => document.querySelector(sel);
+// App shell: routing (/, /traces/<id>, /logs/<id>), the header's time range, filters and
+// auto-refresh, all kept in the URL so every view can be shared.
+import { getJSON, readState, stateParams } from "./api.js";
+import { disposeCharts } from "./charts.js";
+import { clear, el } from "./dom.js";
+import { renderDashboard } from "./views/dashboard.js";
+import { renderLog } from "./views/log.js";
+import { renderTrace } from "./views/trace.js";
 
-function cell(row, text) {
-  const td = document.createElement("td");
-  td.textContent = text;
-  row.appendChild(td);
+const PRESETS = [
+  ["now-15m", "Last 15 minutes"],
+  ["now-1h", "Last hour"],
+  ["now-6h", "Last 6 hours"],
+  ["now-24h", "Last 24 hours"],
+  ["now-7d", "Last 7 days"],
+  ["now-30d", "Last 30 days"],
+];
+const REFRESH = [
+  ["off", "Auto-refresh off"],
+  ["10s", "Every 10 s"],
+  ["30s", "Every 30 s"],
+  ["1m", "Every minute"],
+];
+const REFRESH_MS = { "10s": 10000, "30s": 30000, "1m": 60000 };
+
+const main = document.querySelector("#main");
+const controls = document.querySelector("#controls");
+let panels = null;
+let refreshTimer = null;
+let reloadDashboard = null;
+
+function setState(change) {
+  const state = { ...readState(), ...change };
+  const qs = stateParams(state, { forPage: true });
+  history.pushState(null, "", `/${String(qs) ? `?${qs}` : ""}`);
+  route();
 }
 
-async function getJSON(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${res.status} ${(await res.json()).detail ?? ""}`);
-  return res.json();
+function toLocalInput(text) {
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) return "";
+  const off = d.getTimezoneOffset() * 60000;
+  return new Date(d.getTime() - off).toISOString().slice(0, 16);
 }
 
-async function refresh() {
+function timeControls(state) {
+  const isPreset = state.end === "now" && PRESETS.some(([v]) => v === state.start);
+  const range = el(
+    "select",
+    { id: "range", "aria-label": "Time range" },
+    PRESETS.map(([value, label]) => el("option", { value, text: label, selected: isPreset && state.start === value })),
+    el("option", { value: "custom", text: "Custom range…", selected: !isPreset }),
+  );
+  const from = el("input", { type: "datetime-local", id: "range-start", value: isPreset ? "" : toLocalInput(state.start), "aria-label": "From" });
+  const to = el("input", { type: "datetime-local", id: "range-end", value: isPreset || state.end === "now" ? "" : toLocalInput(state.end), "aria-label": "To" });
+  const apply = el("button", { text: "Apply", id: "range-apply" });
+  const custom = el("span", { class: `custom-range ${isPreset ? "hidden" : ""}` }, from, "–", to, apply);
+  range.addEventListener("change", () => {
+    if (range.value === "custom") custom.classList.remove("hidden");
+    else setState({ start: range.value, end: "now" });
+  });
+  apply.addEventListener("click", () => {
+    if (!from.value) return;
+    setState({
+      start: new Date(from.value).toISOString(),
+      end: to.value ? new Date(to.value).toISOString() : "now",
+    });
+  });
+  return el("span", { class: "range" }, range, custom);
+}
+
+function filterControl(label, key, param, options, selected) {
+  const summary = el("summary", { text: selected.length ? `${label}: ${selected.join(", ")}` : `${label}: all` });
+  const box = el("details", { class: "filter", dataset: { filter: param } }, summary);
+  const list = el("div", { class: "filter-list" });
+  const values = [...new Set([...options, ...selected])];
+  if (!values.length) list.append(el("div", { class: "muted", text: "no values in range" }));
+  for (const value of values) {
+    const input = el("input", { type: "checkbox", value, checked: selected.includes(value) });
+    input.addEventListener("change", () => {
+      const chosen = [...list.querySelectorAll("input:checked")].map((i) => i.value);
+      setState({ [key]: chosen });
+    });
+    list.append(el("label", {}, input, " ", value));
+  }
+  box.append(list);
+  return box;
+}
+
+async function renderControls(state) {
+  const refresh = el(
+    "select",
+    { id: "refresh", "aria-label": "Auto-refresh" },
+    REFRESH.map(([value, label]) => el("option", { value, text: label, selected: state.refresh === value })),
+  );
+  refresh.addEventListener("change", () => setState({ refresh: refresh.value }));
+  let options = { services: [], languages: [], models: [] };
   try {
-    await getJSON("/healthz");
-    $("#health").textContent = "storage ok";
-    $("#health").className = "pill ok";
-  } catch (err) {
-    $("#health").textContent = `storage unavailable: ${err.message}`;
-    $("#health").className = "pill bad";
+    options = await getJSON("/api/v1/filters", new URLSearchParams({ start: state.start, end: state.end }));
+  } catch {
+    // the panels show the error; the filters simply stay empty
   }
-  const stats = await getJSON("/api/v1/ingest/stats");
-  const body = $("#stats tbody");
-  body.replaceChildren();
-  for (const signal of ["traces", "logs", "metrics"]) {
-    const row = document.createElement("tr");
-    cell(row, signal);
-    for (const key of ["received", "stored", "rejected"]) cell(row, String(stats[signal][key]));
-    body.appendChild(row);
+  clear(
+    controls,
+    timeControls(state),
+    filterControl("Service", "services", "service", options.services, state.services),
+    filterControl("Language", "languages", "language", options.languages, state.languages),
+    filterControl("Model", "models", "model", options.models, state.models),
+    refresh,
+  );
+}
+
+async function route() {
+  clearInterval(refreshTimer);
+  disposeCharts(main);
+  const path = location.pathname;
+  const params = new URLSearchParams(location.search);
+  const trace = path.match(/^\/traces\/([^/]+)$/);
+  const log = path.match(/^\/logs\/([^/]+)$/);
+  if (trace) {
+    clear(controls);
+    document.title = "Trace · livekit-dashboard";
+    await renderTrace(main, decodeURIComponent(trace[1]), params.get("span"));
+    return;
   }
-  $("#queue").textContent = String(stats.queue_depth);
-  const logs = await getJSON("/api/v1/logs?limit=20");
-  const logBody = $("#logs tbody");
-  logBody.replaceChildren();
-  for (const log of logs.logs) {
-    const row = document.createElement("tr");
-    cell(row, new Date(Number(BigInt(log.timestamp_unix_nano) / 1000000n)).toISOString());
-    cell(row, log.service_name);
-    cell(row, log.severity_text);
-    cell(row, log.body);
-    logBody.appendChild(row);
+  if (log) {
+    clear(controls);
+    document.title = "Log · livekit-dashboard";
+    await renderLog(main, decodeURIComponent(log[1]));
+    return;
+  }
+  document.title = "livekit-dashboard";
+  const state = readState();
+  sessionStorage.setItem("lkd.dashboard", String(stateParams(state, { forPage: true })));
+  if (!panels) {
+    try {
+      panels = (await getJSON("/api/v1/panels")).panels;
+    } catch (err) {
+      clear(main, el("div", { class: "error page-error", text: `Cannot reach the API: ${err.message}` }));
+      return;
+    }
+  }
+  renderControls(state);
+  reloadDashboard = renderDashboard(main, state, panels);
+  await reloadDashboard();
+  document.body.dataset.loaded = "true";
+  if (REFRESH_MS[state.refresh]) {
+    refreshTimer = setInterval(() => reloadDashboard && reloadDashboard(), REFRESH_MS[state.refresh]);
   }
 }
 
-$("#trace-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const id = $("#trace-id").value.trim();
-  try {
-    const trace = await getJSON(`/api/v1/traces/${encodeURIComponent(id)}`);
-    $("#trace-out").textContent = trace.spans
-      .map((s) => `${s.name}  ${(s.duration_ns / 1e6).toFixed(1)} ms  ${s.status_code}`)
-      .join("\n");
-  } catch (err) {
-    $("#trace-out").textContent = String(err.message);
-  }
+document.querySelector("#home").addEventListener("click", (e) => {
+  e.preventDefault();
+  history.pushState(null, "", `/${sessionStorage.getItem("lkd.dashboard") ? `?${sessionStorage.getItem("lkd.dashboard")}` : ""}`);
+  route();
 });
-
-refresh();
-setInterval(refresh, 10000);
+window.addEventListener("popstate", route);
+route();

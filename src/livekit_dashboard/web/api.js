@@ -1,0 +1,58 @@
+// Talking to the JSON API, and the URL as the single source of view state.
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export async function getJSON(path, params) {
+  const url = params ? `${path}?${params}` : path;
+  let res;
+  try {
+    res = await fetch(url, { headers: { Accept: "application/json" } });
+  } catch (err) {
+    throw new ApiError(0, `server unreachable (${err.message})`);
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, body?.detail ?? `${res.status} ${res.statusText}`);
+  return body;
+}
+
+const DEFAULTS = { start: "now-6h", end: "now", refresh: "off" };
+
+export function readState() {
+  const p = new URLSearchParams(location.search);
+  return {
+    start: p.get("start") || DEFAULTS.start,
+    end: p.get("end") || DEFAULTS.end,
+    refresh: p.get("refresh") || DEFAULTS.refresh,
+    services: p.getAll("service"),
+    languages: p.getAll("language"),
+    models: p.getAll("model"),
+  };
+}
+
+// Query string for the API (filters and range) or for the page URL (plus refresh).
+export function stateParams(state, { forPage = false } = {}) {
+  const p = new URLSearchParams();
+  if (!forPage || state.start !== DEFAULTS.start) p.set("start", state.start);
+  if (!forPage || state.end !== DEFAULTS.end) p.set("end", state.end);
+  for (const s of state.services) p.append("service", s);
+  for (const l of state.languages) p.append("language", l);
+  for (const m of state.models) p.append("model", m);
+  if (forPage && state.refresh !== DEFAULTS.refresh) p.set("refresh", state.refresh);
+  return p;
+}
+
+export function navigate(path, params) {
+  const qs = params && String(params) ? `?${params}` : "";
+  history.pushState(null, "", `${path}${qs}`);
+  window.dispatchEvent(new Event("popstate"));
+}

@@ -1,0 +1,310 @@
+// The dashboard: stat tiles, charts, the model pie and the tables, every panel from /api/v1/panels.
+import { getJSON, navigate, stateParams } from "../api.js";
+import { pie, timeSeries } from "../charts.js";
+import { clear, el, table } from "../dom.js";
+import { formatCount, formatMs, formatPercent, formatTimeNs } from "../format.js";
+
+const LAYOUT = [
+  ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
+  ["row", ["token_usage_over_time", "model_distribution"]],
+  ["row", ["requests_over_time", "conversations_over_time"]],
+  ["row", ["latency_p95_over_time", "http_request_duration_over_time"]],
+  ["row", ["tts_duration_over_time", "services_languages"]],
+  ["full", ["error_records"]],
+  ["full", ["conversations_below_threshold"]],
+  ["full", ["logs"]],
+];
+
+function tile(label, value, raw, extra = {}) {
+  return el(
+    "div",
+    { class: `tile ${extra.level ?? ""}`, dataset: { metric: extra.metric ?? label, value: String(raw) } },
+    el("div", { class: "tile-value", text: value }),
+    el("div", { class: "tile-label", text: label }),
+    extra.sub ? el("div", { class: "tile-sub", text: extra.sub }) : null,
+  );
+}
+
+function level(rate, thresholds) {
+  if (rate >= thresholds[1]) return "bad";
+  if (rate >= thresholds[0]) return "warn";
+  return "good";
+}
+
+const RENDER = {
+  token_usage_totals(body, data) {
+    const r = data.rows[0];
+    clear(
+      body,
+      el(
+        "div",
+        { class: "tiles" },
+        tile("Total tokens", formatCount(r.total_tokens), r.total_tokens, {
+          metric: "total_tokens",
+          sub: `${formatCount(r.requests)} LLM requests`,
+        }),
+        tile("Input tokens", formatCount(r.input_tokens), r.input_tokens, {
+          metric: "input_tokens",
+          sub: `audio ${formatCount(r.input_audio_tokens)} · text ${formatCount(r.input_text_tokens)}`,
+        }),
+        tile("Output tokens", formatCount(r.output_tokens), r.output_tokens, {
+          metric: "output_tokens",
+          sub: `audio ${formatCount(r.output_audio_tokens)} · text ${formatCount(r.output_text_tokens)}`,
+        }),
+        tile("Cached input", formatCount(r.cache_read_tokens), r.cache_read_tokens, {
+          metric: "cache_read_tokens",
+          sub: `write ${formatCount(r.cache_write_tokens)} · reasoning ${formatCount(r.reasoning_tokens)}`,
+        }),
+      ),
+    );
+    return r.requests > 0;
+  },
+  error_rate(body, data) {
+    const r = data.rows[0];
+    const t = data.thresholds;
+    clear(
+      body,
+      el(
+        "div",
+        { class: "tiles" },
+        tile("Request error rate", formatPercent(r.request_error_rate), r.request_error_rate, {
+          metric: "request_error_rate",
+          level: level(r.request_error_rate, t),
+          sub: `${formatCount(r.failed_requests)} of ${formatCount(r.requests)} requests`,
+        }),
+        tile("Turn error rate", formatPercent(r.turn_error_rate), r.turn_error_rate, {
+          metric: "turn_error_rate",
+          level: level(r.turn_error_rate, t),
+          sub: `${formatCount(r.failed_turns)} of ${formatCount(r.turns)} turns`,
+        }),
+        tile("Calls with a failure", formatPercent(r.call_error_rate), r.call_error_rate, {
+          metric: "call_error_rate",
+          level: level(r.call_error_rate, t),
+          sub: `${formatCount(r.failed_calls)} of ${formatCount(r.calls)} calls`,
+        }),
+      ),
+    );
+    return r.requests + r.turns + r.calls > 0;
+  },
+  turns_per_conversation(body, data) {
+    const r = data.rows[0];
+    clear(
+      body,
+      el(
+        "div",
+        { class: "tiles" },
+        tile("Turns per conversation", r.avg_turns.toFixed(1), r.avg_turns, {
+          metric: "avg_turns",
+          sub: `${formatCount(r.turns)} turns in ${formatCount(r.calls)} calls`,
+        }),
+      ),
+    );
+    return r.calls > 0;
+  },
+  token_usage_over_time: (body, data) =>
+    chart(body, data, {
+      series: [
+        { label: "input", value: "input_tokens" },
+        { label: "output", value: "output_tokens" },
+      ],
+      groupBy: "service",
+      unit: "tokens",
+      stack: true,
+    }),
+  requests_over_time: (body, data) =>
+    chart(body, data, { series: [{ label: "", value: "requests" }], groupBy: "service", unit: "requests" }),
+  conversations_over_time: (body, data) =>
+    chart(body, data, { series: [{ label: "", value: "calls" }], groupBy: "service", unit: "calls", stack: true }),
+  latency_p95_over_time: (body, data) =>
+    chart(body, data, {
+      series: [
+        { label: "p50", value: "p50_ms" },
+        { label: "p95", value: "p95_ms" },
+        { label: "p99", value: "p99_ms" },
+      ],
+      groupBy: "service",
+      unit: "ms",
+    }),
+  http_request_duration_over_time(body, data) {
+    const source = data.rows[0]?.source;
+    const ok = chart(body, data, {
+      series: [
+        { label: "avg", value: "avg_ms" },
+        { label: "p95", value: "p95_ms" },
+      ],
+      groupBy: "target",
+      unit: "ms",
+    });
+    if (ok && source === "spans") {
+      body.prepend(el("p", { class: "note", text: "No http.client.* metrics in range: durations of provider request spans." }));
+    }
+    return ok;
+  },
+  tts_duration_over_time: (body, data) =>
+    chart(body, data, {
+      series: [
+        { label: "avg duration", value: "avg_duration_ms" },
+        { label: "p95 duration", value: "p95_duration_ms" },
+        { label: "avg TTFB", value: "avg_ttfb_ms" },
+        { label: "p95 TTFB", value: "p95_ttfb_ms" },
+      ],
+      unit: "ms",
+    }),
+  model_distribution(body, data) {
+    if (!data.rows.length) return false;
+    const node = el("div", { class: "chart" });
+    clear(body, node);
+    pie(
+      node,
+      data.rows.map((r) => ({ name: `${r.stage} · ${r.model || "(unknown)"}`, value: r.requests })),
+    );
+    body.append(
+      table(data.rows, [
+        { key: "stage", label: "Stage" },
+        { key: "provider", label: "Provider" },
+        { key: "model", label: "Model" },
+        { key: "requests", label: "Requests", class: "num", format: formatCount },
+      ]),
+    );
+    return true;
+  },
+  services_languages(body, data) {
+    clear(
+      body,
+      table(data.rows, [
+        { key: "service", label: "Service" },
+        { key: "language", label: "Language" },
+        { key: "service_version", label: "Version" },
+        { key: "sdk_version", label: "SDK" },
+        { key: "calls", label: "Calls", class: "num", format: formatCount },
+        { key: "spans", label: "Spans", class: "num", format: formatCount },
+      ]),
+    );
+    return data.rows.length > 0;
+  },
+};
+
+function chart(body, data, options) {
+  if (!data.rows.length) return false;
+  const node = el("div", { class: "chart" });
+  clear(body, node);
+  timeSeries(node, data.rows, { ...options, range: data.range });
+  return true;
+}
+
+// Table panels with pagination (and the logs panel's own filters).
+function pagedTable(columns, { onRow, rowHref, controls } = {}) {
+  return (body, data, ctx) => {
+    const total = data.rows[0]?.total ?? 0;
+    const { limit, offset } = ctx.page;
+    const pager = el(
+      "div",
+      { class: "pager" },
+      el("span", { text: total ? `${offset + 1}–${offset + data.rows.length} of ${formatCount(total)}` : "" }),
+      el("button", { text: "‹ Newer", disabled: offset === 0, onclick: () => ctx.reload({ offset: Math.max(0, offset - limit) }) }),
+      el("button", { text: "Older ›", disabled: offset + limit >= total, onclick: () => ctx.reload({ offset: offset + limit }) }),
+    );
+    if (!data.rows.length) {
+      clear(body, controls ? controls(ctx) : null, el("div", { class: "empty", text: "Nothing in this time range." }));
+      return "empty";
+    }
+    clear(body, controls ? controls(ctx) : null, table(data.rows, columns, { onRow, rowHref }), pager);
+    return true;
+  };
+}
+
+const traceLink = (row) => navigate(`/traces/${row.trace_id}`, new URLSearchParams({ span: row.span_id ?? "" }));
+
+RENDER.error_records = pagedTable([
+  { key: "time_unix_nano", label: "Time", format: formatTimeNs },
+  { key: "service", label: "Service" },
+  { key: "span_name", label: "Span" },
+  { key: "error_type", label: "Error type" },
+  { key: "message", label: "Message", class: "wrap" },
+  { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
+  { key: "http_status", label: "HTTP", format: (v, r) => [r.http_method, v].filter(Boolean).join(" ") },
+  { key: "trace_id", label: "Trace", class: "mono", format: (v) => v.slice(0, 12) },
+], { onRow: traceLink, rowHref: (r) => `/traces/${r.trace_id}` });
+
+RENDER.conversations_below_threshold = pagedTable([
+  { key: "time_unix_nano", label: "Started", format: formatTimeNs },
+  { key: "service", label: "Service" },
+  { key: "call_id", label: "Call", class: "mono" },
+  { key: "room_name", label: "Room" },
+  { key: "turns", label: "Turns", class: "num" },
+  { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
+], { onRow: (r) => navigate(`/traces/${r.trace_id}`), rowHref: (r) => `/traces/${r.trace_id}` });
+
+const SEVERITIES = [["0", "All severities"], ["9", "INFO+"], ["13", "WARN+"], ["17", "ERROR+"]];
+
+RENDER.logs = pagedTable([
+  { key: "time_unix_nano", label: "Time", format: formatTimeNs },
+  { key: "service", label: "Service" },
+  { key: "severity_text", label: "Severity", format: (v) => el("span", { class: `sev sev-${String(v).toLowerCase()}`, text: v || "–" }) },
+  { key: "body", label: "Body", class: "wrap" },
+  { key: "trace_id", label: "Trace", class: "mono", format: (v) => (v ? v.slice(0, 12) : "") },
+], {
+  onRow: (r) => navigate(`/logs/${r.log_id}`),
+  rowHref: (r) => `/logs/${r.log_id}`,
+  controls: (ctx) => {
+    const severity = el("select", { "aria-label": "Minimum severity", onchange: (e) => ctx.reload({ offset: 0, min_severity: e.target.value }) },
+      SEVERITIES.map(([v, label]) => el("option", { value: v, text: label, selected: String(ctx.page.min_severity ?? "0") === v })));
+    const search = el("input", { type: "search", placeholder: "Search log bodies", value: ctx.page.text ?? "", "aria-label": "Search log bodies" });
+    search.addEventListener("change", () => ctx.reload({ offset: 0, text: search.value }));
+    return el("div", { class: "panel-controls" }, severity, search);
+  },
+});
+
+const TABLE_PANELS = new Set(["error_records", "conversations_below_threshold", "logs"]);
+
+export function renderDashboard(root, state, panels) {
+  const byName = new Map(panels.map((p) => [p.name, p]));
+  const grid = el("div", { class: "dashboard" });
+  const loaders = [];
+  for (const [kind, names] of LAYOUT) {
+    const row = el("div", { class: `grid grid-${kind}` });
+    for (const name of names) {
+      const meta = byName.get(name);
+      if (!meta) continue;
+      const body = el("div", { class: "panel-body" });
+      const section = el(
+        "section",
+        { class: "panel", dataset: { panel: name, state: "loading" } },
+        el("header", {}, el("h2", { text: meta.title }), el("span", { class: "info", title: meta.description, text: "ⓘ" })),
+        body,
+      );
+      row.append(section);
+      const page = { limit: name === "logs" ? 25 : 10, offset: 0, min_severity: "0", text: "" };
+      const load = async (change = {}) => {
+        Object.assign(page, change);
+        section.dataset.state = "loading";
+        if (!body.childElementCount) body.append(el("div", { class: "loading", text: "Loading…" }));
+        const params = stateParams(state);
+        if (TABLE_PANELS.has(name)) {
+          params.set("limit", page.limit);
+          params.set("offset", page.offset);
+        }
+        if (name === "logs") {
+          params.set("min_severity", page.min_severity);
+          if (page.text) params.set("text", page.text);
+        }
+        try {
+          const data = await getJSON(`/api/v1/panels/${name}`, params);
+          const filled = RENDER[name](body, data, { page, reload: load });
+          if (filled === false) clear(body, el("div", { class: "empty", text: "No data in this time range." }));
+          section.dataset.state = filled === true ? "ready" : "empty";
+        } catch (err) {
+          clear(
+            body,
+            el("div", { class: "error" }, `Could not load this panel: ${err.message} `, el("button", { text: "Retry", onclick: () => load() })),
+          );
+          section.dataset.state = "error";
+        }
+      };
+      loaders.push(load);
+    }
+    grid.append(row);
+  }
+  clear(root, grid);
+  return () => Promise.all(loaders.map((load) => load()));
+}

@@ -1,0 +1,72 @@
+// The log entry view: every stored field, with a link to its trace and span.
+import { getJSON, navigate } from "../api.js";
+import { clear, el } from "../dom.js";
+import { formatTimeNs } from "../format.js";
+
+function kv(title, map) {
+  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return el(
+    "div",
+    {},
+    el("h3", { text: title }),
+    entries.length
+      ? el("dl", { class: "kv" }, entries.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]))
+      : el("p", { class: "muted", text: "none" }),
+  );
+}
+
+export async function renderLog(root, logId) {
+  clear(root, el("div", { class: "loading", text: "Loading log entry…" }));
+  let log;
+  try {
+    log = await getJSON(`/api/v1/logs/${encodeURIComponent(logId)}`);
+  } catch (err) {
+    clear(root, el("div", { class: "error page-error", text: `Could not load log ${logId}: ${err.message}` }));
+    return;
+  }
+  const traceLink = log.trace_id
+    ? el("a", {
+        href: `/traces/${log.trace_id}?span=${log.span_id}`,
+        class: "trace-link",
+        text: `Open trace ${log.trace_id}${log.span_id ? ` at span ${log.span_id}` : ""}`,
+        onclick: (e) => {
+          e.preventDefault();
+          navigate(`/traces/${log.trace_id}`, new URLSearchParams({ span: log.span_id }));
+        },
+      })
+    : el("span", { class: "muted", text: "Not correlated with a trace." });
+  const fields = {
+    time: formatTimeNs(log.timestamp_unix_nano),
+    service: log.service_name,
+    severity: `${log.severity_text} (${log.severity_number})`,
+    scope: `${log.scope_name} ${log.scope_version}`.trim(),
+    "trace id": log.trace_id,
+    "span id": log.span_id,
+    "trace flags": String(log.trace_flags),
+    "event name": log.event_name,
+    "log id": log.log_id,
+  };
+  clear(
+    root,
+    el(
+      "div",
+      { class: "log-view", dataset: { logId: log.log_id } },
+      el(
+        "div",
+        { class: "trace-head" },
+        el("button", { class: "back", text: "← Dashboard", onclick: () => navigate("/", sessionStorage.getItem("lkd.dashboard") ?? "") }),
+        el("h1", { text: "Log entry" }),
+      ),
+      el(
+        "section",
+        { class: "panel" },
+        el("pre", { class: "log-body", text: log.body }),
+        traceLink,
+        kv("Fields", fields),
+        kv("Attributes", log.attributes),
+        kv("Resource", log.resource_attributes),
+        kv("Scope attributes", log.scope_attributes),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,306 @@
+"""Every panel against demo data with known answers: the expected values are computed in Python
+from the simulated calls, independently of the SQL."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.config import Settings
+from livekit_dashboard.demo import DemoConfig, generate
+from livekit_dashboard.demo.calls import CallRecord
+from livekit_dashboard.demo.generator import simulate
+from tests.conftest import free_port
+
+NOW = time.time_ns() - 60 * 10**9
+CONFIG = DemoConfig(calls=80, days=2, seed=5, end_ns=NOW)
+RANGE = {"start": "now-3d", "end": "now"}
+
+
+@pytest.fixture(scope="module")
+def loaded(chdb_dir: Path) -> Iterator[tuple[DashboardServer, list[CallRecord]]]:
+    settings = Settings(
+        storage_dsn=f"chdb://{chdb_dir}",
+        database=f"t_{uuid.uuid4().hex[:12]}",
+        port=free_port(),
+        grpc_port=0,
+        flush_interval_ms=5,
+        log_level="warning",
+    )
+    server = DashboardServer(settings)
+    server.start_background()
+    generate(CONFIG, server.base_url)
+    yield server, simulate(CONFIG)
+    server.stop()
+
+
+def panel(server: DashboardServer, name: str, **params: Any) -> dict[str, Any]:
+    response = httpx.get(f"{server.base_url}/api/v1/panels/{name}", params={**RANGE, **params}, timeout=60)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def spans(calls: list[CallRecord], *names: str) -> list[Any]:
+    return [s for c in calls for s in c.spans if s.name in names]
+
+
+def attr(span: Any, key: str) -> int:
+    return int(span.attributes.get(key, 0))
+
+
+def quantile_inclusive(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+def test_token_usage_totals(loaded: Any) -> None:
+    server, calls = loaded
+    usage = spans(calls, "llm_request", "realtime_inference")
+    pipeline = spans(calls, "llm_request")
+    realtime = spans(calls, "realtime_inference")
+    assert pipeline and realtime, "the fixture needs both pipeline and realtime calls"
+    row = panel(server, "token_usage_totals")["rows"][0]
+    expected_in = sum(attr(s, "gen_ai.usage.input_tokens") for s in usage)
+    expected_out = sum(attr(s, "gen_ai.usage.output_tokens") for s in usage)
+    assert row["requests"] == len(usage)
+    assert row["input_tokens"] == expected_in
+    assert row["output_tokens"] == expected_out
+    assert row["total_tokens"] == expected_in + expected_out
+    assert row["cache_read_tokens"] == sum(attr(s, "gen_ai.usage.cache_read.input_tokens") for s in usage)
+    assert row["input_audio_tokens"] == sum(attr(s, "gen_ai.usage.audio.input_tokens") for s in realtime)
+    # a pipeline LLM has no modality split: its tokens count as text
+    assert row["input_text_tokens"] == sum(attr(s, "gen_ai.usage.input_tokens") for s in pipeline) + sum(
+        attr(s, "gen_ai.usage.text.input_tokens") for s in realtime
+    )
+    assert row["output_audio_tokens"] == sum(attr(s, "gen_ai.usage.audio.output_tokens") for s in realtime)
+    assert row["output_text_tokens"] == sum(attr(s, "gen_ai.usage.output_tokens") for s in pipeline) + sum(
+        attr(s, "gen_ai.usage.text.output_tokens") for s in realtime
+    )
+
+
+def test_filters_narrow_every_sum(loaded: Any) -> None:
+    server, calls = loaded
+    for service in ("support-agent", "outbound-caller"):
+        mine = [c for c in calls if c.service.name == service]
+        row = panel(server, "token_usage_totals", service=service)["rows"][0]
+        assert row["input_tokens"] == sum(
+            attr(s, "gen_ai.usage.input_tokens") for s in spans(mine, "llm_request", "realtime_inference")
+        )
+    nodejs = [c for c in calls if c.service.language == "nodejs"]
+    conv = panel(server, "conversations_over_time", language="nodejs")["rows"]
+    assert sum(r["calls"] for r in conv) == len(nodejs)
+    assert {r["service"] for r in conv} == {"outbound-caller"}
+    model = "gpt-4o-mini"
+    by_model = panel(server, "token_usage_totals", model=model)["rows"][0]
+    model_spans = [s for s in spans(calls, "llm_request") if s.attributes["gen_ai.request.model"] == model]
+    assert by_model["requests"] == len(model_spans)
+    model_calls = panel(server, "conversations_over_time", model=model)["rows"]
+    assert sum(r["calls"] for r in model_calls) == sum(1 for c in calls if c.llm and c.llm.name == model)
+
+
+def test_time_range_is_respected(loaded: Any) -> None:
+    server, calls = loaded
+    middle = NOW - 86400 * 10**9
+    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(middle // 10**9))
+    start_ns = (middle // 10**9) * 10**9
+    sessions = spans(calls, "agent_session")
+    rows = panel(server, "conversations_over_time", start=start, end="now")["rows"]
+    assert sum(r["calls"] for r in rows) == sum(1 for s in sessions if s.start_ns >= start_ns)
+    assert 0 < sum(r["calls"] for r in rows) < len(sessions)
+
+
+def test_model_distribution_counts_each_request_once(loaded: Any) -> None:
+    server, calls = loaded
+    stage = {"llm_request": "llm", "realtime_inference": "realtime", "tts_request": "tts", "user_turn": "stt"}
+    expected = Counter((stage[s.name], s.attributes["gen_ai.request.model"]) for s in spans(calls, *stage))
+    rows = panel(server, "model_distribution")["rows"]
+    assert {(r["stage"], r["model"]): r["requests"] for r in rows} == dict(expected)
+    # llm_node repeats the model of its llm_request; it must not be counted
+    assert sum(r["requests"] for r in rows if r["stage"] == "llm") == len(spans(calls, "llm_request"))
+
+
+def test_requests_and_conversations_over_time(loaded: Any) -> None:
+    server, calls = loaded
+    requests = panel(server, "requests_over_time", step="1h")
+    assert requests["range"]["step_s"] == 3600
+    per_service = Counter()
+    for r in requests["rows"]:
+        per_service[r["service"]] += r["requests"]
+        assert r["bucket"] % 3600 == 0
+    expected = Counter(
+        c.service.name for c in calls for s in c.spans if s.name in ("llm_request", "realtime_inference")
+    )
+    assert per_service == expected
+    conv = panel(server, "conversations_over_time")["rows"]
+    assert Counter({r["service"]: 0 for r in conv}) + Counter(
+        {svc: sum(r["calls"] for r in conv if r["service"] == svc) for svc in {r["service"] for r in conv}}
+    ) == Counter(c.service.name for c in calls)
+
+
+def test_error_rate(loaded: Any) -> None:
+    server, calls = loaded
+    row = panel(server, "error_rate")["rows"][0]
+    reqs = spans(calls, "llm_request", "realtime_inference", "tts_request")
+    turns = spans(calls, "agent_turn")
+    assert row["requests"] == len(reqs)
+    assert row["failed_requests"] == sum(1 for s in reqs if s.error)
+    assert row["turns"] == len(turns)
+    assert row["failed_turns"] == sum(1 for s in turns if s.error)
+    assert row["calls"] == len(calls)
+    failed_calls = sum(
+        1 for c in calls if any(s.error for s in c.spans if s.name not in ("llm_request_run", "tts_request_run"))
+    )
+    assert row["failed_calls"] == failed_calls
+    assert row["request_error_rate"] == pytest.approx(row["failed_requests"] / row["requests"])
+    assert panel(server, "error_rate")["thresholds"] == [0.05, 0.1]
+
+
+def test_turn_latency_percentiles(loaded: Any) -> None:
+    server, calls = loaded
+    data = panel(server, "latency_p95_over_time", step="1d")
+    durations: dict[tuple[int, str], list[float]] = {}
+    for c in calls:
+        for s in c.spans:
+            if s.name == "agent_turn":
+                bucket = (s.start_ns // 10**9) // 86400 * 86400
+                durations.setdefault((bucket, c.service.name), []).append(s.end_ns - s.start_ns)
+    assert len(data["rows"]) == len(durations)
+    for r in data["rows"]:
+        values = durations[(r["bucket"], r["service"])]
+        assert r["turns"] == len(values)
+        assert r["p95_ms"] == pytest.approx(quantile_inclusive(values, 0.95) / 1e6, rel=1e-9)
+        assert r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"]
+
+
+def test_tts_durations(loaded: Any) -> None:
+    server, calls = loaded
+    rows = panel(server, "tts_duration_over_time", step="1d")["rows"]
+    tts = spans(calls, "tts_request")
+    assert sum(r["requests"] for r in rows) == len(tts)
+    total_ms = sum(r["avg_duration_ms"] * r["requests"] for r in rows)
+    assert total_ms == pytest.approx(sum(s.end_ns - s.start_ns for s in tts) / 1e6)
+
+
+def test_http_duration_from_metrics(loaded: Any) -> None:
+    server, calls = loaded
+    rows = panel(server, "http_request_duration_over_time", step="1d")["rows"]
+    assert {r["source"] for r in rows} == {"metrics"}
+    pipeline = [c for c in calls if not c.realtime and c.llm_durations_s]
+    assert sum(r["requests"] for r in rows) == sum(len(c.llm_durations_s) for c in pipeline)
+    total_ms = sum(r["avg_ms"] * r["requests"] for r in rows)
+    assert total_ms == pytest.approx(sum(sum(c.llm_durations_s) for c in pipeline) * 1000)
+    assert all(r["avg_ms"] > 0 and 0 < r["p95_ms"] <= 10_000 for r in rows)
+
+
+def test_turns_and_short_conversations(loaded: Any) -> None:
+    server, calls = loaded
+    turns = {c.trace_id: sum(1 for s in c.spans if s.name == "agent_turn") for c in calls}
+    row = panel(server, "turns_per_conversation")["rows"][0]
+    assert (row["calls"], row["turns"]) == (len(calls), sum(turns.values()))
+    assert row["avg_turns"] == pytest.approx(sum(turns.values()) / len(calls))
+    short = {format(t, "032x") for t, n in turns.items() if n < 3}
+    first = panel(server, "conversations_below_threshold", limit=5)["rows"]
+    assert first[0]["total"] == len(short)
+    everything = panel(server, "conversations_below_threshold", limit=1000)["rows"]
+    assert {r["trace_id"] for r in everything} == short
+    assert all(r["turns"] < 3 for r in everything)
+    higher = panel(server, "conversations_below_threshold", threshold=6, limit=1000)["rows"]
+    assert len(higher) == sum(1 for n in turns.values() if n < 6)
+
+
+def test_error_records_are_paginated_newest_first(loaded: Any) -> None:
+    server, calls = loaded
+    errors = [s for c in calls for s in c.spans if s.error or s.attributes.get("lk.function_tool.is_error")]
+    page1 = panel(server, "error_records", limit=5)["rows"]
+    page2 = panel(server, "error_records", limit=5, offset=5)["rows"]
+    assert page1[0]["total"] == len(errors)
+    times = [r["time_unix_nano"] for r in page1 + page2]
+    assert times == sorted(times, reverse=True)
+    assert not {r["span_id"] for r in page1} & {r["span_id"] for r in page2}
+    by_id = {format(s.span_id, "016x"): s for s in errors}
+    for r in page1 + page2:
+        sent = by_id[r["span_id"]]
+        if sent.error:  # the exception event's message, or the status message
+            assert r["message"] == sent.error
+            assert r["error_type"] == sent.attributes["error.type"]
+        else:
+            assert r["error_type"] == "tool_error"
+
+
+def test_logs_panel_filters(loaded: Any) -> None:
+    server, calls = loaded
+    logs = [log for c in calls for log in c.logs]
+    assert panel(server, "logs", limit=1)["rows"][0]["total"] == len(logs)
+    errors = panel(server, "logs", min_severity=17, limit=1000)["rows"]
+    assert len(errors) == sum(1 for log in logs if log.severity == "ERROR")
+    assert {r["severity_text"] for r in errors} == {"ERROR"}
+    found = panel(server, "logs", text="TRANSCRIPT", limit=1000)["rows"]
+    assert len(found) == sum(1 for log in logs if "transcript" in log.body.lower())
+
+
+def test_services_and_languages(loaded: Any) -> None:
+    server, calls = loaded
+    rows = panel(server, "services_languages")["rows"]
+    got = {(r["service"], r["language"]): (r["calls"], r["spans"]) for r in rows}
+    expected: dict[tuple[str, str], tuple[int, int]] = {}
+    for c in calls:
+        key = (c.service.name, c.service.language)
+        n_calls, n_spans = expected.get(key, (0, 0))
+        expected[key] = (n_calls + 1, n_spans + len(c.spans))
+    assert got == expected
+
+
+def test_filters_endpoint_lists_values(loaded: Any) -> None:
+    server, calls = loaded
+    body = httpx.get(f"{server.base_url}/api/v1/filters", params=RANGE).json()
+    assert set(body["services"]) == {c.service.name for c in calls}
+    assert set(body["languages"]) == {"python", "nodejs"}
+    assert "gpt-realtime" in body["models"] or "gemini-2.5-flash-native-audio" in body["models"]
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"start": "yesterday"}, "start"),
+        ({"end": "2020-01-01T00:00:00Z"}, "end"),
+        ({"step": "fast"}, "step"),
+        ({"step": "1s", "start": "now-30d"}, "step"),
+        ({"limit": "0"}, "limit"),
+        ({"threshold": "-1"}, "threshold"),
+        ({"min_severity": "99"}, "min_severity"),
+    ],
+)
+def test_bad_params_are_400_naming_the_param(loaded: Any, params: dict[str, str], named: str) -> None:
+    server, _ = loaded
+    response = httpx.get(f"{server.base_url}/api/v1/panels/logs", params=params)
+    assert response.status_code == 400
+    assert f"invalid parameter {named}" in response.json()["detail"]
+
+
+def test_unknown_panel_is_404_and_listing_describes_all(loaded: Any) -> None:
+    server, _ = loaded
+    assert httpx.get(f"{server.base_url}/api/v1/panels/nope").status_code == 404
+    listing = httpx.get(f"{server.base_url}/api/v1/panels").json()["panels"]
+    assert len(listing) == 14
+    assert all(p["title"] and p["description"] and p["unit"] and "start" in p["params"] for p in listing)
+
+
+def test_injection_attempts_are_just_values(loaded: Any) -> None:
+    server, _ = loaded
+    for nasty in ("x' OR 1=1 --", "{services:Array(String)}", "\\'); DROP TABLE otel_traces; --", "ü🙂"):
+        rows = panel(server, "token_usage_totals", service=nasty)["rows"]
+        assert rows[0]["requests"] == 0
+        logs = panel(server, "logs", text=nasty)["rows"]
+        assert logs == []
+    assert panel(server, "token_usage_totals")["rows"][0]["requests"] > 0
