@@ -1,0 +1,218 @@
+"""The web UI in real headless Chromium (Debian's chromium driven by Playwright): every panel renders
+the API's numbers, filters live in the URL, clicks open the trace and log views, and telemetry text
+stays text."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.config import Settings
+from livekit_dashboard.demo import DemoConfig, generate
+from tests.conftest import free_port
+
+CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
+XSS = "<img src=x onerror=alert(1)>"
+RANGE = "start=now-2d"
+
+
+def _send_hostile_telemetry(base_url: str) -> tuple[str, str]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "hostile-agent"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("livekit-agents")
+    with tracer.start_as_current_span("llm_request", attributes={"gen_ai.request.model": "<b>m</b>", "note": XSS}) as s:
+        s.set_status(Status(StatusCode.ERROR, f"failed: {XSS}"))
+        trace_id = format(s.get_span_context().trace_id, "032x")
+        span_id = s.get_span_context().span_id
+    provider.shutdown()
+    body = encode_spans(memory.get_finished_spans()).SerializeToString()
+    assert httpx.post(
+        f"{base_url}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"}
+    ).is_success
+    request = ExportLogsServiceRequest()
+    rl = request.resource_logs.add()
+    rl.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="hostile-agent")))
+    record = rl.scope_logs.add().log_records.add()
+    record.time_unix_nano = time.time_ns() - 10**9
+    record.severity_number = 17
+    record.severity_text = "ERROR"
+    record.body.string_value = XSS
+    record.trace_id = bytes.fromhex(trace_id)
+    record.span_id = span_id.to_bytes(8, "big")
+    record.attributes.append(KeyValue(key="html", value=AnyValue(string_value="<script>alert(2)</script>")))
+    r = httpx.post(
+        f"{base_url}/v1/logs", content=request.SerializeToString(), headers={"Content-Type": "application/x-protobuf"}
+    )
+    assert r.is_success
+    return trace_id, format(span_id, "016x")
+
+
+@pytest.fixture(scope="module")
+def site(chdb_dir: Path) -> Iterator[dict[str, Any]]:
+    settings = Settings(
+        storage_dsn=f"chdb://{chdb_dir}",
+        database=f"t_{uuid.uuid4().hex[:12]}",
+        port=free_port(),
+        grpc_port=0,
+        flush_interval_ms=5,
+        log_level="warning",
+    )
+    server = DashboardServer(settings)
+    server.start_background()
+    generate(DemoConfig(calls=40, days=1, seed=9, end_ns=time.time_ns() - 120 * 10**9), server.base_url)
+    trace_id, span_id = _send_hostile_telemetry(server.base_url)
+    yield {"server": server, "url": server.base_url, "xss_trace": trace_id, "xss_span": span_id}
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/test (it installs Debian's chromium)")
+    with sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.dialogs = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+def api(site: dict[str, Any], name: str, query: str = RANGE) -> dict[str, Any]:
+    return dict(httpx.get(f"{site['url']}/api/v1/panels/{name}?{query}").json())
+
+
+def open_dashboard(page: Page, site: dict[str, Any], query: str = RANGE) -> None:
+    page.goto(f"{site['url']}/?{query}")
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+
+
+def test_dashboard_renders_every_panel_with_the_api_numbers(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    states = {
+        s.get_attribute("data-panel"): s.get_attribute("data-state") for s in page.query_selector_all("section.panel")
+    }
+    assert len(states) == 14
+    assert set(states.values()) == {"ready"}, states
+    totals = api(site, "token_usage_totals")["rows"][0]
+    for metric in ("total_tokens", "input_tokens", "output_tokens", "cache_read_tokens"):
+        tile = page.locator(f"[data-metric={metric}]")
+        assert int(tile.get_attribute("data-value") or -1) == totals[metric]
+        assert tile.locator(".tile-value").inner_text().strip()
+    rate = api(site, "error_rate")["rows"][0]["request_error_rate"]
+    assert float(page.locator("[data-metric=request_error_rate]").get_attribute("data-value") or -1) == pytest.approx(
+        rate
+    )
+    assert page.locator("section[data-panel=token_usage_over_time] canvas").count() >= 1
+    assert page.locator("section[data-panel=model_distribution] canvas").count() >= 1
+    errors_total = api(site, "error_records", f"{RANGE}&limit=10")["rows"][0]["total"]
+    assert page.locator("section[data-panel=error_records] tbody tr").count() == min(10, errors_total)
+    page.screenshot(path=str(Path(os.environ.get("LIVEKIT_DASHBOARD_SCREENSHOT_DIR", "/tmp")) / "dashboard-test.png"))
+
+
+def test_filter_change_updates_url_and_numbers(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    page.click("details[data-filter=service] summary")
+    page.check("details[data-filter=service] input[value=support-agent]")
+    page.wait_for_url("**service=support-agent**")
+    page.wait_for_selector("body[data-loaded=true]")
+    expected = api(site, "token_usage_totals", f"{RANGE}&service=support-agent")["rows"][0]["total_tokens"]
+    unfiltered = api(site, "token_usage_totals")["rows"][0]["total_tokens"]
+    assert expected != unfiltered
+    expect(page.locator("[data-metric=total_tokens]")).to_have_attribute("data-value", str(expected))
+    page.reload()
+    page.wait_for_selector("body[data-loaded=true]")
+    expect(page.locator("[data-metric=total_tokens]")).to_have_attribute("data-value", str(expected))
+    assert "support-agent" in page.locator("details[data-filter=service] summary").inner_text()
+
+
+def test_time_range_preset_updates_url(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site, "")
+    page.select_option("#range", "now-7d")
+    page.wait_for_url("**start=now-7d**")
+    page.select_option("#refresh", "30s")
+    page.wait_for_url("**refresh=30s**")
+
+
+def test_error_record_opens_its_trace(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    first = api(site, "error_records", f"{RANGE}&limit=10")["rows"][0]
+    page.locator("section[data-panel=error_records] tbody tr").first.click()
+    page.wait_for_url(f"**/traces/{first['trace_id']}**")
+    spans = httpx.get(f"{site['url']}/api/v1/traces/{first['trace_id']}").json()["spans"]
+    expect(page.locator(".wf-row")).to_have_count(len(spans))
+    expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", first["span_id"])
+    assert page.locator(".span-detail h2").inner_text() == first["span_name"]
+    assert page.locator(".wf-row.error").count() >= 1
+
+
+def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    first = api(site, "logs", f"{RANGE}&limit=25")["rows"][0]
+    page.locator("section[data-panel=logs] tbody tr").first.click()
+    page.wait_for_url(f"**/logs/{first['log_id']}")
+    expect(page.locator(".log-body")).to_have_text(first["body"])
+    if first["trace_id"]:
+        page.click(".trace-link")
+        page.wait_for_url(f"**/traces/{first['trace_id']}**")
+        expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", first["span_id"])
+
+
+def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site, f"{RANGE}&service=hostile-agent")
+    logs = page.locator("section[data-panel=logs] tbody")
+    expect(logs).to_contain_text(XSS)
+    errors = page.locator("section[data-panel=error_records] tbody")
+    expect(errors).to_contain_text(f"failed: {XSS}")
+    page.goto(f"{site['url']}/traces/{site['xss_trace']}")
+    expect(page.locator(".span-detail")).to_contain_text(XSS)
+    log_id = httpx.get(f"{site['url']}/api/v1/logs", params={"trace_id": site["xss_trace"]}).json()["logs"][0]["log_id"]
+    page.goto(f"{site['url']}/logs/{log_id}")
+    expect(page.locator(".log-body")).to_have_text(XSS)
+    expect(page.locator(".log-view")).to_contain_text("<script>alert(2)</script>")
+    page.wait_for_timeout(300)
+    assert page.locator("main img, main script, main b").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def test_unknown_trace_shows_an_error_state(page: Page, site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/traces/{'ab' * 16}")
+    expect(page.locator(".page-error")).to_contain_text("not found")
