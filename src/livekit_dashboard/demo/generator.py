@@ -37,7 +37,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 from livekit_dashboard.demo.calls import CallRecord, build_call
 from livekit_dashboard.demo.catalog import SERVICES, Service
 
-__all__ = ["DemoConfig", "DemoSummary", "call_spans", "generate", "resource_for", "simulate"]
+__all__ = ["DemoConfig", "DemoSummary", "call_logs", "call_spans", "generate", "resource_for", "simulate"]
 
 _SCOPE = InstrumentationScope("livekit-agents", "")
 _SEVERITY = {"INFO": SeverityNumber.INFO, "WARN": SeverityNumber.WARN, "ERROR": SeverityNumber.ERROR}
@@ -127,7 +127,7 @@ def call_spans(call: CallRecord, resource: Resource) -> Iterator[ReadableSpan]:
         )
 
 
-def _logs(call: CallRecord, resource: Resource) -> Iterator[ReadableLogRecord]:
+def call_logs(call: CallRecord, resource: Resource) -> Iterator[ReadableLogRecord]:
     for spec in call.logs:
         record = ApiLogRecord(
             timestamp=spec.time_ns,
@@ -290,7 +290,7 @@ def generate(config: DemoConfig, endpoint: str, *, progress: bool = False) -> De
         for call in calls:
             resource = resources[call.service.name]
             spans = list(call_spans(call, resource))
-            logs = list(_logs(call, resource))
+            logs = list(call_logs(call, resource))
             sender.add(spans, logs)
             metrics = _metrics(call)
             metric_batch.setdefault(call.service.name, []).extend(metrics)
