@@ -105,12 +105,17 @@ class Assistant(Agent):
         return f"It is sunny in {city}."
 
 
-async def _run_session() -> None:
+async def _run_session(ctx: Any, out_dir: Path) -> None:
     session: AgentSession[Any] = AgentSession(llm=FakeLLM())
     await session.start(Assistant())
     for text in ("Hello there", "What is the weather in Paris?", "Thanks, bye"):
         await session.run(user_input=text)
     await session.aclose()
+    # the framework's own accounting: what usage records must agree with
+    usage = [u.model_dump() if hasattr(u, "model_dump") else vars(u) for u in session.usage.model_usage]
+    (out_dir / "session_usage.json").write_text(json.dumps(usage, indent=1, default=str) + "\n")
+    report = ctx.make_session_report(session).to_dict()
+    (out_dir / "session_report.json").write_text(json.dumps(report, indent=1, default=str) + "\n")
 
 
 def main(out_dir: Path) -> None:
@@ -128,8 +133,9 @@ def main(out_dir: Path) -> None:
     logging.getLogger().addHandler(LoggingHandler(level=logging.INFO, logger_provider=logger_provider))
     logging.getLogger().setLevel(logging.INFO)
 
-    with fake_job_context(job_id="AJ_recorded"):
-        asyncio.run(_run_session())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with fake_job_context(job_id="AJ_recorded") as ctx:
+        asyncio.run(_run_session(ctx, out_dir))
     tracer_provider.force_flush()
     metrics_data = reader.get_metrics_data()
     out_dir.mkdir(parents=True, exist_ok=True)

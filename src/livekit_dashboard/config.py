@@ -7,8 +7,9 @@ Each field is documented in docs/configuration.md (a test keeps the two in step)
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -37,6 +38,19 @@ class Settings(BaseSettings):
         100, ge=0, le=10_000, description="How long the writer waits to gather requests into one insert."
     )
     log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
+    auth: Literal["auto", "required", "disabled"] = Field(
+        "auto",
+        description="Keys for the dashboard, read APIs and ingest: auto = only when not bound to loopback.",
+    )
+    admin_key: SecretStr = Field(
+        SecretStr(""), description="A super-admin API key created (or kept) at start, for scripted setups."
+    )
+
+    def auth_required(self) -> bool:
+        """Whether dashboard, read and ingest routes need a key (admin routes always do)."""
+        if self.auth != "auto":
+            return self.auth == "required"
+        return self.host not in ("127.0.0.1", "localhost", "::1") and not self.host.startswith("127.")
 
     def resolved_dsn(self) -> str:
         """The storage DSN: storage_dsn when set, else chDB on data_dir (made absolute)."""

@@ -5,23 +5,29 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard import __version__
+from livekit_dashboard.api.admin import EnvelopeError, admin_router, envelope
+from livekit_dashboard.api.auth import INGEST_ROLES, READ_ROLES, AuthError, require
+from livekit_dashboard.api.keys import keys_router
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.otlp import otlp_router
 from livekit_dashboard.api.panels import panels_router
+from livekit_dashboard.api.usage import usage_router
 from livekit_dashboard.ingest import Ingestor
-from livekit_dashboard.store import Engine, StorageError
+from livekit_dashboard.store import Engine, KeyStore, StorageError
 
 __all__ = ["create_app"]
 
 
-def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> FastAPI:
+def create_app(
+    engine: Engine, ingestor: Ingestor, keys: KeyStore, *, max_body_bytes: int, auth_required: bool
+) -> FastAPI:
     app = FastAPI(
         title="livekit-dashboard",
         version=__version__,
@@ -30,6 +36,8 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
     app.state.engine = engine
     app.state.ingestor = ingestor
     app.state.max_body_bytes = max_body_bytes
+    app.state.keys = keys
+    app.state.auth_required = auth_required
 
     @app.exception_handler(RequestValidationError)
     async def _bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -38,15 +46,37 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
         for err in exc.errors():
             where = ".".join(str(part) for part in err.get("loc", ()) if part not in ("query", "path", "body"))
             problems.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
-        return JSONResponse({"detail": "invalid parameter " + "; ".join(problems)}, status_code=400)
+        message = "invalid parameter " + "; ".join(problems)
+        if request.url.path.startswith("/admin/"):
+            return envelope(400, message)
+        return JSONResponse({"detail": message}, status_code=400)
+
+    @app.exception_handler(AuthError)
+    async def _auth(request: Request, exc: AuthError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if request.url.path.startswith("/admin/"):
+            response = envelope(exc.status, exc.message)
+            response.headers.update(headers or {})
+            return response
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(EnvelopeError)
+    async def _envelope(request: Request, exc: EnvelopeError) -> JSONResponse:
+        return envelope(exc.status, exc.message)
 
     @app.exception_handler(StorageError)
     async def _storage(request: Request, exc: StorageError) -> JSONResponse:
+        if request.url.path.startswith("/admin/"):
+            return envelope(500, f"storage error: {exc}")
         return JSONResponse({"detail": f"storage error: {exc}"}, status_code=503, headers={"Retry-After": "5"})
 
-    app.include_router(otlp_router)
-    app.include_router(lookup_router)
-    app.include_router(panels_router)
+    read = [Depends(require(READ_ROLES))]
+    app.include_router(otlp_router, dependencies=[Depends(require(INGEST_ROLES))])
+    app.include_router(usage_router)
+    app.include_router(lookup_router, dependencies=read)
+    app.include_router(panels_router, dependencies=read)
+    app.include_router(admin_router)
+    app.include_router(keys_router)
 
     @app.get("/healthz", tags=["Health"], summary="200 when storage answers, 503 otherwise")
     async def healthz() -> JSONResponse:
@@ -56,7 +86,16 @@ def create_app(engine: Engine, ingestor: Ingestor, *, max_body_bytes: int) -> Fa
             return JSONResponse({"status": "unavailable", "storage": engine.description, "error": str(exc)}, 503)
         return JSONResponse({"status": "ok", "storage": engine.description})
 
-    @app.get("/api/v1/ingest/stats", tags=["Health"], summary="Spans, log records and data points since start")
+    @app.get("/api/v1/auth", tags=["Health"], summary="Whether this server requires API keys (for the web UI)")
+    async def auth_info() -> dict[str, Any]:
+        return {"keys_required": auth_required}
+
+    @app.get(
+        "/api/v1/ingest/stats",
+        tags=["Health"],
+        summary="Spans, log records and data points since start",
+        dependencies=read,
+    )
     async def ingest_stats() -> dict[str, Any]:
         return {**ingestor.stats.snapshot(), "queue_depth": ingestor.batcher.queue_depth}
 

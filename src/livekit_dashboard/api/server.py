@@ -13,7 +13,7 @@ from livekit_dashboard.api.app import create_app
 from livekit_dashboard.config import Settings
 from livekit_dashboard.ingest import Batcher, Ingestor, IngestStats
 from livekit_dashboard.ingest.grpc_server import start_grpc_server
-from livekit_dashboard.store import Engine, apply_migrations, open_engine
+from livekit_dashboard.store import Engine, KeyStore, apply_migrations, open_engine
 
 __all__ = ["DashboardServer"]
 
@@ -38,7 +38,20 @@ class DashboardServer:
             flush_interval_s=settings.flush_interval_ms / 1000,
         )
         self.ingestor = Ingestor(self.batcher, IngestStats())
-        self.app = create_app(self.engine, self.ingestor, max_body_bytes=settings.max_body_bytes)
+        self.keys = KeyStore(self.engine)
+        admin_key = settings.admin_key.get_secret_value()
+        if admin_key:
+            self.keys.ensure_bootstrap(admin_key)
+        self.auth_required = settings.auth_required()
+        self.app = create_app(
+            self.engine,
+            self.ingestor,
+            self.keys,
+            max_body_bytes=settings.max_body_bytes,
+            auth_required=self.auth_required,
+        )
+        self._stopping = threading.Event()
+        self._key_flusher = threading.Thread(target=self._flush_key_usage, name="key-usage", daemon=True)
         self._grpc: Any = None
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -48,6 +61,7 @@ class DashboardServer:
     def start_background(self) -> None:
         """Start writer, gRPC and HTTP in background threads; returns once both listen."""
         self.batcher.start()
+        self._key_flusher.start()
         self._start_grpc()
         config = uvicorn.Config(
             self.app,
@@ -71,9 +85,31 @@ class DashboardServer:
     def _start_grpc(self) -> None:
         if self.settings.grpc_port:
             self._grpc = start_grpc_server(
-                self.ingestor, self.settings.host, self.settings.grpc_port, self.settings.max_body_bytes
+                self.ingestor,
+                self.settings.host,
+                self.settings.grpc_port,
+                self.settings.max_body_bytes,
+                verify_key=self._verify_ingest_key if self.auth_required else None,
             )
             self.grpc_port = self._grpc.bound_port
+
+    def _verify_ingest_key(self, plaintext: str) -> str:
+        """gRPC's check: '' when the key may ingest, else why not (starting 'forbidden' for 403s)."""
+        if not plaintext:
+            return "missing API key: send authorization: Bearer <key> or x-api-key metadata"
+        key = self.keys.verify(plaintext)
+        if key is None:
+            return "invalid or revoked API key"
+        if key.role not in ("ingest", "super-admin"):
+            return f"forbidden: this key's role is {key.role}; ingest needs an ingest or super-admin key"
+        return ""
+
+    def _flush_key_usage(self) -> None:
+        while not self._stopping.wait(30):
+            try:
+                self.keys.flush_usage()
+            except Exception:  # a storage hiccup must not end the thread; the next round retries
+                log.warning("could not record API key use", exc_info=True)
 
     def wait(self) -> None:
         """Block until the HTTP server ends (Ctrl-C / SIGTERM)."""
@@ -94,6 +130,11 @@ class DashboardServer:
             self._grpc.stop(grace=5).wait(10)
             self._grpc = None
         self.batcher.stop()
+        self._stopping.set()
+        try:
+            self.keys.flush_usage()
+        except Exception:
+            log.warning("could not record API key use", exc_info=True)
         self.engine.close()
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent import futures
 from typing import Any
 
@@ -21,7 +22,27 @@ __all__ = ["start_grpc_server"]
 log = logging.getLogger(__name__)
 
 
-def _export(ingestor: Ingestor, signal: Signal, request: Any, context: Any) -> Any:
+KeyCheck = Callable[[str], str]
+
+
+def _key_from_metadata(context: Any) -> str:
+    metadata = {k.lower(): v for k, v in context.invocation_metadata()}
+    value = str(metadata.get("authorization", ""))
+    if value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return str(metadata.get("x-api-key", "")).strip()
+
+
+def _export(ingestor: Ingestor, signal: Signal, request: Any, context: Any, verify_key: KeyCheck | None) -> Any:
+    if verify_key is not None:
+        problem = verify_key(_key_from_metadata(context))
+        if problem:
+            code = (
+                grpc.StatusCode.PERMISSION_DENIED
+                if problem.startswith("forbidden")
+                else grpc.StatusCode.UNAUTHENTICATED
+            )
+            context.abort(code, problem)
     try:
         return ingestor.store(signal, request)
     except IngestUnavailableError as exc:
@@ -37,30 +58,40 @@ def _export(ingestor: Ingestor, signal: Signal, request: Any, context: Any) -> A
 
 
 class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, ingestor: Ingestor) -> None:
+    def __init__(self, ingestor: Ingestor, verify_key: KeyCheck | None) -> None:
         self._ingestor = ingestor
+        self._verify_key = verify_key
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC method name)
-        return _export(self._ingestor, Signal.TRACES, request, context)
+        return _export(self._ingestor, Signal.TRACES, request, context, self._verify_key)
 
 
 class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
-    def __init__(self, ingestor: Ingestor) -> None:
+    def __init__(self, ingestor: Ingestor, verify_key: KeyCheck | None) -> None:
         self._ingestor = ingestor
+        self._verify_key = verify_key
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
-        return _export(self._ingestor, Signal.LOGS, request, context)
+        return _export(self._ingestor, Signal.LOGS, request, context, self._verify_key)
 
 
 class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-    def __init__(self, ingestor: Ingestor) -> None:
+    def __init__(self, ingestor: Ingestor, verify_key: KeyCheck | None) -> None:
         self._ingestor = ingestor
+        self._verify_key = verify_key
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
-        return _export(self._ingestor, Signal.METRICS, request, context)
+        return _export(self._ingestor, Signal.METRICS, request, context, self._verify_key)
 
 
-def start_grpc_server(ingestor: Ingestor, host: str, port: int, max_message_bytes: int, workers: int = 8) -> Any:
+def start_grpc_server(
+    ingestor: Ingestor,
+    host: str,
+    port: int,
+    max_message_bytes: int,
+    workers: int = 8,
+    verify_key: KeyCheck | None = None,
+) -> Any:
     """Start serving on host:port; returns the grpc.Server (call .stop(grace)) and bound port."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
@@ -70,9 +101,9 @@ def start_grpc_server(ingestor: Ingestor, host: str, port: int, max_message_byte
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
         ],
     )
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(ingestor), server)  # type: ignore[no-untyped-call]
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(ingestor), server)  # type: ignore[no-untyped-call]
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(ingestor), server)  # type: ignore[no-untyped-call]
+    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_Traces(ingestor, verify_key), server)  # type: ignore[no-untyped-call]
+    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_Logs(ingestor, verify_key), server)  # type: ignore[no-untyped-call]
+    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_Metrics(ingestor, verify_key), server)  # type: ignore[no-untyped-call]
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"cannot bind OTLP/gRPC to {host}:{port}")

@@ -1,5 +1,6 @@
 """Storage: the only package that talks to ClickHouse (embedded chDB or a server)."""
 
+from livekit_dashboard.store.api_keys import ROLES, ApiKey, KeyStore
 from livekit_dashboard.store.engine import (
     DataDirInUseError,
     Engine,
@@ -8,4 +9,13 @@ from livekit_dashboard.store.engine import (
 )
 from livekit_dashboard.store.migrate import apply_migrations
 
-__all__ = ["DataDirInUseError", "Engine", "StorageError", "apply_migrations", "open_engine"]
+__all__ = [
+    "ROLES",
+    "ApiKey",
+    "DataDirInUseError",
+    "Engine",
+    "KeyStore",
+    "StorageError",
+    "apply_migrations",
+    "open_engine",
+]

@@ -32,6 +32,7 @@ class Slots:
 
     engine: str = "MergeTree"
     aggregating_engine: str = "AggregatingMergeTree"
+    replacing_engine: str = "ReplacingMergeTree"
     on_cluster: str = ""
     ttl: str = ""
     ttl_lookup: str = ""
@@ -59,6 +60,7 @@ def render_ddl(sql: str, slots: Slots) -> list[str]:
     values = {
         "engine": slots.engine,
         "aggregating_engine": slots.aggregating_engine,
+        "replacing_engine": slots.replacing_engine,
         "on_cluster": slots.on_cluster,
         "ttl": slots.ttl,
         "ttl_lookup": slots.ttl_lookup,
