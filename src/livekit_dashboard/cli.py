@@ -177,6 +177,79 @@ def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
     typer.echo(f"migrations applied: {names}")
 
 
+keys_app = typer.Typer(help="Manage API keys on a data directory no server holds (else use /api/v1/keys).")
+app.add_typer(keys_app, name="keys")
+
+
+def _key_store(data_dir: Path | None, storage_dsn: str | None) -> tuple[Any, Any]:
+    from livekit_dashboard.store import KeyStore, StorageError, apply_migrations, open_engine
+
+    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
+    try:
+        engine = open_engine(settings.resolved_dsn(), settings.database)
+        apply_migrations(engine)
+        return engine, KeyStore(engine)
+    except StorageError as exc:
+        _fail(f"{exc} (while a server runs, manage keys with POST/GET/DELETE /api/v1/keys)")
+        raise
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. prod-worker.")],
+    role: Annotated[str, typer.Option(help="super-admin, viewer or ingest.")],
+    data_dir: DataDirOpt = None,
+    storage_dsn: DsnOpt = None,
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    engine, keys = _key_store(data_dir, storage_dsn)
+    try:
+        record, plaintext = keys.create(name, role)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        engine.close()
+    typer.echo(f"created key {record.key_id} ({record.role}, {record.name}); store it now, it is not shown again:")
+    typer.echo(plaintext)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
+    """List keys: id, role, name, created, last used, revoked."""
+    import datetime
+
+    engine, keys = _key_store(data_dir, storage_dsn)
+    try:
+        records = keys.list()
+    finally:
+        engine.close()
+
+    def when(ms: int | None) -> str:
+        if not ms:
+            return "-"
+        return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC).strftime("%Y-%m-%d %H:%M")
+
+    typer.echo(f"{'id':<12} {'role':<12} {'created':<17} {'last used':<17} {'revoked':<17} name")
+    for k in records:
+        typer.echo(
+            f"{k.key_id:<12} {k.role:<12} {when(k.created_at_ms):<17} {when(k.last_used_at_ms):<17} "
+            f"{when(k.revoked_at_ms):<17} {k.name}"
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str, data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
+    """Revoke a key by id; requests with it fail from now on."""
+    engine, keys = _key_store(data_dir, storage_dsn)
+    try:
+        record = keys.revoke(key_id)
+    finally:
+        engine.close()
+    if record is None:
+        _fail(f"no key with id {key_id!r}")
+    typer.echo(f"revoked key {key_id}")
+
+
 def main() -> None:
     try:
         app()

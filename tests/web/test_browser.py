@@ -216,3 +216,27 @@ def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> N
 def test_unknown_trace_shows_an_error_state(page: Page, site: dict[str, Any]) -> None:
     page.goto(f"{site['url']}/traces/{'ab' * 16}")
     expect(page.locator(".page-error")).to_contain_text("not found")
+
+
+def test_ui_asks_for_a_key_when_the_server_requires_one(browser: Browser, make_server: Any) -> None:
+    server = make_server(auth="required", admin_key="browser-admin-key-0123456789")
+    created = httpx.post(
+        f"{server.base_url}/api/v1/keys",
+        json={"name": "ui", "role": "viewer"},
+        headers={"Authorization": "Bearer browser-admin-key-0123456789"},
+    ).json()
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.base_url}/")
+    expect(page.locator(".key-form")).to_be_visible()
+    page.fill("#api-key", "lkd_0000000000_wrong-key-wrong-key-wrong")
+    page.click(".key-form button")
+    expect(page.locator(".key-form .error")).to_contain_text("invalid or revoked")
+    page.fill("#api-key", created["key"])
+    page.click(".key-form button")
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator("section.panel").count() == 14
+    page.reload()  # the key is kept for the browser session
+    page.wait_for_selector("body[data-loaded=true]")
+    assert page.locator(".key-form").count() == 0
+    context.close()

@@ -7,11 +7,21 @@ export class ApiError extends Error {
   }
 }
 
+const KEY = "lkd.key";
+
+export function setKey(key) {
+  if (key) sessionStorage.setItem(KEY, key);
+  else sessionStorage.removeItem(KEY);
+}
+
 export async function getJSON(path, params) {
   const url = params ? `${path}?${params}` : path;
+  const headers = { Accept: "application/json" };
+  const key = sessionStorage.getItem(KEY);
+  if (key) headers.Authorization = `Bearer ${key}`;
   let res;
   try {
-    res = await fetch(url, { headers: { Accept: "application/json" } });
+    res = await fetch(url, { headers });
   } catch (err) {
     throw new ApiError(0, `server unreachable (${err.message})`);
   }
@@ -21,6 +31,7 @@ export async function getJSON(path, params) {
   } catch {
     body = null;
   }
+  if (res.status === 401) window.dispatchEvent(new CustomEvent("lkd:key-needed", { detail: body?.detail }));
   if (!res.ok) throw new ApiError(res.status, body?.detail ?? `${res.status} ${res.statusText}`);
   return body;
 }

@@ -1,6 +1,6 @@
 // App shell: routing (/, /traces/<id>, /logs/<id>), the header's time range, filters and
 // auto-refresh, all kept in the URL so every view can be shared.
-import { getJSON, readState, stateParams } from "./api.js";
+import { getJSON, readState, setKey, stateParams } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { clear, el } from "./dom.js";
 import { renderDashboard } from "./views/dashboard.js";
@@ -136,7 +136,7 @@ async function route() {
     try {
       panels = (await getJSON("/api/v1/panels")).panels;
     } catch (err) {
-      clear(main, el("div", { class: "error page-error", text: `Cannot reach the API: ${err.message}` }));
+      if (err.status !== 401) clear(main, el("div", { class: "error page-error", text: `Cannot reach the API: ${err.message}` }));
       return;
     }
   }
@@ -148,6 +148,36 @@ async function route() {
     refreshTimer = setInterval(() => reloadDashboard && reloadDashboard(), REFRESH_MS[state.refresh]);
   }
 }
+
+// The server requires a key: ask for one and keep it for this browser session only.
+function askForKey(reason) {
+  clearInterval(refreshTimer);
+  disposeCharts(main);
+  clear(controls);
+  const input = el("input", { type: "password", id: "api-key", autocomplete: "off", placeholder: "lkd_…", "aria-label": "API key" });
+  const form = el(
+    "form",
+    { class: "key-form panel" },
+    el("h2", { text: "This server requires an API key" }),
+    el("p", { class: "muted", text: "Use a viewer or super-admin key (livekit-dashboard keys create --role viewer …). It is kept only for this browser session." }),
+    reason ? el("p", { class: "error", text: reason }) : null,
+    input,
+    el("button", { type: "submit", text: "Continue" }),
+  );
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    setKey(input.value.trim());
+    panels = null;
+    clear(main, el("div", { class: "loading", text: "Checking the key…" }));
+    route();
+  });
+  clear(main, form);
+  input.focus();
+}
+
+window.addEventListener("lkd:key-needed", (e) => {
+  if (!main.querySelector(".key-form")) askForKey(sessionStorage.getItem("lkd.key") ? e.detail : "");
+});
 
 document.querySelector("#home").addEventListener("click", (e) => {
   e.preventDefault();

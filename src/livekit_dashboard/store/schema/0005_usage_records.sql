@@ -157,7 +157,7 @@ CREATE VIEW IF NOT EXISTS lk_usage_records {{on_cluster}} AS
 SELECT
     CallId AS call_id, TraceId AS trace_id, RoomName AS room_name, ServiceName AS service, AgentName AS agent_name,
     UserEmail AS user_email, AssistantId AS assistant_id, StartedAt AS started_at, EndedAt AS ended_at,
-    toFloat64(dateDiff('millisecond', StartedAt, EndedAt)) / 1000 AS call_duration_s, Models AS models,
+    (toUnixTimestamp64Nano(EndedAt) - toUnixTimestamp64Nano(StartedAt)) / 1e9 AS call_duration_s, Models AS models,
     InputAudioTokens AS llm_input_audio_tokens, InputTextTokens AS llm_input_text_tokens,
     CachedAudioTokens AS llm_input_cached_audio_tokens, CachedTextTokens AS llm_input_cached_text_tokens,
     OutputAudioTokens AS llm_output_audio_tokens, OutputTextTokens AS llm_output_text_tokens,
@@ -173,7 +173,7 @@ SELECT
     u.call_id AS call_id, u.trace_id AS trace_id, u.room_name AS room_name, u.service AS service,
     u.agent_name AS agent_name, u.user_email AS user_email, u.assistant_id AS assistant_id,
     u.started_at AS started_at, u.ended_at AS ended_at,
-    toFloat64(dateDiff('millisecond', u.started_at, u.ended_at)) / 1000 AS call_duration_s, u.models AS models,
+    (toUnixTimestamp64Nano(u.ended_at) - toUnixTimestamp64Nano(u.started_at)) / 1e9 AS call_duration_s, u.models AS models,
     if(from_spans, u.in_audio, toUInt64(m.in_audio)) AS llm_input_audio_tokens,
     if(from_spans, u.in_text, toUInt64(if(m.in_audio + m.in_text > 0, m.in_text, m.in_total)))
         AS llm_input_text_tokens,

@@ -21,7 +21,7 @@ export async function renderLog(root, logId) {
   try {
     log = await getJSON(`/api/v1/logs/${encodeURIComponent(logId)}`);
   } catch (err) {
-    clear(root, el("div", { class: "error page-error", text: `Could not load log ${logId}: ${err.message}` }));
+    if (err.status !== 401) clear(root, el("div", { class: "error page-error", text: `Could not load log ${logId}: ${err.message}` }));
     return;
   }
   const traceLink = log.trace_id

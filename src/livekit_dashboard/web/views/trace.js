@@ -73,7 +73,7 @@ export async function renderTrace(root, traceId, selectedSpan) {
   try {
     trace = await getJSON(`/api/v1/traces/${encodeURIComponent(traceId)}`);
   } catch (err) {
-    clear(root, el("div", { class: "error page-error", text: `Could not load trace ${traceId}: ${err.message}` }));
+    if (err.status !== 401) clear(root, el("div", { class: "error page-error", text: `Could not load trace ${traceId}: ${err.message}` }));
     return;
   }
   const rows = order(trace.spans);
