@@ -6,23 +6,31 @@ from typing import Any
 
 import pyarrow as pa
 
-from livekit_dashboard.ingest.attributes import any_value_to_str, attributes_to_pairs, service_name
+from livekit_dashboard.ingest.attributes import any_value_to_str
+from livekit_dashboard.ingest.columns import MapColumn, append_attributes
 from livekit_dashboard.ingest.decode import Signal
 from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared
 from livekit_dashboard.store import tables
 
 __all__ = ["prepare_logs"]
 
+_MAP_COLUMNS = ("ResourceAttributes", "ScopeAttributes", "LogAttributes")
+
 
 def prepare_logs(request: Any) -> Prepared:
     out = Prepared(Signal.LOGS)
-    cols: dict[str, list[Any]] = {name: [] for name in tables.LOGS.names}
+    cols: dict[str, list[Any]] = {name: [] for name in tables.LOGS.names if name not in _MAP_COLUMNS}
+    maps = {name: MapColumn() for name in _MAP_COLUMNS}
     for resource_logs in request.resource_logs:
-        resource = attributes_to_pairs(resource_logs.resource.attributes)
-        service = service_name(resource)
+        res_keys: list[str] = []
+        res_values: list[str] = []
+        append_attributes(resource_logs.resource.attributes, res_keys, res_values)
+        service = next((v for k, v in zip(res_keys, res_values, strict=True) if k == "service.name"), "")
         for scope_logs in resource_logs.scope_logs:
             scope = scope_logs.scope
-            scope_attrs = attributes_to_pairs(scope.attributes)
+            scope_keys: list[str] = []
+            scope_values: list[str] = []
+            append_attributes(scope.attributes, scope_keys, scope_values)
             for record in scope_logs.log_records:
                 reason = _invalid(record)
                 if reason:
@@ -38,16 +46,17 @@ def prepare_logs(request: Any) -> Prepared:
                 cols["ServiceName"].append(service)
                 cols["Body"].append(any_value_to_str(record.body))
                 cols["ResourceSchemaUrl"].append(resource_logs.schema_url)
-                cols["ResourceAttributes"].append(resource)
+                maps["ResourceAttributes"].add_pairs(res_keys, res_values)
                 cols["ScopeSchemaUrl"].append(scope_logs.schema_url)
                 cols["ScopeName"].append(scope.name)
                 cols["ScopeVersion"].append(scope.version)
-                cols["ScopeAttributes"].append(scope_attrs)
-                cols["LogAttributes"].append(attributes_to_pairs(record.attributes))
+                maps["ScopeAttributes"].add_pairs(scope_keys, scope_values)
+                maps["LogAttributes"].add(record.attributes)
                 cols["EventName"].append(record.event_name)
                 out.accepted += 1
     if out.accepted:
-        out.tables["otel_logs"] = pa.Table.from_pydict(cols, schema=tables.LOGS)
+        arrays = [maps[f.name].to_arrow() if f.name in maps else pa.array(cols[f.name], f.type) for f in tables.LOGS]
+        out.tables["otel_logs"] = pa.Table.from_arrays(arrays, schema=tables.LOGS)
     return out
 
 

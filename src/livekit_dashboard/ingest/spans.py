@@ -7,7 +7,7 @@ from typing import Any
 import pyarrow as pa
 
 from livekit_dashboard.domain.ids import is_valid_span_id, is_valid_trace_id
-from livekit_dashboard.ingest.attributes import attributes_to_pairs, service_name
+from livekit_dashboard.ingest.columns import MapColumn, append_attributes
 from livekit_dashboard.ingest.decode import Signal
 from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared, ns
 from livekit_dashboard.store import tables
@@ -17,45 +17,26 @@ __all__ = ["SPAN_KINDS", "STATUS_CODES", "prepare_spans"]
 # the Collector's spellings (pdata traceutil): these strings are what the table holds
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 STATUS_CODES = ("Unset", "Ok", "Error")
+_MAP_COLUMNS = ("ResourceAttributes", "SpanAttributes", "Events.Attributes", "Links.Attributes")
 
 
 def prepare_spans(request: Any) -> Prepared:
     """Validate and convert every span; invalid ones are counted, not stored."""
     out = Prepared(Signal.TRACES)
-    cols: dict[str, list[Any]] = {name: [] for name in tables.TRACES.names}
-    ts, trace_ids, span_ids, parents = (
-        cols["Timestamp"],
-        cols["TraceId"],
-        cols["SpanId"],
-        cols["ParentSpanId"],
-    )
-    states, names, kinds, services = (
-        cols["TraceState"],
-        cols["SpanName"],
-        cols["SpanKind"],
-        cols["ServiceName"],
-    )
-    res_attrs, scope_names, scope_versions = (
-        cols["ResourceAttributes"],
-        cols["ScopeName"],
-        cols["ScopeVersion"],
-    )
-    span_attrs, durations, codes, messages = (
-        cols["SpanAttributes"],
-        cols["Duration"],
-        cols["StatusCode"],
-        cols["StatusMessage"],
-    )
-    ev_ts, ev_names, ev_attrs = cols["Events.Timestamp"], cols["Events.Name"], cols["Events.Attributes"]
-    ln_trace, ln_span, ln_state, ln_attrs = (
-        cols["Links.TraceId"],
-        cols["Links.SpanId"],
-        cols["Links.TraceState"],
-        cols["Links.Attributes"],
-    )
+    cols: dict[str, list[Any]] = {name: [] for name in tables.TRACES.names if name not in _MAP_COLUMNS}
+    ts, trace_ids, span_ids, parents = cols["Timestamp"], cols["TraceId"], cols["SpanId"], cols["ParentSpanId"]
+    states, names, kinds, services = cols["TraceState"], cols["SpanName"], cols["SpanKind"], cols["ServiceName"]
+    scope_names, scope_versions = cols["ScopeName"], cols["ScopeVersion"]
+    durations, codes, messages = cols["Duration"], cols["StatusCode"], cols["StatusMessage"]
+    ev_ts, ev_names = cols["Events.Timestamp"], cols["Events.Name"]
+    ln_trace, ln_span, ln_state = cols["Links.TraceId"], cols["Links.SpanId"], cols["Links.TraceState"]
+    resources, attributes = MapColumn(), MapColumn()
+    event_attrs, link_attrs = MapColumn(nested=True), MapColumn(nested=True)
     for resource_spans in request.resource_spans:
-        resource = attributes_to_pairs(resource_spans.resource.attributes)
-        service = service_name(resource)
+        res_keys: list[str] = []
+        res_values: list[str] = []
+        append_attributes(resource_spans.resource.attributes, res_keys, res_values)
+        service = next((v for k, v in zip(res_keys, res_values, strict=True) if k == "service.name"), "")
         for scope_spans in resource_spans.scope_spans:
             scope_name, scope_version = scope_spans.scope.name, scope_spans.scope.version
             for span in scope_spans.spans:
@@ -72,26 +53,48 @@ def prepare_spans(request: Any) -> Prepared:
                 names.append(span.name)
                 kinds.append(SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "Unspecified")
                 services.append(service)
-                res_attrs.append(resource)
+                resources.add_pairs(res_keys, res_values)
                 scope_names.append(scope_name)
                 scope_versions.append(scope_version)
-                span_attrs.append(attributes_to_pairs(span.attributes))
+                attributes.add(span.attributes)
                 durations.append(end - start if end > start else 0)
                 code = span.status.code
                 codes.append(STATUS_CODES[code] if 0 <= code < len(STATUS_CODES) else "Unset")
                 messages.append(span.status.message)
                 events = span.events
-                ev_ts.append([ns(e.time_unix_nano) for e in events])
-                ev_names.append([e.name for e in events])
-                ev_attrs.append([attributes_to_pairs(e.attributes) for e in events])
+                if events:
+                    ev_ts.append([ns(e.time_unix_nano) for e in events])
+                    ev_names.append([e.name for e in events])
+                    for event in events:
+                        event_attrs.add(event.attributes)
+                else:
+                    ev_ts.append([])
+                    ev_names.append([])
+                event_attrs.end_row()
                 links = span.links
-                ln_trace.append([link.trace_id.hex() for link in links])
-                ln_span.append([link.span_id.hex() for link in links])
-                ln_state.append([link.trace_state for link in links])
-                ln_attrs.append([attributes_to_pairs(link.attributes) for link in links])
+                if links:
+                    ln_trace.append([link.trace_id.hex() for link in links])
+                    ln_span.append([link.span_id.hex() for link in links])
+                    ln_state.append([link.trace_state for link in links])
+                    for link in links:
+                        link_attrs.add(link.attributes)
+                else:
+                    ln_trace.append([])
+                    ln_span.append([])
+                    ln_state.append([])
+                link_attrs.end_row()
                 out.accepted += 1
     if out.accepted:
-        out.tables["otel_traces"] = pa.Table.from_pydict(cols, schema=tables.TRACES)
+        built = {
+            "ResourceAttributes": resources,
+            "SpanAttributes": attributes,
+            "Events.Attributes": event_attrs,
+            "Links.Attributes": link_attrs,
+        }
+        arrays = [
+            built[f.name].to_arrow() if f.name in built else pa.array(cols[f.name], f.type) for f in tables.TRACES
+        ]
+        out.tables["otel_traces"] = pa.Table.from_arrays(arrays, schema=tables.TRACES)
     return out
 
 
