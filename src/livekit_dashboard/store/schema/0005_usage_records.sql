@@ -36,61 +36,59 @@ CREATE TABLE IF NOT EXISTS lk_call_usage {{on_cluster}} (
 ORDER BY TraceId
 SETTINGS index_granularity = 8192;
 
--- the call itself: ids, who, when (agent_session ends last, so its end is the call's end)
-CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_usage_session_mv {{on_cluster}} TO lk_call_usage AS
-WITH SpanAttributes AS a, ResourceAttributes AS r
+-- The call itself (ids, who, when: agent_session ends last, so its end is the call's end), its close
+-- reason, turns, and failed provider attempts (recoverable ones included, as SessionReport.errors
+-- counts them). One view, aggregating each insert block per trace: every view adds a fixed cost to
+-- every insert, so spans share one. Tokens and TTS come from lk_requests below.
+CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_usage_spans_mv {{on_cluster}} TO lk_call_usage AS
+WITH
+    SpanAttributes AS a,
+    ResourceAttributes AS r,
+    SpanName = 'agent_session' AS is_session
 SELECT
     TraceId,
-    coalesce(nullIf(a['lk.job_id'], ''), nullIf(a['lk.room_sid'], ''), nullIf(a['gen_ai.conversation.id'], ''),
-        TraceId) AS CallId,
-    if(a['lk.pii.room_name'] != '', a['lk.pii.room_name'], a['lk.room_name']) AS RoomName,
-    ServiceName,
-    a['lk.agent_name'] AS AgentName,
-    multiIf(a['user.email'] != '', a['user.email'], r['user.email'] != '', r['user.email'],
-        a['enduser.id'] != '', a['enduser.id'], r['enduser.id']) AS UserEmail,
-    multiIf(a['assistant.id'] != '', a['assistant.id'], r['assistant.id'] != '', r['assistant.id'],
-        a['lk.agent_name'] != '', a['lk.agent_name'], a['lk.agent_label']) AS AssistantId,
-    Timestamp AS StartedAt,
-    Timestamp + toIntervalNanosecond(Duration) AS EndedAt
+    maxIf(coalesce(nullIf(a['lk.job_id'], ''), nullIf(a['lk.room_sid'], ''), nullIf(a['gen_ai.conversation.id'], ''),
+        TraceId), is_session) AS CallId,
+    maxIf(if(a['lk.pii.room_name'] != '', a['lk.pii.room_name'], a['lk.room_name']), is_session) AS RoomName,
+    maxIf(ServiceName, is_session) AS ServiceName,
+    maxIf(a['lk.agent_name'], is_session) AS AgentName,
+    maxIf(multiIf(a['user.email'] != '', a['user.email'], r['user.email'] != '', r['user.email'],
+        a['enduser.id'] != '', a['enduser.id'], r['enduser.id']), is_session) AS UserEmail,
+    maxIf(multiIf(a['assistant.id'] != '', a['assistant.id'], r['assistant.id'] != '', r['assistant.id'],
+        a['lk.agent_name'] != '', a['lk.agent_name'], a['lk.agent_label']), is_session) AS AssistantId,
+    maxIf(a['lk.close_reason'], SpanName = 'session_close') AS CloseReason,
+    minIf(toNullable(Timestamp), is_session) AS StartedAt,
+    maxIf(toNullable(Timestamp + toIntervalNanosecond(Duration)), is_session) AS EndedAt,
+    min(toNullable(Timestamp)) AS FirstSeen,
+    max(toNullable(Timestamp)) AS LastSeen,
+    countIf(SpanName IN ('agent_turn', 'assistant_turn', 'realtime_assistant_turn')) AS Turns,
+    countIf(StatusCode = 'Error'
+        AND SpanName IN ('llm_request_run', 'tts_request_run', 'realtime_inference', 'user_turn')) AS Errors
 FROM otel_traces
-WHERE SpanName = 'agent_session';
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_usage_close_mv {{on_cluster}} TO lk_call_usage AS
-SELECT TraceId, SpanAttributes['lk.close_reason'] AS CloseReason
-FROM otel_traces
-WHERE SpanName = 'session_close';
+WHERE SpanName IN ('agent_session', 'session_close', 'agent_turn', 'assistant_turn', 'realtime_assistant_turn')
+    OR StatusCode = 'Error'
+GROUP BY TraceId;
 
 -- provider requests: tokens, TTS characters and seconds, models per stage
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_usage_requests_mv {{on_cluster}} TO lk_call_usage AS
 SELECT
     TraceId,
-    Timestamp AS FirstSeen,
-    Timestamp AS LastSeen,
-    [concat(Stage, '|', Provider, '|', Model)] AS Models,
-    toUInt64(Stage IN ('llm', 'realtime')) AS Requests,
-    InputTokens,
-    OutputTokens,
-    InputAudioTokens,
-    InputTextTokens,
-    CachedAudioTokens,
-    CachedTextTokens,
-    OutputAudioTokens,
-    OutputTextTokens,
-    CacheWriteTokens,
-    ReasoningTokens,
-    TtsCharacters,
-    TtsAudioS
-FROM lk_requests;
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_usage_turns_mv {{on_cluster}} TO lk_call_usage AS
-SELECT TraceId, Timestamp AS FirstSeen, Timestamp AS LastSeen, toUInt64(1) AS Turns
-FROM lk_turns;
-
--- failed provider attempts, recoverable ones included (as SessionReport.errors counts them)
-CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_usage_errors_mv {{on_cluster}} TO lk_call_usage AS
-SELECT TraceId, toUInt64(1) AS Errors
-FROM lk_errors
-WHERE SpanName IN ('llm_request_run', 'tts_request_run', 'realtime_inference', 'user_turn');
+    groupUniqArray(concat(Stage, '|', Provider, '|', Model)) AS Models,
+    countIf(Stage IN ('llm', 'realtime')) AS Requests,
+    sum(InputTokens) AS InputTokens,
+    sum(OutputTokens) AS OutputTokens,
+    sum(InputAudioTokens) AS InputAudioTokens,
+    sum(InputTextTokens) AS InputTextTokens,
+    sum(CachedAudioTokens) AS CachedAudioTokens,
+    sum(CachedTextTokens) AS CachedTextTokens,
+    sum(OutputAudioTokens) AS OutputAudioTokens,
+    sum(OutputTextTokens) AS OutputTextTokens,
+    sum(CacheWriteTokens) AS CacheWriteTokens,
+    sum(ReasoningTokens) AS ReasoningTokens,
+    sum(TtsCharacters) AS TtsCharacters,
+    sum(TtsAudioS) AS TtsAudioS
+FROM lk_requests
+GROUP BY TraceId;
 
 -- lk.agents.usage.* counters per call (their job_id / room_id point attributes). Cumulative series
 -- keep their latest value (max), delta series their sum; series are told apart by attributes and
