@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     )
     batch_max_rows: int = Field(50_000, ge=1, description="Most rows written by one insert (group commit).")
     flush_interval_ms: int = Field(
-        0, ge=0, le=10_000, description="Extra wait for more requests to share an insert (0: natural group commit)."
+        100, ge=0, le=10_000, description="How long the writer waits to gather requests into one insert."
     )
     log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
     auth: Literal["auto", "required", "disabled"] = Field(

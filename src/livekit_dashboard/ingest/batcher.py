@@ -45,7 +45,7 @@ class Batcher:
         *,
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
-        flush_interval_s: float = 0.0,
+        flush_interval_s: float = 0.1,
         retry_after_s: int = 1,
     ) -> None:
         self._engine = engine
