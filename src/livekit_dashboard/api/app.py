@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard import __version__
 from livekit_dashboard.api.admin import EnvelopeError, admin_router, envelope
-from livekit_dashboard.api.auth import INGEST_ROLES, READ_ROLES, AuthError, require
+from livekit_dashboard.api.auth import INGEST_ROLES, READ_ROLES, AuthError, FailedKeyLimiter, require
 from livekit_dashboard.api.keys import keys_router
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.otlp import otlp_router
@@ -22,7 +22,20 @@ from livekit_dashboard.api.usage import usage_router
 from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.store import Engine, KeyStore, StorageError
 
-__all__ = ["create_app"]
+__all__ = ["SECURITY_HEADERS", "create_app"]
+
+# No inline or remote script may run (telemetry text is attacker-controlled); styles may be inline
+# because the chart library sizes its canvases with style attributes. No CORS headers are sent: other
+# origins cannot read the API from a browser.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def create_app(
@@ -38,6 +51,14 @@ def create_app(
     app.state.max_body_bytes = max_body_bytes
     app.state.keys = keys
     app.state.auth_required = auth_required
+    app.state.failed_keys = FailedKeyLimiter()
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _bad_params(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -54,6 +75,8 @@ def create_app(
     @app.exception_handler(AuthError)
     async def _auth(request: Request, exc: AuthError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 429:
+            headers = {"Retry-After": str(exc.retry_after_s)}
         if request.url.path.startswith("/admin/"):
             response = envelope(exc.status, exc.message)
             response.headers.update(headers or {})
