@@ -57,6 +57,11 @@ def make_server(chdb_dir: Path) -> Iterator[ServerFactory]:
             "grpc_port": free_port(),
             "flush_interval_ms": 5,
             "log_level": "warning",
+            # tests post fixed, sometimes old timestamps; retention has its own tests
+            "retention_days_traces": 0,
+            "retention_days_logs": 0,
+            "retention_days_metrics": 0,
+            "retention_days_usage": 0,
         }
         values.update(overrides)
         server = DashboardServer(Settings(**values))

@@ -46,6 +46,16 @@ class Settings(BaseSettings):
         SecretStr(""), description="A super-admin API key created (or kept) at start, for scripted setups."
     )
 
+    failed_keys_per_minute: int = Field(
+        20, ge=1, description="Wrong API keys one address may send per minute before getting 429."
+    )
+    retention_days_traces: int = Field(
+        30, ge=0, description="Days to keep spans (and the LiveKit tables); 0 = forever."
+    )
+    retention_days_logs: int = Field(30, ge=0, description="Days to keep log records; 0 = forever.")
+    retention_days_metrics: int = Field(90, ge=0, description="Days to keep metric points; 0 = forever.")
+    retention_days_usage: int = Field(90, ge=0, description="Days to keep posted usage records and usage counters.")
+
     def auth_required(self) -> bool:
         """Whether dashboard, read and ingest routes need a key (admin routes always do)."""
         if self.auth != "auto":

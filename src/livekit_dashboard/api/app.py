@@ -39,7 +39,13 @@ SECURITY_HEADERS = {
 
 
 def create_app(
-    engine: Engine, ingestor: Ingestor, keys: KeyStore, *, max_body_bytes: int, auth_required: bool
+    engine: Engine,
+    ingestor: Ingestor,
+    keys: KeyStore,
+    *,
+    max_body_bytes: int,
+    auth_required: bool,
+    failed_keys_per_minute: int = 20,
 ) -> FastAPI:
     app = FastAPI(
         title="livekit-dashboard",
@@ -51,7 +57,7 @@ def create_app(
     app.state.max_body_bytes = max_body_bytes
     app.state.keys = keys
     app.state.auth_required = auth_required
-    app.state.failed_keys = FailedKeyLimiter()
+    app.state.failed_keys = FailedKeyLimiter(limit=failed_keys_per_minute)
 
     @app.middleware("http")
     async def _security_headers(request: Request, call_next: Any) -> Any:

@@ -13,7 +13,7 @@ from livekit_dashboard.api.app import create_app
 from livekit_dashboard.config import Settings
 from livekit_dashboard.ingest import Batcher, Ingestor, IngestStats
 from livekit_dashboard.ingest.grpc_server import start_grpc_server
-from livekit_dashboard.store import Engine, KeyStore, apply_migrations, open_engine
+from livekit_dashboard.store import Engine, KeyStore, Retention, apply_migrations, apply_retention, open_engine
 
 __all__ = ["DashboardServer"]
 
@@ -28,6 +28,15 @@ class DashboardServer:
         self.engine: Engine = open_engine(settings.resolved_dsn(), settings.database)
         try:
             apply_migrations(self.engine)
+            apply_retention(
+                self.engine,
+                Retention(
+                    traces=settings.retention_days_traces,
+                    logs=settings.retention_days_logs,
+                    metrics=settings.retention_days_metrics,
+                    usage=settings.retention_days_usage,
+                ),
+            )
         except Exception:
             self.engine.close()
             raise
@@ -49,6 +58,7 @@ class DashboardServer:
             self.keys,
             max_body_bytes=settings.max_body_bytes,
             auth_required=self.auth_required,
+            failed_keys_per_minute=settings.failed_keys_per_minute,
         )
         self._stopping = threading.Event()
         self._key_flusher = threading.Thread(target=self._flush_key_usage, name="key-usage", daemon=True)

@@ -8,6 +8,7 @@ from livekit_dashboard.store.engine import (
     open_engine,
 )
 from livekit_dashboard.store.migrate import apply_migrations
+from livekit_dashboard.store.retention import Retention, apply_retention
 
 __all__ = [
     "ROLES",
@@ -15,7 +16,9 @@ __all__ = [
     "DataDirInUseError",
     "Engine",
     "KeyStore",
+    "Retention",
     "StorageError",
     "apply_migrations",
+    "apply_retention",
     "open_engine",
 ]
