@@ -107,10 +107,14 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(keys_router)
 
-    @app.get("/healthz", tags=["Health"], summary="200 when storage answers, 503 otherwise")
+    @app.get("/healthz", tags=["Health"], summary="200 when storage answers and takes writes, 503 otherwise")
     async def healthz() -> JSONResponse:
         try:
             await run_in_threadpool(engine.ping)
+            if ingestor.batcher.last_error is not None:
+                # ingest saw a write fail: probe whether storage takes writes again
+                await run_in_threadpool(engine.command, "INSERT INTO livekit_dashboard_health VALUES (now64(3))")
+                ingestor.batcher.last_error = None
         except StorageError as exc:
             return JSONResponse({"status": "unavailable", "storage": engine.description, "error": str(exc)}, 503)
         return JSONResponse({"status": "ok", "storage": engine.description})

@@ -59,6 +59,8 @@ class Batcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.inserts = 0
+        # the last write failure, until a write succeeds again (for /healthz)
+        self.last_error: str | None = None
 
     @property
     def queue_depth(self) -> int:
@@ -130,6 +132,7 @@ class Batcher:
             except Exception as exc:  # any other failure must still answer the waiting requests
                 log.exception("unexpected insert failure")
                 error = StorageError(str(exc))
+            self.last_error = None if error is None else str(error)
             with self._cond:
                 self._queued_rows -= sum(item.num_rows for item in batch)
             for item in batch:

@@ -12,3 +12,11 @@ CREATE TABLE IF NOT EXISTS livekit_dashboard_api_keys {{on_cluster}} (
 ) ENGINE = {{replacing_engine}}(Version)
 ORDER BY KeyId
 SETTINGS index_granularity = 8192;
+
+-- A write probe: /healthz writes a row here after ingest has seen a storage error, to learn whether
+-- storage takes writes again.
+CREATE TABLE IF NOT EXISTS livekit_dashboard_health {{on_cluster}} (
+    At DateTime64(3)
+) ENGINE = {{engine}}
+ORDER BY At
+TTL toDateTime(At) + toIntervalDay(1);
