@@ -56,7 +56,7 @@ def test_http_flood_gets_503_and_every_200_is_stored(make_server: Any) -> None:
     assert refused, "a 30-row queue must refuse some of 40 concurrent 10-span requests"
     assert ok
     for r in refused:
-        assert r.headers["Retry-After"] == "1"
+        assert 1 <= int(r.headers["Retry-After"]) <= 30
         assert "queue is full" in status_pb2.Status.FromString(r.content).message
     stored = _stored_traces(server)
     assert stored == dict(ok)
@@ -91,7 +91,7 @@ def test_grpc_flood_gets_unavailable_with_retry_info(make_server: Any) -> None:
     status = status_pb2.Status.FromString(details)
     retry = error_details_pb2.RetryInfo()
     assert status.details[0].Unpack(retry)
-    assert retry.retry_delay.seconds == 1
+    assert 1 <= retry.retry_delay.seconds <= 30
     ok = {t: n for t, n, code, _ in results if code is grpc.StatusCode.OK}
     assert ok
     assert _stored_traces(server) == ok

@@ -5,9 +5,11 @@ after its rows are stored (acknowledged means durable), and a bounded queue push
 from __future__ import annotations
 
 import logging
+import math
+import random
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -59,6 +61,8 @@ class Batcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.inserts = 0
+        self._rows_per_s = 0.0  # recent write rate (moving average), for Retry-After
+        self._refused: deque[tuple[float, int]] = deque()  # (when, rows) refused lately: unmet demand
         # the last write failure, until a write succeeds again (for /healthz)
         self.last_error: str | None = None
 
@@ -91,11 +95,23 @@ class Batcher:
                 raise QueueFullError(self._retry_after_s)
             # a request larger than the whole queue is still accepted when the queue is empty
             if self._queued_rows and self._queued_rows + num_rows > self._max_queue_rows:
-                raise QueueFullError(self._retry_after_s)
+                self._refused.append((time.monotonic(), num_rows))
+                raise QueueFullError(self._retry_hint_s())
             self._items.append(_Item(tables, num_rows, future))
             self._queued_rows += num_rows
             self._cond.notify_all()
         return future
+
+    def _retry_hint_s(self) -> int:
+        """Seconds until the backlog should have drained, plus jitter so that refused clients do not
+        all come back at the same moment (OTLP exporters honour Retry-After but retry only a few times)."""
+        horizon = time.monotonic() - 5.0
+        while self._refused and self._refused[0][0] < horizon:
+            self._refused.popleft()
+        # the backlog: what is queued, and what was refused lately and will come back
+        backlog = self._queued_rows + sum(rows for _, rows in self._refused)
+        drain_s = backlog / self._rows_per_s if self._rows_per_s > 0 else 1.0
+        return min(30, max(self._retry_after_s, math.ceil(drain_s)) + random.randint(0, 2))
 
     def _take_batch(self) -> list[_Item]:
         with self._cond:
@@ -124,6 +140,7 @@ class Batcher:
             if not batch:
                 return
             error: BaseException | None = None
+            started = time.monotonic()
             try:
                 self._write(batch)
             except StorageError as exc:
@@ -133,6 +150,9 @@ class Batcher:
                 log.exception("unexpected insert failure")
                 error = StorageError(str(exc))
             self.last_error = None if error is None else str(error)
+            if error is None:
+                rate = sum(item.num_rows for item in batch) / max(time.monotonic() - started, 1e-3)
+                self._rows_per_s = rate if not self._rows_per_s else 0.8 * self._rows_per_s + 0.2 * rate
             with self._cond:
                 self._queued_rows -= sum(item.num_rows for item in batch)
             for item in batch:

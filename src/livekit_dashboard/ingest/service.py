@@ -49,6 +49,7 @@ class Ingestor:
         try:
             future = self.batcher.submit(prepared.tables)
         except QueueFullError as exc:
+            self.stats.refuse()
             raise IngestUnavailableError(str(exc), exc.retry_after_s) from None
         future.add_done_callback(lambda f: self._count_stored(prepared, f))
         return future

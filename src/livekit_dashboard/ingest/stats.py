@@ -16,6 +16,7 @@ class IngestStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts = {signal: {"received": 0, "stored": 0, "rejected": 0} for signal in Signal}
+        self._refused = 0
 
     def add(self, signal: Signal, *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
         with self._lock:
@@ -24,6 +25,13 @@ class IngestStats:
             counts["stored"] += stored
             counts["rejected"] += rejected
 
+    def refuse(self) -> None:
+        """A request answered 503 / UNAVAILABLE because the queue was full (the client retries it)."""
+        with self._lock:
+            self._refused += 1
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {signal.value: dict(counts) for signal, counts in self._counts.items()}
+            out: dict[str, Any] = {signal.value: dict(counts) for signal, counts in self._counts.items()}
+            out["refused_requests"] = self._refused
+            return out
