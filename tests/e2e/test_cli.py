@@ -31,8 +31,8 @@ def _env() -> dict[str, str]:
 
 
 class Served:
-    def __init__(self, data_dir: Path) -> None:
-        self.port, self.grpc_port = free_port(), free_port()
+    def __init__(self, data_dir: Path, port: int = 0) -> None:
+        self.port, self.grpc_port = port or free_port(), free_port()
         self.proc = subprocess.Popen(
             [
                 *CLI,
