@@ -49,8 +49,10 @@ def test_acknowledged_spans_survive_sigkill(tmp_path: Path) -> None:
     try:
         acknowledged = [i for i, r in results.items() if r is SpanExportResult.SUCCESS]
         assert len(acknowledged) >= len(batches) * 0.9, "the SDK's retries should carry almost every batch"
-        print(f"crash test: {KILLS} kills, {len(acknowledged)}/{len(batches)} batches acknowledged, "
-              f"{sum(len(batches[i]) for i in acknowledged)} spans checked")
+        print(
+            f"crash test: {KILLS} kills, {len(acknowledged)}/{len(batches)} batches acknowledged, "
+            f"{sum(len(batches[i]) for i in acknowledged)} spans checked"
+        )
         for i in acknowledged:
             sent = batches[i]
             trace_id = format(sent[0].context.trace_id, "032x")
