@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from livekit_dashboard.api import DashboardServer
 from livekit_dashboard.config import Settings

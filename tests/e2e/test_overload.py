@@ -44,5 +44,7 @@ def test_overload_is_refused_then_delivered_by_sdk_retries(make_server: Any) -> 
     assert {r["s"] for r in rows} == sent
     assert all(r["n"] == 1 for r in rows)
     assert stats["traces"]["stored"] == len(sent)
-    print(f"overload test: {len(batches)} requests, {stats['refused_requests']} refusals (503), "
-          f"peak queue {max(depth_samples)} rows, {len(sent)} spans stored once each")
+    print(
+        f"overload test: {len(batches)} requests, {stats['refused_requests']} refusals (503), "
+        f"peak queue {max(depth_samples)} rows, {len(sent)} spans stored once each"
+    )

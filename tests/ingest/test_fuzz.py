@@ -236,6 +236,15 @@ def test_extremes(engine: Engine) -> None:
     assert err.value.status == 400
 
 
+def test_invalid_utf8_is_refused_or_replaced() -> None:
+    span = _len_field(1, b"\x01" * 16) + _len_field(2, b"\x02" * 8) + _len_field(5, b"bad \xff\xfe name")
+    body = _len_field(1, _len_field(2, _len_field(2, span)))
+    _accepted_or_refused(lambda: PREPARE[Signal.TRACES](parse_request(Signal.TRACES, Encoding.PROTOBUF, body)))
+    _accepted_or_refused(
+        lambda: PREPARE[Signal.TRACES](parse_request(Signal.TRACES, Encoding.JSON, b'{"resourceSpans": "\xff\xfe"}'))
+    )
+
+
 def _len_field(number: int, payload: bytes) -> bytes:
     """One length-delimited protobuf field, written by hand (SDK objects refuse this depth)."""
     size, varint = len(payload), bytearray()
