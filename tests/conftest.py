@@ -44,28 +44,34 @@ def engine(chdb_dir: Path, database: str) -> Iterator[Engine]:
 ServerFactory = Callable[..., DashboardServer]
 
 
+def start_server(chdb_dir: Path, **overrides: Any) -> DashboardServer:
+    """A running DashboardServer on its own database in the process's chDB directory."""
+    values: dict[str, Any] = {
+        "storage_dsn": f"chdb://{chdb_dir}",
+        "database": f"t_{uuid.uuid4().hex[:12]}",
+        "port": free_port(),
+        "grpc_port": free_port(),
+        "flush_interval_ms": 5,
+        "log_level": "warning",
+        # tests post fixed, sometimes old timestamps; retention has its own tests
+        "retention_days_traces": 0,
+        "retention_days_logs": 0,
+        "retention_days_metrics": 0,
+        "retention_days_usage": 0,
+    }
+    values.update(overrides)
+    server = DashboardServer(Settings(**values))
+    server.start_background()
+    return server
+
+
 @pytest.fixture
 def make_server(chdb_dir: Path) -> Iterator[ServerFactory]:
     """Start DashboardServers (each on its own database); all are stopped at teardown."""
     started: list[DashboardServer] = []
 
     def factory(**overrides: Any) -> DashboardServer:
-        values: dict[str, Any] = {
-            "storage_dsn": f"chdb://{chdb_dir}",
-            "database": f"t_{uuid.uuid4().hex[:12]}",
-            "port": free_port(),
-            "grpc_port": free_port(),
-            "flush_interval_ms": 5,
-            "log_level": "warning",
-            # tests post fixed, sometimes old timestamps; retention has its own tests
-            "retention_days_traces": 0,
-            "retention_days_logs": 0,
-            "retention_days_metrics": 0,
-            "retention_days_usage": 0,
-        }
-        values.update(overrides)
-        server = DashboardServer(Settings(**values))
-        server.start_background()
+        server = start_server(chdb_dir, **overrides)
         started.append(server)
         return server
 

@@ -3,7 +3,6 @@ admin, keys, ingest), with and without keys; no answer may be a 5xx and response
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,31 +14,14 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from livekit_dashboard.api import DashboardServer
-from livekit_dashboard.config import Settings
-from tests.conftest import free_port
+from tests.conftest import start_server
 
 ADMIN = "schemathesis-admin-key-0123456789"
 
 
 @pytest.fixture(scope="module")
 def live(chdb_dir: Path) -> Iterator[DashboardServer]:
-    server = DashboardServer(
-        Settings(
-            storage_dsn=f"chdb://{chdb_dir}",
-            database=f"t_{uuid.uuid4().hex[:12]}",
-            port=free_port(),
-            grpc_port=0,
-            flush_interval_ms=5,
-            log_level="warning",
-            admin_key=ADMIN,
-            failed_keys_per_minute=100_000,
-            retention_days_traces=0,
-            retention_days_logs=0,
-            retention_days_metrics=0,
-            retention_days_usage=0,
-        )
-    )
-    server.start_background()
+    server = start_server(chdb_dir, grpc_port=0, admin_key=ADMIN, failed_keys_per_minute=100_000)
     yield server
     server.stop()
 

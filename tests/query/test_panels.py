@@ -4,7 +4,6 @@ from the simulated calls, independently of the SQL."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,11 +13,10 @@ import httpx
 import pytest
 
 from livekit_dashboard.api import DashboardServer
-from livekit_dashboard.config import Settings
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.calls import CallRecord
 from livekit_dashboard.demo.generator import simulate
-from tests.conftest import free_port
+from tests.conftest import start_server
 
 NOW = time.time_ns() - 60 * 10**9
 CONFIG = DemoConfig(calls=80, days=2, seed=5, end_ns=NOW)
@@ -27,16 +25,7 @@ RANGE = {"start": "now-3d", "end": "now"}
 
 @pytest.fixture(scope="module")
 def loaded(chdb_dir: Path) -> Iterator[tuple[DashboardServer, list[CallRecord]]]:
-    settings = Settings(
-        storage_dsn=f"chdb://{chdb_dir}",
-        database=f"t_{uuid.uuid4().hex[:12]}",
-        port=free_port(),
-        grpc_port=0,
-        flush_interval_ms=5,
-        log_level="warning",
-    )
-    server = DashboardServer(settings)
-    server.start_background()
+    server = start_server(chdb_dir, grpc_port=0)
     generate(CONFIG, server.base_url)
     yield server, simulate(CONFIG)
     server.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from livekit_dashboard.api import DashboardServer
-from livekit_dashboard.config import Settings
 from livekit_dashboard.demo import DemoConfig, generate
-from tests.conftest import free_port
+from tests.conftest import start_server
 
 CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 XSS = "<img src=x onerror=alert(1)>"
@@ -67,16 +64,7 @@ def _send_hostile_telemetry(base_url: str) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def site(chdb_dir: Path) -> Iterator[dict[str, Any]]:
-    settings = Settings(
-        storage_dsn=f"chdb://{chdb_dir}",
-        database=f"t_{uuid.uuid4().hex[:12]}",
-        port=free_port(),
-        grpc_port=0,
-        flush_interval_ms=5,
-        log_level="warning",
-    )
-    server = DashboardServer(settings)
-    server.start_background()
+    server = start_server(chdb_dir, grpc_port=0)
     generate(DemoConfig(calls=40, days=1, seed=9, end_ns=time.time_ns() - 120 * 10**9), server.base_url)
     trace_id, span_id = _send_hostile_telemetry(server.base_url)
     yield {"server": server, "url": server.base_url, "xss_trace": trace_id, "xss_span": span_id}

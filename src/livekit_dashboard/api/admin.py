@@ -13,7 +13,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard.api.auth import ADMIN_ROLES, require
-from livekit_dashboard.query.usage import CALL_SORT_FIELDS, GRANULARITIES, UsageFilter, calls_list, usage_query
+from livekit_dashboard.query.usage import (
+    CALL_SORT_FIELDS,
+    GRANULARITIES,
+    UsageFilter,
+    calls_list,
+    summarize_calls,
+    usage_totals,
+)
 
 __all__ = ["EnvelopeError", "admin_router", "envelope"]
 
@@ -127,7 +134,7 @@ async def tokens_summary(
     assistant_id: AssistantId = None,
 ) -> JSONResponse:
     where = _filter(start_date, end_date, user_email, assistant_id)
-    rows = await _run(usage_query, request.app.state.engine, "usage_summary", where)
+    rows = await _run(usage_totals, request.app.state.engine, where)
     return envelope(200, "Token usage summary fetched successfully", rows[0])
 
 
@@ -136,7 +143,7 @@ async def tokens_by_user(
     request: Request, start_date: StartDate = None, end_date: EndDate = None, assistant_id: AssistantId = None
 ) -> JSONResponse:
     where = _filter(start_date, end_date, None, assistant_id)
-    rows = await _run(usage_query, request.app.state.engine, "usage_by_user", where)
+    rows = await _run(usage_totals, request.app.state.engine, where, "user")
     return envelope(200, "Token usage by user fetched successfully", rows)
 
 
@@ -145,7 +152,7 @@ async def tokens_by_assistant(
     request: Request, start_date: StartDate = None, end_date: EndDate = None, user_email: UserEmail = None
 ) -> JSONResponse:
     where = _filter(start_date, end_date, user_email, None)
-    rows = await _run(usage_query, request.app.state.engine, "usage_by_assistant", where)
+    rows = await _run(usage_totals, request.app.state.engine, where, "assistant")
     return envelope(200, "Token usage by assistant fetched successfully", rows)
 
 
@@ -161,7 +168,7 @@ async def tokens_over_time(
     if granularity not in GRANULARITIES:
         raise EnvelopeError(400, f"invalid granularity: expected one of {', '.join(GRANULARITIES)}")
     where = _filter(start_date, end_date, user_email, assistant_id)
-    rows = await _run(usage_query, request.app.state.engine, "usage_over_time", where, granularity=granularity)
+    rows = await _run(usage_totals, request.app.state.engine, where, granularity)
     return envelope(200, "Token usage over time fetched successfully", rows)
 
 
@@ -174,8 +181,8 @@ async def calls_summary(
     assistant_id: AssistantId = None,
 ) -> JSONResponse:
     where = _filter(start_date, end_date, user_email, assistant_id)
-    rows = await _run(usage_query, request.app.state.engine, "calls_summary", where)
-    return envelope(200, "Call summary fetched successfully", rows[0])
+    data = await _run(summarize_calls, request.app.state.engine, where)
+    return envelope(200, "Call summary fetched successfully", data)
 
 
 @admin_router.get("/calls", summary="Calls with their usage (paginated, sortable)")

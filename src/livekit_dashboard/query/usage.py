@@ -9,7 +9,7 @@ from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["CALL_SORT_FIELDS", "GRANULARITIES", "UsageFilter", "calls_list", "usage_query"]
+__all__ = ["CALL_SORT_FIELDS", "GRANULARITIES", "UsageFilter", "calls_list", "summarize_calls", "usage_totals"]
 
 GRANULARITIES = ("hour", "day", "week", "month")
 CALL_SORT_FIELDS = ("started_at", "call_duration_s", "total_llm_tokens", "tts_characters", "turns", "errors")
@@ -33,9 +33,37 @@ class UsageFilter:
         }
 
 
-def usage_query(engine: Engine, name: str, where: UsageFilter, **extra: Any) -> list[dict[str, Any]]:
-    """Run one of usage_summary, usage_by_user, usage_by_assistant, usage_over_time, calls_summary."""
-    return engine.query(load_sql(name), {**where.values(), **extra})
+_KEY_NAMES = {"user": "user_email", "assistant": "assistant_id"}
+_TOTALS = (
+    "total_records",
+    "total_llm_input_audio_tokens",
+    "total_llm_input_text_tokens",
+    "total_llm_input_cached_audio_tokens",
+    "total_llm_input_cached_text_tokens",
+    "total_llm_output_audio_tokens",
+    "total_llm_output_text_tokens",
+    "total_llm_tokens",
+    "total_tts_characters",
+    "total_tts_audio_duration",
+    "total_call_duration_minutes",
+    "total_stt_audio_duration",
+)
+
+
+def usage_totals(engine: Engine, where: UsageFilter, dimension: str = "") -> list[dict[str, Any]]:
+    """The totals overall (one row, zeros when nothing matched) or per `user`, `assistant` or one
+    of GRANULARITIES (rows keyed `user_email`, `assistant_id` or `period`)."""
+    rows = engine.query(load_sql("usage_totals"), {**where.values(), "dimension": dimension})
+    if not dimension:
+        if not rows:
+            return [{name: 0 for name in _TOTALS}]
+        return [{name: rows[0][name] for name in _TOTALS}]
+    key = _KEY_NAMES.get(dimension, "period")
+    return [{key: row.pop("group_key"), **row} for row in rows]
+
+
+def summarize_calls(engine: Engine, where: UsageFilter) -> dict[str, Any]:
+    return engine.query(load_sql("calls_summary"), where.values())[0]
 
 
 def calls_list(
