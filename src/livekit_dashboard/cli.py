@@ -131,21 +131,17 @@ def demo(
         typer.echo(f"demo data already present ({existing} spans); delete {data_dir} to regenerate", err=True)
     else:
         config = DemoConfig(calls=calls, days=days, seed=seed)
-        loader = threading.Thread(
-            target=_load_demo, args=(generate, config, server.base_url, server), name="demo", daemon=True
-        )
+        loader = threading.Thread(target=_load_demo, args=(generate, config, server.base_url), name="demo", daemon=True)
         loader.start()
         if exit_after_load:
             loader.join()
-            server.stop()
-            return
     if exit_after_load:
         server.stop()
         return
     _run_until_signal(server)
 
 
-def _load_demo(generate: Any, config: Any, endpoint: str, server: Any) -> None:
+def _load_demo(generate: Any, config: Any, endpoint: str) -> None:
     try:
         summary = generate(config, endpoint, progress=True)
     except Exception as exc:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter as GrpcLogExporter
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
@@ -21,6 +23,17 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from livekit_dashboard.api import DashboardServer
+
+
+@pytest.fixture(autouse=True)
+def _detach_handlers() -> Iterator[None]:
+    """Leave no OpenTelemetry handler behind for later tests' logging to flush."""
+    yield
+    for name in ("livekit.agents.test", "livekit.plugins.grpc"):
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers = []
 
 
 def _logger_with(exporter: Any, name: str) -> tuple[logging.Logger, LoggerProvider]:

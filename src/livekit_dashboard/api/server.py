@@ -78,6 +78,9 @@ class DashboardServer:
             host=self.settings.host,
             port=self.settings.port,
             log_level=self.settings.log_level,
+            # logging is the CLI's to configure: uvicorn's dictConfig would flush and replace every
+            # handler in the process (an OpenTelemetry LoggingHandler's flush can deadlock there)
+            log_config=None,
             access_log=False,
             lifespan="off",
         )
