@@ -43,3 +43,13 @@ def test_registry_params_match_headers() -> None:
     for panel in PANELS.values():
         assert panel.params == header_params(SQL_DIR.joinpath(f"{panel.name}.sql").read_text())
         assert {"start", "end"} <= set(panel.params)
+
+
+def test_log_id_hash_is_the_same_everywhere() -> None:
+    """Log ids are derived in three queries; if one drifted, listed ids would stop resolving."""
+    expression = (
+        "leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, "
+        "toString(LogAttributes)))), 16, '0')"
+    )
+    for name in ("log_list.sql", "logs.sql", "log_entry.sql"):
+        assert expression in SQL_DIR.joinpath(name).read_text(), name
