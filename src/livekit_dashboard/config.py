@@ -62,6 +62,12 @@ class Settings(BaseSettings):
             return self.auth == "required"
         return self.host not in ("127.0.0.1", "localhost", "::1") and not self.host.startswith("127.")
 
+    def wal_dir(self) -> Path:
+        """The write-ahead log of ingest: beside the chDB data, or under data_dir for a server DSN."""
+        dsn = self.resolved_dsn()
+        base = Path(dsn.removeprefix("chdb://")) if dsn.startswith("chdb://") else self.data_dir.expanduser().resolve()
+        return base / "livekit-dashboard-wal" / self.database
+
     def resolved_dsn(self) -> str:
         """The storage DSN: storage_dsn when set, else chDB on data_dir (made absolute)."""
         if self.storage_dsn:

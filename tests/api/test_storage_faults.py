@@ -1,16 +1,21 @@
-"""Storage faults (a full or failing disk, injected at the storage edge): ingest answers 503 /
-UNAVAILABLE, never 200; /healthz says so; both recover on their own when the fault clears."""
+"""Storage faults (a full or failing disk, injected at the storage edge): acknowledged rows wait in
+the write-ahead log and are written once storage recovers; ingest pushes back with 503 / UNAVAILABLE
+when the queue is full or the log itself cannot be written; /healthz says so; all recover on their own."""
 
 from __future__ import annotations
 
+import errno
+import time
 from typing import Any
 
 import grpc
 import httpx
 import pytest
+from google.rpc import status_pb2
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
+from livekit_dashboard.ingest import wal as wal_module
 from livekit_dashboard.store import StorageError
 from tests.helpers import make_spans
 
@@ -38,18 +43,36 @@ class FailingDisk:
         monkeypatch.setattr(engine, "command", command)
 
 
-def test_write_failures_answer_503_and_recover(make_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    server = make_server()
+def _post(base: str, spans: Any) -> httpx.Response:
+    return httpx.post(f"{base}/v1/traces", content=encode_spans(spans).SerializeToString(), headers=PB, timeout=30)
+
+
+def test_failing_storage_keeps_acknowledged_rows_and_pushes_back(
+    make_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # room for about two requests: while storage fails, acknowledged rows wait in the write-ahead
+    # log, the queue fills, and then ingest answers 503 / UNAVAILABLE
+    server = make_server(queue_max_rows=10)
     disk = FailingDisk(server.engine, monkeypatch)
     base = server.base_url
     first = make_spans()
-    assert httpx.post(f"{base}/v1/traces", content=encode_spans(first).SerializeToString(), headers=PB).is_success
+    assert _post(base, first).is_success
+    assert httpx.get(f"{base}/api/v1/ingest/stats").json()["queue_depth"] == 0  # written
 
     disk.on = True
-    lost = make_spans()
-    r = httpx.post(f"{base}/v1/traces", content=encode_spans(lost).SerializeToString(), headers=PB)
-    assert r.status_code == 503
-    assert r.headers["Retry-After"] == "5"
+    accepted = [first]
+    responses = []
+    for _ in range(4):
+        spans = make_spans()
+        r = _post(base, spans)
+        responses.append(r.status_code)
+        if r.status_code == 200:
+            accepted.append(spans)
+        else:
+            assert r.status_code == 503
+            assert 1 <= int(r.headers["Retry-After"]) <= 30
+    assert 503 in responses, responses
+    assert 200 in responses, responses
     usage = httpx.post(f"{base}/v1/usage", json={"call_id": "c", "started_at": "2026-11-01T00:00:00Z"})
     assert usage.status_code == 503
     channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
@@ -60,14 +83,40 @@ def test_write_failures_answer_503_and_recover(make_server: Any, monkeypatch: py
     assert health.status_code == 503
     assert "not enough space" in health.json()["error"]
     stats = httpx.get(f"{base}/api/v1/ingest/stats").json()
-    assert stats["traces"]["stored"] == len(first)
-    assert stats["queue_depth"] == 0  # a failed batch is answered, not left queued
+    assert stats["queue_depth"] == sum(len(s) for s in accepted[1:])  # waiting, not dropped
 
-    disk.on = False
+    disk.on = False  # the writer retries on its own (backoff up to 5 s)
+    for _ in range(200):
+        if httpx.get(f"{base}/api/v1/ingest/stats").json()["queue_depth"] == 0:
+            break
+        time.sleep(0.05)
     assert httpx.get(f"{base}/healthz").status_code == 200
-    retried = httpx.post(f"{base}/v1/traces", content=encode_spans(lost).SerializeToString(), headers=PB)
-    assert retried.status_code == 200
-    stored = server.engine.query("SELECT count() AS n FROM otel_traces")[0]["n"]
-    assert stored == len(first) + len(lost)  # the refused request left nothing behind
+    stored = server.engine.query("SELECT TraceId AS t, count() AS n FROM otel_traces GROUP BY t")
+    assert {row["t"]: row["n"] for row in stored} == {
+        format(s[0].context.trace_id, "032x"): len(s) for s in accepted
+    }  # every acknowledged span once, nothing from the refused requests
+    assert _post(base, make_spans()).is_success
     trace_service_pb2_grpc.TraceServiceStub(channel).Export(encode_spans(make_spans()), timeout=10)
     channel.close()
+
+
+def test_a_failing_write_ahead_log_answers_503_and_stores_nothing(
+    make_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = make_server()
+    base = server.base_url
+    real_write = wal_module.os.write
+
+    def full_disk(fd: int, data: Any) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(wal_module.os, "write", full_disk)
+    r = _post(base, make_spans())
+    assert r.status_code == 503
+    assert "write-ahead log" in status_pb2.Status.FromString(r.content).message
+    assert "No space left" in status_pb2.Status.FromString(r.content).message
+    monkeypatch.setattr(wal_module.os, "write", real_write)
+    kept = make_spans()
+    assert _post(base, kept).is_success
+    rows = server.engine.query("SELECT DISTINCT TraceId AS t FROM otel_traces")
+    assert rows == [{"t": format(kept[0].context.trace_id, "032x")}]

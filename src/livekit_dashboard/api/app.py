@@ -130,6 +130,7 @@ def create_app(
         dependencies=read,
     )
     async def ingest_stats() -> dict[str, Any]:
+        await run_in_threadpool(ingestor.batcher.wait_visible)  # counts as of every acknowledged request
         return {**ingestor.stats.snapshot(), "queue_depth": ingestor.batcher.queue_depth}
 
     web = resources.files("livekit_dashboard").joinpath("web")

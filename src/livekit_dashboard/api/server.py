@@ -10,9 +10,11 @@ from typing import Any
 import uvicorn
 
 from livekit_dashboard.api.app import create_app
+from livekit_dashboard.api.consistency import ReadYourWritesEngine
 from livekit_dashboard.config import Settings
 from livekit_dashboard.ingest import Batcher, Ingestor, IngestStats
 from livekit_dashboard.ingest.grpc_server import start_grpc_server
+from livekit_dashboard.ingest.wal import WalError, WriteAheadLog
 from livekit_dashboard.store import Engine, KeyStore, Retention, apply_migrations, apply_retention, open_engine
 
 __all__ = ["DashboardServer"]
@@ -25,7 +27,9 @@ class DashboardServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.engine: Engine = open_engine(settings.resolved_dsn(), settings.database)
+        # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
+        self._storage = ReadYourWritesEngine(open_engine(settings.resolved_dsn(), settings.database))
+        self.engine: Engine = self._storage
         try:
             apply_migrations(self.engine)
             apply_retention(
@@ -40,12 +44,19 @@ class DashboardServer:
         except Exception:
             self.engine.close()
             raise
+        try:
+            wal = WriteAheadLog(settings.wal_dir())
+        except WalError:
+            self.engine.close()
+            raise
         self.batcher = Batcher(
             self.engine,
+            wal,
             max_queue_rows=settings.queue_max_rows,
             max_batch_rows=settings.batch_max_rows,
             flush_interval_s=settings.flush_interval_ms / 1000,
         )
+        self._storage.batcher = self.batcher
         self.ingestor = Ingestor(self.batcher, IngestStats())
         self.keys = KeyStore(self.engine)
         admin_key = settings.admin_key.get_secret_value()

@@ -1,5 +1,7 @@
-"""Batcher: group commit. Many requests' rows share one insert; a request is answered only
-after its rows are stored (acknowledged means durable), and a bounded queue pushes back.
+"""Batcher: write-ahead then group commit. A request is acknowledged once its rows are appended to
+the write-ahead log (durable: replayed after a crash); one writer thread inserts everything queued in
+large batches, so the cost of an insert (a part per table, the materialized views) is shared by many
+requests. A bounded queue pushes back. Reads wait for rows acknowledged before them (read-your-writes).
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from livekit_dashboard.ingest.wal import Position, WalError, WriteAheadLog, encode_payload
 from livekit_dashboard.store import Engine, StorageError
 
 __all__ = ["Batcher", "QueueFullError"]
 
 log = logging.getLogger(__name__)
+
+_PROBE = "INSERT INTO livekit_dashboard_health VALUES (now64(3))"
 
 
 class QueueFullError(RuntimeError):
@@ -35,32 +40,41 @@ class QueueFullError(RuntimeError):
 class _Item:
     tables: Mapping[str, pa.Table]
     num_rows: int
-    future: Future[None]
+    position: Position
+    enqueued: float
 
 
 class Batcher:
-    """One writer thread; submit() enqueues and returns a Future resolved once stored."""
+    """submit() logs and queues rows and returns a resolved Future; one writer thread inserts them."""
 
     def __init__(
         self,
         engine: Engine,
+        wal: WriteAheadLog,
         *,
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
         flush_interval_s: float = 0.1,
         retry_after_s: int = 1,
+        max_backoff_s: float = 5.0,
     ) -> None:
         self._engine = engine
+        self._wal = wal
         self._max_queue_rows = max_queue_rows
         self._max_batch_rows = max_batch_rows
         self._flush_interval_s = flush_interval_s
         self._retry_after_s = retry_after_s
-        self._items: list[_Item] = []
+        self._max_backoff_s = max_backoff_s
+        self._items: deque[_Item] = deque()
         self._queued_rows = 0
+        self._accepted = 0  # items acknowledged (or recovered) so far
+        self._committed = 0  # items in storage (or quarantined) so far
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.inserts = 0
+        self.quarantined_rows = 0
+        self.recovered_rows = 0
         self._rows_per_s = 0.0  # recent write rate (moving average), for Retry-After
         self._refused: deque[tuple[float, int]] = deque()  # (when, rows) refused lately: unmet demand
         # the last write failure, until a write succeeds again (for /healthz)
@@ -68,28 +82,42 @@ class Batcher:
 
     @property
     def queue_depth(self) -> int:
-        """Rows waiting to be written (including the batch being written)."""
+        """Rows acknowledged but not yet in storage (including the batch being written)."""
         with self._cond:
             return self._queued_rows
 
     def start(self) -> None:
+        """Queue what the write-ahead log holds beyond its checkpoint, then start the writer."""
+        rows = 0
+        for tables, position in self._wal.recover():
+            num_rows = sum(t.num_rows for t in tables.values())
+            self._items.append(_Item(tables, num_rows, position, time.monotonic()))
+            self._queued_rows += num_rows
+            self._accepted += 1
+            rows += num_rows
+        if rows:
+            log.info("replaying %d rows from the write-ahead log in %s", rows, self._wal.directory)
+        self.recovered_rows = rows
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
-        """Write what is queued, then end the writer thread."""
+        """Write what is queued (what cannot be written stays in the log for the next start)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        self._wal.close()
 
     def submit(self, tables: Mapping[str, pa.Table]) -> Future[None]:
-        """Queue rows for the next insert; QueueFullError when the queue has no room."""
+        """Log and queue rows. QueueFullError when the queue has no room; StorageError when the log
+        cannot be written. The returned Future is already resolved: the rows are durable."""
         future: Future[None] = Future()
         num_rows = sum(t.num_rows for t in tables.values())
         if num_rows == 0:
             future.set_result(None)
             return future
+        payload = encode_payload(tables)
         with self._cond:
             if self._stopping:
                 raise QueueFullError(self._retry_after_s)
@@ -97,10 +125,29 @@ class Batcher:
             if self._queued_rows and self._queued_rows + num_rows > self._max_queue_rows:
                 self._refused.append((time.monotonic(), num_rows))
                 raise QueueFullError(self._retry_hint_s())
-            self._items.append(_Item(tables, num_rows, future))
+            try:
+                position = self._wal.append(payload)
+            except WalError as exc:
+                raise StorageError(str(exc)) from None
+            self._items.append(_Item(tables, num_rows, position, time.monotonic()))
             self._queued_rows += num_rows
+            self._accepted += 1
             self._cond.notify_all()
+        future.set_result(None)
         return future
+
+    def wait_visible(self, timeout_s: float = 5.0) -> bool:
+        """Wait until everything acknowledged before this call is in storage; False when that did
+        not happen within the timeout or storage is failing (the caller reads what is there)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            target = self._accepted
+            while self._committed < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self.last_error is not None or not self._thread.is_alive():
+                    return False
+                self._cond.wait(remaining)
+        return True
 
     def _retry_hint_s(self) -> int:
         """Seconds until the backlog should have drained, plus jitter so that refused clients do not
@@ -119,8 +166,9 @@ class Batcher:
                 self._cond.wait()
             if not self._items:
                 return []
-            # linger so that concurrent requests share one insert (one part) instead of many
-            deadline = time.monotonic() + self._flush_interval_s
+            # linger (counted from the oldest queued request) so that requests arriving close together
+            # share one insert; under load the oldest has waited through the last insert already
+            deadline = self._items[0].enqueued + self._flush_interval_s
             while not self._stopping and sum(i.num_rows for i in self._items) < self._max_batch_rows:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -129,37 +177,79 @@ class Batcher:
             batch: list[_Item] = []
             rows = 0
             while self._items and (not batch or rows + self._items[0].num_rows <= self._max_batch_rows):
-                item = self._items.pop(0)
+                item = self._items.popleft()
                 batch.append(item)
                 rows += item.num_rows
             return batch
 
     def _run(self) -> None:
+        backoff_s = 0.1
         while True:
             batch = self._take_batch()
             if not batch:
                 return
-            error: BaseException | None = None
             started = time.monotonic()
             try:
                 self._write(batch)
-            except StorageError as exc:
-                log.error("insert failed; %d requests answered as unavailable: %s", len(batch), exc)
-                error = exc
-            except Exception as exc:  # any other failure must still answer the waiting requests
-                log.exception("unexpected insert failure")
-                error = StorageError(str(exc))
-            self.last_error = None if error is None else str(error)
-            if error is None:
-                rate = sum(item.num_rows for item in batch) / max(time.monotonic() - started, 1e-3)
-                self._rows_per_s = rate if not self._rows_per_s else 0.8 * self._rows_per_s + 0.2 * rate
-            with self._cond:
-                self._queued_rows -= sum(item.num_rows for item in batch)
-            for item in batch:
-                if error is None:
-                    item.future.set_result(None)
-                else:
-                    item.future.set_exception(error)
+            except Exception as exc:  # StorageError, or anything else: the rows stay queued and logged
+                self.last_error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
+                if not isinstance(exc, StorageError):
+                    log.exception("unexpected insert failure")
+                if self._storage_takes_writes():
+                    # storage works, yet refused this batch: find the requests it refuses
+                    batch = self._write_one_by_one(batch)
+                    if not batch:
+                        continue
+                log.error("insert failed; %d requests stay queued, retrying: %s", len(batch), self.last_error)
+                with self._cond:
+                    self._items.extendleft(reversed(batch))
+                    if self._stopping:
+                        return  # the write-ahead log keeps them for the next start
+                    resume = time.monotonic() + backoff_s  # appends notify too: sleep the whole pause
+                    while not self._stopping and (pause := resume - time.monotonic()) > 0:
+                        self._cond.wait(pause)
+                backoff_s = min(self._max_backoff_s, backoff_s * 2)
+                continue
+            backoff_s = 0.1
+            rate = sum(item.num_rows for item in batch) / max(time.monotonic() - started, 1e-3)
+            self._rows_per_s = rate if not self._rows_per_s else 0.8 * self._rows_per_s + 0.2 * rate
+            self._done(batch)
+
+    def _done(self, batch: list[_Item]) -> None:
+        try:
+            self._wal.checkpoint(batch[-1].position)
+        except OSError as exc:  # the rows are stored; a stale checkpoint only means a replay later
+            log.warning("could not write the write-ahead log checkpoint: %s", exc)
+        self.last_error = None
+        with self._cond:
+            self._queued_rows -= sum(item.num_rows for item in batch)
+            self._committed += len(batch)
+            self._cond.notify_all()
+
+    def _storage_takes_writes(self) -> bool:
+        try:
+            self._engine.command(_PROBE)
+        except Exception:
+            return False
+        return True
+
+    def _write_one_by_one(self, batch: list[_Item]) -> list[_Item]:
+        """Insert each request's rows on its own; keep those storage refuses (while it takes other
+        writes) in the quarantine file. Returns the items left when storage itself stops answering."""
+        for index, item in enumerate(batch):
+            try:
+                self._write([item])
+            except Exception as exc:
+                if not self._storage_takes_writes():
+                    return batch[index:]
+                try:
+                    path = self._wal.quarantine(encode_payload(item.tables))
+                except OSError:
+                    return batch[index:]
+                self.quarantined_rows += item.num_rows
+                log.error("storage refused %d rows (%s); kept them in %s", item.num_rows, exc, path)
+            self._done([item])
+        return []
 
     def _write(self, batch: list[_Item]) -> None:
         by_table: dict[str, list[pa.Table]] = defaultdict(list)

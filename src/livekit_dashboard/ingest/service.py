@@ -51,6 +51,8 @@ class Ingestor:
         except QueueFullError as exc:
             self.stats.refuse()
             raise IngestUnavailableError(str(exc), exc.retry_after_s) from None
+        except StorageError as exc:  # the write-ahead log could not be written
+            raise IngestUnavailableError(f"storage unavailable: {exc}", 5) from None
         future.add_done_callback(lambda f: self._count_stored(prepared, f))
         return future
 
