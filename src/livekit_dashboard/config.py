@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     queue_max_rows: int = Field(
         200_000, ge=1, description="Rows waiting for storage before ingest answers 503 / UNAVAILABLE."
     )
+    queue_wait_ms: int = Field(
+        1000, ge=0, le=30_000, description="How long a request waits for room in a full queue before a 503."
+    )
     batch_max_rows: int = Field(50_000, ge=1, description="Most rows written by one insert (group commit).")
     flush_interval_ms: int = Field(
         100, ge=0, le=10_000, description="How long the writer waits to gather requests into one insert."

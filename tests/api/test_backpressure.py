@@ -31,7 +31,7 @@ def _stored_traces(server: Any) -> dict[str, int]:
 
 
 def test_http_flood_gets_503_and_every_200_is_stored(make_server: Any) -> None:
-    server = make_server(queue_max_rows=30, batch_max_rows=30, flush_interval_ms=300)
+    server = make_server(queue_max_rows=30, batch_max_rows=30, flush_interval_ms=300, queue_wait_ms=0)
     requests = _requests(40)
     barrier = threading.Barrier(20)
 
@@ -66,7 +66,7 @@ def test_http_flood_gets_503_and_every_200_is_stored(make_server: Any) -> None:
 
 
 def test_grpc_flood_gets_unavailable_with_retry_info(make_server: Any) -> None:
-    server = make_server(queue_max_rows=30, batch_max_rows=30, flush_interval_ms=300)
+    server = make_server(queue_max_rows=30, batch_max_rows=30, flush_interval_ms=300, queue_wait_ms=0)
     requests = _requests(30)
     channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
     stub = trace_service_pb2_grpc.TraceServiceStub(channel)

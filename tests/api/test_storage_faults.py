@@ -52,7 +52,7 @@ def test_failing_storage_keeps_acknowledged_rows_and_pushes_back(
 ) -> None:
     # room for about two requests: while storage fails, acknowledged rows wait in the write-ahead
     # log, the queue fills, and then ingest answers 503 / UNAVAILABLE
-    server = make_server(queue_max_rows=10)
+    server = make_server(queue_max_rows=10, queue_wait_ms=0)
     disk = FailingDisk(server.engine, monkeypatch)
     base = server.base_url
     first = make_spans()

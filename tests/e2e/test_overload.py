@@ -27,7 +27,7 @@ def _rss_mb() -> int:
 
 def test_overload_is_refused_then_delivered_by_sdk_retries(make_server: Any) -> None:
     # a queue of 80 rows against 12 exporters sending 17-19 spans at once: about 2.7x what fits
-    server = make_server(queue_max_rows=80, batch_max_rows=80, flush_interval_ms=150)
+    server = make_server(queue_max_rows=80, batch_max_rows=80, flush_interval_ms=150, queue_wait_ms=300)
     batches = [make_spans(service=f"svc-{i % 5}", n_turns=8 + i % 2) for i in range(60)]
 
     def export(chunk: list[Any]) -> list[SpanExportResult]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from fastapi import APIRouter, Request, Response
@@ -63,7 +62,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode(
+def _decode_and_submit(
     signal: Signal,
     encoding: Encoding,
     body: bytes,
@@ -72,7 +71,9 @@ def _decode(
     ingestor: Ingestor,
 ) -> Prepared:
     raw = decompress(body, content_encoding, limit)
-    return ingestor.prepare(signal, parse_request(signal, encoding, raw))
+    prepared = ingestor.prepare(signal, parse_request(signal, encoding, raw))
+    ingestor.submit(prepared)  # may wait for room in a full queue: off the event loop
+    return prepared
 
 
 async def _export(request: Request, signal: Signal) -> Response:
@@ -83,9 +84,8 @@ async def _export(request: Request, signal: Signal) -> Response:
         encoding = encoding_for_content_type(request.headers.get("content-type"))
         body = await _read_body(request, limit)
         prepared = await run_in_threadpool(
-            _decode, signal, encoding, body, request.headers.get("content-encoding"), limit, ingestor
+            _decode_and_submit, signal, encoding, body, request.headers.get("content-encoding"), limit, ingestor
         )
-        await asyncio.wrap_future(ingestor.submit(prepared))
     except DecodeError as exc:
         return _error(exc.status, exc.message, encoding)
     except IngestUnavailableError as exc:

@@ -55,6 +55,7 @@ class DashboardServer:
             max_queue_rows=settings.queue_max_rows,
             max_batch_rows=settings.batch_max_rows,
             flush_interval_s=settings.flush_interval_ms / 1000,
+            admission_wait_s=settings.queue_wait_ms / 1000,
         )
         self._storage.batcher = self.batcher
         self.ingestor = Ingestor(self.batcher, IngestStats())

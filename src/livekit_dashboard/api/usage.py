@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard.api.auth import INGEST_ROLES, require
 from livekit_dashboard.ingest import Ingestor, QueueFullError
@@ -45,7 +45,7 @@ async def post_usage(request: Request) -> JSONResponse:
         return _answer(400, f"invalid usage record: {exc}")
     ingestor: Ingestor = request.app.state.ingestor
     try:
-        await asyncio.wrap_future(ingestor.batcher.submit({"lk_usage_posted": usage_table(row)}))
+        await run_in_threadpool(ingestor.batcher.submit, {"lk_usage_posted": usage_table(row)})
     except QueueFullError as exc:
         return _answer(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
     except StorageError as exc:

@@ -57,6 +57,7 @@ class Batcher:
         flush_interval_s: float = 0.1,
         retry_after_s: int = 1,
         max_backoff_s: float = 5.0,
+        admission_wait_s: float = 1.0,
     ) -> None:
         self._engine = engine
         self._wal = wal
@@ -65,6 +66,8 @@ class Batcher:
         self._flush_interval_s = flush_interval_s
         self._retry_after_s = retry_after_s
         self._max_backoff_s = max_backoff_s
+        self._admission_wait_s = admission_wait_s
+        self._waiting: deque[object] = deque()  # requests waiting for room, in arrival order
         self._items: deque[_Item] = deque()
         self._queued_rows = 0
         self._accepted = 0  # items acknowledged (or recovered) so far
@@ -110,8 +113,9 @@ class Batcher:
         self._wal.close()
 
     def submit(self, tables: Mapping[str, pa.Table]) -> Future[None]:
-        """Log and queue rows. QueueFullError when the queue has no room; StorageError when the log
-        cannot be written. The returned Future is already resolved: the rows are durable."""
+        """Log and queue rows (blocks up to admission_wait_s while the queue is full). QueueFullError
+        when it stays full; StorageError when the log cannot be written. The returned Future is
+        already resolved: the rows are durable."""
         future: Future[None] = Future()
         num_rows = sum(t.num_rows for t in tables.values())
         if num_rows == 0:
@@ -121,10 +125,8 @@ class Batcher:
         with self._cond:
             if self._stopping:
                 raise QueueFullError(self._retry_after_s)
-            # a request larger than the whole queue is still accepted when the queue is empty
-            if self._queued_rows and self._queued_rows + num_rows > self._max_queue_rows:
-                self._refused.append((time.monotonic(), num_rows))
-                raise QueueFullError(self._retry_hint_s())
+            if self._waiting or not self._has_room(num_rows):
+                self._wait_for_room(num_rows)
             try:
                 position = self._wal.append(payload)
             except WalError as exc:
@@ -135,6 +137,27 @@ class Batcher:
             self._cond.notify_all()
         future.set_result(None)
         return future
+
+    def _has_room(self, num_rows: int) -> bool:
+        # a request larger than the whole queue is still accepted when the queue is empty
+        return not self._queued_rows or self._queued_rows + num_rows <= self._max_queue_rows
+
+    def _wait_for_room(self, num_rows: int) -> None:
+        """With the queue full, wait (first come, first served) up to admission_wait_s for room, so
+        that clients that just succeeded cannot starve those retrying; then QueueFullError."""
+        ticket = object()
+        self._waiting.append(ticket)
+        deadline = time.monotonic() + self._admission_wait_s
+        try:
+            while not (self._waiting[0] is ticket and self._has_room(num_rows)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._stopping:
+                    self._refused.append((time.monotonic(), num_rows))
+                    raise QueueFullError(self._retry_hint_s())
+                self._cond.wait(remaining)
+        finally:
+            self._waiting.remove(ticket)
+            self._cond.notify_all()
 
     def wait_visible(self, timeout_s: float = 5.0) -> bool:
         """Wait until everything acknowledged before this call is in storage; False when that did
