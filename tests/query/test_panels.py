@@ -239,6 +239,23 @@ def test_logs_panel_filters(loaded: Any) -> None:
     assert len(found) == sum(1 for log in logs if "transcript" in log.body.lower())
 
 
+def test_logs_pages_are_consistent_with_the_whole_list(loaded: Any) -> None:
+    """Pages (the SQL sorts only the rows at or after the page's last timestamp) concatenate to the
+    whole newest-first list, which holds every record once."""
+    server, calls = loaded
+    everything = panel(server, "logs", limit=1000)["rows"]
+    assert len(everything) == min(1000, sum(len(c.logs) for c in calls))
+    assert len(everything) > 200
+    times = [r["time_unix_nano"] for r in everything]
+    assert times == sorted(times, reverse=True)
+    pages: list[dict[str, Any]] = []
+    for offset in range(0, len(everything), 37):
+        pages += panel(server, "logs", limit=37, offset=offset)["rows"]
+    assert [r["log_id"] for r in pages] == [r["log_id"] for r in everything]
+    assert len({r["log_id"] for r in pages}) == len(pages)
+    assert panel(server, "logs", limit=5, offset=len(everything))["rows"] == []
+
+
 def test_services_and_languages(loaded: Any) -> None:
     server, calls = loaded
     rows = panel(server, "services_languages")["rows"]
