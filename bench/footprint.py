@@ -107,9 +107,11 @@ def main() -> None:
     print("\n| memory / dashboard | value |")
     print("|---|---:|")
     print(f"| serve RSS idle, after start | {idle_mb:,.0f} MB |")
-    print(f"| serve RSS peak under dashboard load ({len(loads)} refreshes, {args.clients} at once) | {max(peak):,.0f} MB |")
+    load = f"{len(loads)} refreshes, {args.clients} at once"
+    print(f"| serve RSS peak under dashboard load ({load}) | {max(peak):,.0f} MB |")
     print(f"| serve RSS after the load | {after_mb:,.0f} MB |")
-    print(f"| whole dashboard ({len(PANELS)} panels, now-{args.range}) median | {1000 * statistics.median(loads):,.0f} ms |")
+    whole_ms = 1000 * statistics.median(loads)
+    print(f"| whole dashboard ({len(PANELS)} panels, now-{args.range}) median | {whole_ms:,.0f} ms |")
 
 
 if __name__ == "__main__":
