@@ -47,8 +47,9 @@ def dashboard_load(url: str, span: str, clients: int) -> float:
     with ThreadPoolExecutor(clients) as pool:
         codes = list(
             pool.map(
-                lambda name: httpx.get(f"{url}/api/v1/panels/{name}", params={"start": f"now-{span}"}, timeout=120)
-                .status_code,
+                lambda name: (
+                    httpx.get(f"{url}/api/v1/panels/{name}", params={"start": f"now-{span}"}, timeout=120).status_code
+                ),
                 PANELS,
             )
         )

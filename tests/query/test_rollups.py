@@ -1,11 +1,15 @@
-"""Rollups give the raw tables' answers. services_languages reads the per-minute rollup only, over the
-whole minutes its range touches: it must equal the panel written over the raw table for that widened
-range, for aligned, unaligned, sub-minute and empty ranges, with and without filters; and the
-migration's backfill builds the same rollup the materialized view does."""
+"""Rollups give the raw tables' answers. Each panel that reads a rollup is compared with the same panel
+written over the raw tables alone (tests/query/raw_reference/<panel>.sql, the SQL before the rollup),
+for aligned, unaligned, sub-minute, sub-hour and empty ranges, several bucket widths, with and without
+filters. services_languages reads the per-minute rollup only, over the whole minutes its range
+touches, so its reference runs over that widened range; the request panels read whole hours from
+lk_request_hours and the edges from lk_requests, so they must match exactly. The migrations'
+backfills build the same rollups the materialized views do."""
 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,13 +19,22 @@ from livekit_dashboard.demo.catalog import SERVICES
 from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_for, simulate
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.ingest.spans import prepare_spans
-from livekit_dashboard.query.panels import PanelQuery, run_panel
+from livekit_dashboard.query.panels import PANELS, PanelQuery, run_panel
 from livekit_dashboard.store import Engine
 from livekit_dashboard.store.migrate import Slots, list_migrations, render_ddl
 
 END_NS = 1_790_000_000_123_456_789  # a fixed clock: late 2026, not on a minute boundary
 DAY_NS = 86_400 * 10**9
 MINUTE_NS = 60 * 10**9
+
+REFERENCE = Path(__file__).parent / "raw_reference"
+REQUEST_PANELS = [
+    "token_usage_totals",
+    "token_usage_over_time",
+    "requests_over_time",
+    "model_distribution",
+    "error_rate",
+]
 
 # the panel as it was before the rollup: the reference answer
 SERVICES_LANGUAGES_RAW = """
@@ -59,6 +72,7 @@ def _ranges() -> list[tuple[int, int]]:
         ((END_NS // MINUTE_NS - 600) * MINUTE_NS, (END_NS // MINUTE_NS) * MINUTE_NS),  # aligned
         (END_NS - 30 * 10**9, END_NS),  # shorter than a minute
         (END_NS - 2 * MINUTE_NS - 1, END_NS - MINUTE_NS + 1),  # crosses one boundary
+        (END_NS - 100 * MINUTE_NS, END_NS - 10 * MINUTE_NS),  # within about an hour or two
         (END_NS, END_NS),  # empty
     ]
     for _ in range(6):
@@ -100,16 +114,55 @@ def test_services_languages_rollup_equals_raw(loaded: Engine) -> None:
     assert compared >= 10, "most ranges must hold data, or the comparison proves little"
 
 
-def test_backfill_builds_the_rollup_the_view_builds(loaded: Engine) -> None:
-    """The migration's INSERT ... SELECT (for spans stored before the rollup existed) gives the same
-    per-minute rows as the materialized view fed during ingest."""
-    by_view = loaded.query("SELECT * FROM lk_span_minutes FINAL ORDER BY ALL")
-    (migration,) = [m for m in list_migrations() if m.name == "rollups"]
+@pytest.mark.parametrize("name", REQUEST_PANELS)
+def test_request_panels_on_the_hour_rollup_equal_raw(loaded: Engine, name: str) -> None:
+    reference = (REFERENCE / f"{name}.sql").read_text()
+    models = [r["m"] for r in loaded.query("SELECT DISTINCT Model AS m FROM lk_requests WHERE Model != '' ORDER BY m")]
+    filters: list[dict[str, Any]] = [
+        {},
+        {"models": (models[0],)},
+        {"languages": ("nodejs",), "by_model": True},
+    ]
+    compared = 0
+    for start, end in _ranges():
+        for step_s in (3600, 21600, 600, 86400):
+            for extra in filters:
+                query = PanelQuery(start_ns=start, end_ns=end, step_s=step_s, **extra)
+                got = run_panel(loaded, name, query)
+                values = query.values()
+                want = loaded.query(reference, {key: values[key] for key in PANELS[name].params})
+                assert _key(got) == _key(want), (name, start, end, step_s, extra)
+                compared += any(any(v for k, v in r.items() if k != "bucket") for r in want)
+    assert compared >= 20, "most cases must hold data, or the comparison proves little"
+
+
+@pytest.mark.parametrize(
+    ("migration_name", "table", "count_sql"),
+    [
+        (
+            "rollups",
+            "lk_span_minutes",
+            "SELECT sum(Spans) = (SELECT count() FROM otel_traces) AS ok FROM lk_span_minutes",
+        ),
+        (
+            "request_rollup",
+            "lk_request_hours",
+            "SELECT sum(Requests) = (SELECT count() FROM lk_requests) AS ok FROM lk_request_hours",
+        ),
+    ],
+)
+def test_backfill_builds_the_rollup_the_view_builds(
+    loaded: Engine, migration_name: str, table: str, count_sql: str
+) -> None:
+    """The migration's INSERT ... SELECT (for rows stored before the rollup existed) gives the same
+    rows as the materialized view fed during ingest."""
+    by_view = loaded.query(f"SELECT * FROM {table} FINAL ORDER BY ALL")
+    assert by_view
+    (migration,) = [m for m in list_migrations() if m.name == migration_name]
     inserts = [s for s in render_ddl(migration.sql, Slots()) if s.upper().startswith("INSERT")]
     assert inserts
-    loaded.command("TRUNCATE TABLE lk_span_minutes")
+    loaded.command(f"TRUNCATE TABLE {table}")
     for statement in inserts:
         loaded.command(statement)
-    by_backfill = loaded.query("SELECT * FROM lk_span_minutes FINAL ORDER BY ALL")
-    assert by_backfill == by_view
-    assert sum(r["Spans"] for r in by_view) == loaded.query("SELECT count() AS n FROM otel_traces")[0]["n"]
+    assert loaded.query(f"SELECT * FROM {table} FINAL ORDER BY ALL") == by_view
+    assert loaded.query(count_sql) == [{"ok": 1}]

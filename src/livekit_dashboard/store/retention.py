@@ -22,6 +22,7 @@ TABLES: dict[str, tuple[str, str]] = {
     "lk_calls": ("traces", "toDateTime(Timestamp)"),
     "lk_errors": ("traces", "toDateTime(Timestamp)"),
     "lk_span_minutes": ("traces", "Minute"),
+    "lk_request_hours": ("traces", "Hour"),
     "otel_logs": ("logs", "TimestampTime"),
     "otel_metrics_gauge": ("metrics", "toDateTime(TimeUnix)"),
     "otel_metrics_sum": ("metrics", "toDateTime(TimeUnix)"),

@@ -2,6 +2,10 @@
 -- Failed share of provider requests (llm, realtime, tts), of agent turns, and of calls with a failure.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
 -- returns: requests UInt64, failed_requests UInt64, request_error_rate Float64, turns UInt64, failed_turns UInt64, turn_error_rate Float64, calls UInt64, failed_calls UInt64, call_error_rate Float64
+WITH
+    -- provider requests: whole hours inside [start, end) from lk_request_hours, the edges from lk_requests
+    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
+    greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour
 SELECT
     r.requests AS requests,
     r.failed_requests AS failed_requests,
@@ -13,13 +17,27 @@ SELECT
     c.failed_calls AS failed_calls,
     if(calls = 0, 0, failed_calls / calls) AS call_error_rate
 FROM (
-    SELECT count() AS requests, countIf(IsError = 1) AS failed_requests
-    FROM lk_requests
-    WHERE Stage IN ('llm', 'realtime', 'tts')
-        AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+    SELECT toUInt64(sum(n)) AS requests, toUInt64(sum(f)) AS failed_requests
+    FROM (
+        SELECT sum(Requests) AS n, sum(Failed) AS f
+        FROM lk_request_hours
+        WHERE Stage IN ('llm', 'realtime', 'tts')
+            AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
+            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+        UNION ALL
+        SELECT count() AS n, countIf(IsError = 1) AS f
+        FROM lk_requests
+        WHERE Stage IN ('llm', 'realtime', 'tts')
+            AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
+                    AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
+                OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
+                    AND Timestamp < {end:DateTime64(9, 'UTC')}))
+            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+    )
 ) AS r
 CROSS JOIN (
     SELECT count() AS turns, countIf(IsError = 1) AS failed_turns

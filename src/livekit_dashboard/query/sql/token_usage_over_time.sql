@@ -2,17 +2,48 @@
 -- Input and output tokens of LLM and realtime requests per time bucket and service (per model with by_model=1).
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, by_model UInt8
 -- returns: bucket UInt32, service String, model String, input_tokens UInt64, output_tokens UInt64
+WITH
+    -- whole hours inside [start, end) come from lk_request_hours, the rest from lk_requests; with a
+    -- bucket width that is not whole hours, everything comes from lk_requests
+    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
+    if({step_s:UInt32} % 3600 = 0, greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)), first_hour) AS last_hour
 SELECT
-    toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
-    ServiceName AS service,
-    if({by_model:UInt8} = 1, Model, '') AS model,
-    sum(InputTokens) AS input_tokens,
-    sum(OutputTokens) AS output_tokens
-FROM lk_requests
-WHERE Stage IN ('llm', 'realtime')
-    AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-    AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+    bucket,
+    service,
+    model,
+    toUInt64(sum(i)) AS input_tokens,
+    toUInt64(sum(o)) AS output_tokens
+FROM (
+    SELECT
+        toUnixTimestamp(toStartOfInterval(Hour, toIntervalSecond({step_s:UInt32}))) AS bucket,
+        ServiceName AS service,
+        if({by_model:UInt8} = 1, Model, '') AS model,
+        sum(InputTokens) AS i,
+        sum(OutputTokens) AS o
+    FROM lk_request_hours
+    WHERE Stage IN ('llm', 'realtime')
+        AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
+        AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+        AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+    GROUP BY bucket, service, model
+    UNION ALL
+    SELECT
+        toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
+        ServiceName AS service,
+        if({by_model:UInt8} = 1, Model, '') AS model,
+        sum(InputTokens) AS i,
+        sum(OutputTokens) AS o
+    FROM lk_requests
+    WHERE Stage IN ('llm', 'realtime')
+        AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
+                AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
+            OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
+                AND Timestamp < {end:DateTime64(9, 'UTC')}))
+        AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+        AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+    GROUP BY bucket, service, model
+)
 GROUP BY bucket, service, model
 ORDER BY bucket, service, model

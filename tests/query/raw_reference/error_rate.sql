@@ -1,0 +1,56 @@
+-- panel: error_rate
+-- Failed share of provider requests (llm, realtime, tts), of agent turns, and of calls with a failure.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- returns: requests UInt64, failed_requests UInt64, request_error_rate Float64, turns UInt64, failed_turns UInt64, turn_error_rate Float64, calls UInt64, failed_calls UInt64, call_error_rate Float64
+SELECT
+    r.requests AS requests,
+    r.failed_requests AS failed_requests,
+    if(requests = 0, 0, failed_requests / requests) AS request_error_rate,
+    t.turns AS turns,
+    t.failed_turns AS failed_turns,
+    if(turns = 0, 0, failed_turns / turns) AS turn_error_rate,
+    c.calls AS calls,
+    c.failed_calls AS failed_calls,
+    if(calls = 0, 0, failed_calls / calls) AS call_error_rate
+FROM (
+    SELECT count() AS requests, countIf(IsError = 1) AS failed_requests
+    FROM lk_requests
+    WHERE Stage IN ('llm', 'realtime', 'tts')
+        AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+) AS r
+CROSS JOIN (
+    SELECT count() AS turns, countIf(IsError = 1) AS failed_turns
+    FROM lk_turns
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        AND (empty({models:Array(String)}) OR TraceId IN (
+        SELECT TraceId FROM lk_requests
+        WHERE Model IN {models:Array(String)}
+            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+) AS t
+CROSS JOIN (
+    -- a call failed when its session, a turn or a provider request failed; a failed attempt that a
+    -- retry recovered (*_request_run) and a tool error are not call failures
+    SELECT
+        count() AS calls,
+        countIf(IsError = 1 OR TraceId IN (
+            SELECT TraceId FROM lk_errors
+            WHERE ErrorType != 'tool_error' AND SpanName NOT IN ('llm_request_run', 'tts_request_run')
+                AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+                AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
+        )) AS failed_calls
+    FROM lk_calls
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        AND (empty({models:Array(String)}) OR TraceId IN (
+        SELECT TraceId FROM lk_requests
+        WHERE Model IN {models:Array(String)}
+            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+) AS c
