@@ -4,7 +4,7 @@ web UI asks for them). Prints a table.
 
     python bench/footprint.py --data-dir DIR [--seconds 20] [--range 30d]
 
-DIR is a dataset that `bench/panels.py --data-dir DIR` built (it is reused, never modified).
+DIR is a dataset that `python -m bench.panels --data-dir DIR` built (it is reused, never modified).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def main() -> None:
 
     spans, tables = disk_usage(args.data_dir)
     if not spans:
-        sys.exit(f"no spans in {args.data_dir}: build a dataset with bench/panels.py --data-dir first")
+        sys.exit(f"no spans in {args.data_dir}: build a dataset with python -m bench.panels --data-dir first")
     by_table = {row["table"]: row for row in tables}
     trace_tables = [t for t in by_table if t.startswith(("otel_traces", "lk_"))]
     print(f"measuring {spans:,} spans in {args.data_dir} ...", file=sys.stderr)

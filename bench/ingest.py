@@ -1,7 +1,7 @@
 """Ingest benchmark: realistic LiveKit spans over OTLP/HTTP (protobuf) and OTLP/gRPC into a real
 `livekit-dashboard serve` process; prints a table.
 
-    python bench/ingest.py [--spans 200000] [--batch 512] [--clients 4]
+    python -m bench.ingest [--spans 200000] [--batch 512] [--clients 4]
 
 Bodies are encoded before the clock starts so the client spends its CPU on sending. "Visible"
 means the server's trace lookup returns the batch's trace: a separate reader asks after the 200

@@ -1,6 +1,6 @@
 """Panel benchmark: every dashboard panel over a realistic LiveKit dataset, 30-day and 24-hour ranges.
 
-    python bench/panels.py [--spans 1000000] [--days 30] [--runs 5] [--data-dir DIR]
+    python -m bench.panels [--spans 1000000] [--days 30] [--runs 5] [--data-dir DIR]
 
 Builds the dataset once (demo calls spread over --days, through the real OTLP encoders, our decoder
 and the materialized views), then times each panel (median of --runs, after one warm-up run) and a
