@@ -8,6 +8,7 @@ backfills build the same rollups the materialized views do."""
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,25 @@ DAY_NS = 86_400 * 10**9
 MINUTE_NS = 60 * 10**9
 
 REFERENCE = Path(__file__).parent / "raw_reference"
-REQUEST_PANELS = [
+LATENCY_PANELS = {
+    # panel: (group columns, count column, exact columns, estimated percentile columns)
+    "latency_p95_over_time": (("bucket", "service"), "turns", (), ("p50_ms", "p95_ms", "p99_ms")),
+    "tts_duration_over_time": (
+        ("bucket",),
+        "requests",
+        ("avg_duration_ms", "avg_ttfb_ms"),
+        ("p95_duration_ms", "p95_ttfb_ms"),
+    ),
+    "http_request_duration_over_time": (("bucket", "service", "target"), "requests", ("avg_ms",), ("p95_ms",)),
+}
+EXACT_PANELS = [
     "token_usage_totals",
     "token_usage_over_time",
     "requests_over_time",
     "model_distribution",
     "error_rate",
+    "turns_per_conversation",
+    "conversations_below_threshold",
 ]
 
 # the panel as it was before the rollup: the reference answer
@@ -114,8 +128,8 @@ def test_services_languages_rollup_equals_raw(loaded: Engine) -> None:
     assert compared >= 10, "most ranges must hold data, or the comparison proves little"
 
 
-@pytest.mark.parametrize("name", REQUEST_PANELS)
-def test_request_panels_on_the_hour_rollup_equal_raw(loaded: Engine, name: str) -> None:
+@pytest.mark.parametrize("name", EXACT_PANELS)
+def test_panels_on_exact_rollups_equal_raw(loaded: Engine, name: str) -> None:
     reference = (REFERENCE / f"{name}.sql").read_text()
     models = [r["m"] for r in loaded.query("SELECT DISTINCT Model AS m FROM lk_requests WHERE Model != '' ORDER BY m")]
     filters: list[dict[str, Any]] = [
@@ -132,37 +146,126 @@ def test_request_panels_on_the_hour_rollup_equal_raw(loaded: Engine, name: str) 
                 values = query.values()
                 want = loaded.query(reference, {key: values[key] for key in PANELS[name].params})
                 assert _key(got) == _key(want), (name, start, end, step_s, extra)
-                compared += any(any(v for k, v in r.items() if k != "bucket") for r in want)
+                compared += any(any(v for k, v in r.items() if k not in ("bucket", "total")) for r in want)
     assert compared >= 20, "most cases must hold data, or the comparison proves little"
 
 
 @pytest.mark.parametrize(
-    ("migration_name", "table", "count_sql"),
+    ("migration_name", "table", "columns", "check"),
     [
+        ("rollups", "lk_span_minutes", "*", "sum(Spans) = (SELECT count() FROM otel_traces)"),
+        ("request_rollup", "lk_request_hours", "*", "sum(Requests) = (SELECT count() FROM lk_requests)"),
         (
-            "rollups",
-            "lk_span_minutes",
-            "SELECT sum(Spans) = (SELECT count() FROM otel_traces) AS ok FROM lk_span_minutes",
+            "latency_rollups",
+            "lk_turn_hours",
+            "Hour, ServiceName, Language, Turns, Failed",
+            "sum(Turns) = (SELECT count() FROM lk_turns)",
         ),
         (
-            "request_rollup",
-            "lk_request_hours",
-            "SELECT sum(Requests) = (SELECT count() FROM lk_requests) AS ok FROM lk_request_hours",
+            "latency_rollups",
+            "lk_request_latency_hours",
+            "Hour, Stage, ServiceName, Language, Provider, Model, Requests, DurationSum, TtftN, round(TtftSum, 6)",
+            "sum(Requests) = (SELECT count() FROM lk_requests)",
         ),
+        ("latency_rollups", "lk_call_turns", "*", "sum(Turns) = (SELECT count() FROM lk_turns)"),
     ],
 )
 def test_backfill_builds_the_rollup_the_view_builds(
-    loaded: Engine, migration_name: str, table: str, count_sql: str
+    loaded: Engine, migration_name: str, table: str, columns: str, check: str
 ) -> None:
     """The migration's INSERT ... SELECT (for rows stored before the rollup existed) gives the same
-    rows as the materialized view fed during ingest."""
-    by_view = loaded.query(f"SELECT * FROM {table} FINAL ORDER BY ALL")
+    rows as the materialized view fed during ingest (t-digest states aside: their exact bytes depend
+    on how the rows were batched)."""
+    select = f"SELECT {columns} FROM {table} FINAL ORDER BY ALL"
+    by_view = loaded.query(select)
     assert by_view
     (migration,) = [m for m in list_migrations() if m.name == migration_name]
-    inserts = [s for s in render_ddl(migration.sql, Slots()) if s.upper().startswith("INSERT")]
-    assert inserts
+    inserts = [s for s in render_ddl(migration.sql, Slots()) if s.upper().startswith(f"INSERT INTO {table.upper()}")]
+    assert len(inserts) == 1
     loaded.command(f"TRUNCATE TABLE {table}")
-    for statement in inserts:
-        loaded.command(statement)
-    assert loaded.query(f"SELECT * FROM {table} FINAL ORDER BY ALL") == by_view
-    assert loaded.query(count_sql) == [{"ok": 1}]
+    loaded.command(inserts[0])
+    assert loaded.query(select) == by_view
+    assert loaded.query(f"SELECT {check} AS ok FROM {table}") == [{"ok": 1}]
+
+
+def _raw_values(engine: Engine, name: str, query: PanelQuery) -> dict[tuple[Any, ...], dict[str, list[float]]]:
+    """Per panel group, the raw values each estimated percentile is taken over (ms)."""
+    bounds = {"start": format_ch_time(query.start_ns), "end": format_ch_time(query.end_ns)}
+    span = "Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}"
+    bucket = f"toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({query.step_s})))"
+    out: dict[tuple[Any, ...], dict[str, list[float]]] = {}
+    if name == "latency_p95_over_time":
+        sql = f"SELECT {bucket} AS b, ServiceName AS s, DurationNs / 1e6 AS d FROM lk_turns WHERE {span}"
+        for r in engine.query(sql, bounds):
+            group = out.setdefault((r["b"], r["s"]), {"p50_ms": [], "p95_ms": [], "p99_ms": []})
+            for values in group.values():
+                values.append(r["d"])
+    elif name == "tts_duration_over_time":
+        sql = (
+            f"SELECT {bucket} AS b, DurationNs / 1e6 AS d, TtftS * 1000 AS t FROM lk_requests "
+            f"WHERE Stage = 'tts' AND {span}"
+        )
+        for r in engine.query(sql, bounds):
+            group = out.setdefault((r["b"],), {"p95_duration_ms": [], "p95_ttfb_ms": []})
+            group["p95_duration_ms"].append(r["d"])
+            if r["t"] is not None:
+                group["p95_ttfb_ms"].append(r["t"])
+    else:
+        sql = (
+            f"SELECT {bucket} AS b, ServiceName AS s, Provider AS p, DurationNs / 1e6 AS d FROM lk_requests "
+            f"WHERE Stage IN ('llm', 'realtime', 'tts') AND {span}"
+        )
+        for r in engine.query(sql, bounds):
+            out.setdefault((r["b"], r["s"], r["p"]), {"p95_ms": []})["p95_ms"].append(r["d"])
+    return out
+
+
+def _exact(ordered: list[float], q: float) -> float:
+    """The inclusive (linear) quantile of sorted values, as quantileExactInclusive computes it."""
+    pos = (len(ordered) - 1) * q
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+
+QUANTILE = {"p50_ms": 0.5, "p99_ms": 0.99}
+
+
+@pytest.mark.parametrize("name", sorted(LATENCY_PANELS))
+def test_latency_panels_on_digest_rollups_match_raw(loaded: Engine, name: str) -> None:
+    """Whole-hour buckets read t-digest states (rollup hours merged with the edges' raw states): the
+    groups, counts and averages equal the raw SQL's, and each percentile estimate lies within 5 points
+    of rank (plus one value, for tiny groups) of the exact one: a p95 estimate between the group's
+    exact p90 and p100. Sub-hour buckets (and, for turns, a model filter) take the exact raw path and
+    match it."""
+    group, count, exact_cols, estimated = LATENCY_PANELS[name]
+    reference = (REFERENCE / f"{name}.sql").read_text()
+    compared = 0
+    for start, end in _ranges():
+        for step_s in (3600, 86400, 600):
+            for extra in ({}, {"services": ("support-agent",)}, {"models": ("gpt-4o-mini", "cartesia-sonic-2")}):
+                query = PanelQuery(start_ns=start, end_ns=end, step_s=step_s, **extra)
+                values = query.values()
+                got = run_panel(loaded, name, query)
+                want = loaded.query(reference, {key: values[key] for key in PANELS[name].params})
+                by_group = {tuple(r[c] for c in group): r for r in want}
+                assert sorted(by_group) == sorted(tuple(r[c] for c in group) for r in got), (name, start, end)
+                on_rollup = step_s % 3600 == 0 and not (name == "latency_p95_over_time" and "models" in extra)
+                raw = _raw_values(loaded, name, query) if on_rollup and not extra else {}
+                for row in got:
+                    ref = by_group[tuple(row[c] for c in group)]
+                    assert row[count] == ref[count]
+                    for col in exact_cols + ((), estimated)[not on_rollup]:
+                        assert row[col] == pytest.approx(ref[col], rel=1e-9, nan_ok=True), (name, col)
+                    for col in estimated if raw else ():
+                        sample = sorted(raw[tuple(row[c] for c in group)][col])
+                        if not sample:
+                            assert row[col] is None or math.isnan(row[col]), (name, col)
+                            continue
+                        q = QUANTILE.get(col, 0.95)
+                        reach = 0.05 + 1 / len(sample)  # 5 points of rank, plus one value for tiny groups
+                        low, high = _exact(sample, max(0.0, q - reach)), _exact(sample, min(1.0, q + reach))
+                        slack = 1e-5 * max(abs(low), abs(high))  # the estimates are Float32
+                        assert low - slack <= row[col] <= high + slack, (name, col, q, len(sample), low, high)
+                        compared += 1
+    assert compared >= 20, "the rollup path was never compared"

@@ -23,8 +23,9 @@ FROM (
             AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
 ) AS c
 LEFT JOIN (
-    SELECT TraceId, count() AS turns FROM lk_turns
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
+    -- turns per call from the lk_call_turns rollup (a call's turns all fall on or after its start)
+    SELECT TraceId, toUInt64(sum(Turns)) AS turns FROM lk_call_turns
+    WHERE Day >= toDate({start:DateTime64(9, 'UTC')}) AND Day <= toDate({end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY)
     GROUP BY TraceId
 ) AS t USING (TraceId)
 WHERE turns < {threshold:UInt32}

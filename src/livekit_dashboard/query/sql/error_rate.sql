@@ -3,9 +3,10 @@
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
 -- returns: requests UInt64, failed_requests UInt64, request_error_rate Float64, turns UInt64, failed_turns UInt64, turn_error_rate Float64, calls UInt64, failed_calls UInt64, call_error_rate Float64
 WITH
-    -- provider requests: whole hours inside [start, end) from lk_request_hours, the edges from lk_requests
+    -- provider requests and turns: whole hours inside [start, end) from the hourly rollups, the edges raw
     toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour
+    greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour,
+    if(empty({models:Array(String)}), last_hour, first_hour) AS turn_last_hour
 SELECT
     r.requests AS requests,
     r.failed_requests AS failed_requests,
@@ -40,16 +41,30 @@ FROM (
     )
 ) AS r
 CROSS JOIN (
-    SELECT count() AS turns, countIf(IsError = 1) AS failed_turns
-    FROM lk_turns
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR TraceId IN (
-        SELECT TraceId FROM lk_requests
-        WHERE Model IN {models:Array(String)}
-            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+    -- agent turns: whole hours from lk_turn_hours, the edges from lk_turns (all of it from lk_turns
+    -- with a model filter, which needs each turn's trace)
+    SELECT toUInt64(sum(n)) AS turns, toUInt64(sum(f)) AS failed_turns
+    FROM (
+        SELECT sum(Turns) AS n, sum(Failed) AS f
+        FROM lk_turn_hours
+        WHERE Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(turn_last_hour, 'UTC')
+            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        UNION ALL
+        SELECT count() AS n, countIf(IsError = 1) AS f
+        FROM lk_turns
+        WHERE ((Timestamp >= {start:DateTime64(9, 'UTC')}
+                    AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
+                OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(turn_last_hour, 9, 'UTC'))
+                    AND Timestamp < {end:DateTime64(9, 'UTC')}))
+            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+            AND (empty({models:Array(String)}) OR TraceId IN (
+                SELECT TraceId FROM lk_requests
+                WHERE Model IN {models:Array(String)}
+                    AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+                    AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+    )
 ) AS t
 CROSS JOIN (
     -- a call failed when its session, a turn or a provider request failed; a failed attempt that a

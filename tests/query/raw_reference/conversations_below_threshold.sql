@@ -1,0 +1,32 @@
+-- panel: conversations_below_threshold
+-- Calls with fewer than threshold agent turns (newest first, paginated; total counts all of them).
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), threshold UInt32, limit UInt32, offset UInt32
+-- returns: total UInt64, time_unix_nano Int64, service String, call_id String, room_name String, trace_id String, turns UInt64, duration_ms Float64
+SELECT
+    count() OVER () AS total,
+    toUnixTimestamp64Nano(c.Timestamp) AS time_unix_nano,
+    c.ServiceName AS service,
+    c.CallId AS call_id,
+    c.RoomName AS room_name,
+    c.TraceId AS trace_id,
+    t.turns AS turns,
+    c.DurationNs / 1e6 AS duration_ms
+FROM (
+    SELECT Timestamp, ServiceName, CallId, RoomName, TraceId, DurationNs FROM lk_calls
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        AND (empty({models:Array(String)}) OR TraceId IN (
+        SELECT TraceId FROM lk_requests
+        WHERE Model IN {models:Array(String)}
+            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+) AS c
+LEFT JOIN (
+    SELECT TraceId, count() AS turns FROM lk_turns
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
+    GROUP BY TraceId
+) AS t USING (TraceId)
+WHERE turns < {threshold:UInt32}
+ORDER BY time_unix_nano DESC, trace_id
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}

@@ -1,0 +1,22 @@
+-- panel: latency_p95_over_time
+-- Agent-turn duration percentiles (p50, p95, p99, ms) per time bucket and service.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- returns: bucket UInt32, service String, turns UInt64, p50_ms Float64, p95_ms Float64, p99_ms Float64
+SELECT
+    toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
+    ServiceName AS service,
+    count() AS turns,
+    quantileExactInclusive(0.5)(DurationNs) / 1e6 AS p50_ms,
+    quantileExactInclusive(0.95)(DurationNs) / 1e6 AS p95_ms,
+    quantileExactInclusive(0.99)(DurationNs) / 1e6 AS p99_ms
+FROM lk_turns
+WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+    AND (empty({models:Array(String)}) OR TraceId IN (
+        SELECT TraceId FROM lk_requests
+        WHERE Model IN {models:Array(String)}
+            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+GROUP BY bucket, service
+ORDER BY bucket, service

@@ -1,0 +1,19 @@
+-- panel: tts_duration_over_time
+-- TTS request duration and time to first byte (avg and p95, ms) per time bucket.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- returns: bucket UInt32, requests UInt64, avg_duration_ms Float64, p95_duration_ms Float64, avg_ttfb_ms Float64, p95_ttfb_ms Float64
+SELECT
+    toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
+    count() AS requests,
+    avg(DurationNs) / 1e6 AS avg_duration_ms,
+    quantileExactInclusive(0.95)(DurationNs) / 1e6 AS p95_duration_ms,
+    avg(TtftS) * 1000 AS avg_ttfb_ms,
+    quantileExactInclusive(0.95)(TtftS) * 1000 AS p95_ttfb_ms
+FROM lk_requests
+WHERE Stage = 'tts'
+    AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
+    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+    AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+GROUP BY bucket
+ORDER BY bucket
