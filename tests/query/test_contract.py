@@ -45,6 +45,16 @@ def test_registry_params_match_headers() -> None:
         assert {"start", "end"} <= set(panel.params)
 
 
+def test_hourly_variants_match_their_panels() -> None:
+    """A panel's <name>_hourly.sql takes the same parameters and returns the same columns."""
+    variants = {f.removesuffix("_hourly.sql") for f in SQL_FILES if f.endswith("_hourly.sql")}
+    assert variants == {p.name for p in PANELS.values() if p.hourly_unless is not None}
+    for name in variants:
+        panel = SQL_DIR.joinpath(f"{name}.sql").read_text().splitlines()
+        hourly = SQL_DIR.joinpath(f"{name}_hourly.sql").read_text().splitlines()
+        assert hourly[2:4] == panel[2:4], name  # -- params: and -- returns:
+
+
 def test_log_id_hash_is_the_same_everywhere() -> None:
     """Log ids are derived in three queries; if one drifted, listed ids would stop resolving."""
     expression = (

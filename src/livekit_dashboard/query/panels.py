@@ -24,6 +24,19 @@ class Panel:
     kind: str  # stat, timeseries, pie, table
     params: tuple[str, ...]  # the SQL parameters, from the file's header
     thresholds: tuple[float, ...] = ()
+    # a <name>_hourly.sql variant reads a rollup for whole-hour buckets, unless one of these
+    # parameters is set (None: no variant)
+    hourly_unless: tuple[str, ...] | None = None
+
+    def uses_hourly(self, query: PanelQuery) -> bool:
+        """Whether `query` runs the hourly variant: whole-hour buckets over a range holding a whole hour."""
+        if self.hourly_unless is None or query.step_s % 3600:
+            return False
+        values = query.values()
+        if any(values[name] for name in self.hourly_unless):
+            return False
+        hour_ns = 3600 * 10**9
+        return -(-query.start_ns // hour_ns) < query.end_ns // hour_ns
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +85,17 @@ def header_params(sql: str) -> tuple[str, ...]:
     return tuple(m.group(1) for m in _PARAM.finditer(match.group(1)))
 
 
-def _panel(name: str, title: str, unit: str, kind: str, thresholds: tuple[float, ...] = ()) -> Panel:
+def _panel(
+    name: str,
+    title: str,
+    unit: str,
+    kind: str,
+    thresholds: tuple[float, ...] = (),
+    hourly_unless: tuple[str, ...] | None = None,
+) -> Panel:
     sql = load_sql(name)
     description = sql.splitlines()[1].removeprefix("-- ").strip()
-    return Panel(name, title, description, unit, kind, header_params(sql), thresholds)
+    return Panel(name, title, description, unit, kind, header_params(sql), thresholds, hourly_unless)
 
 
 PANELS: dict[str, Panel] = {
@@ -88,9 +108,16 @@ PANELS: dict[str, Panel] = {
         _panel("model_distribution", "Model distribution", "requests", "pie"),
         _panel("requests_over_time", "LLM requests over time", "requests", "timeseries"),
         _panel("conversations_over_time", "Conversations over time", "calls", "timeseries"),
-        _panel("latency_p95_over_time", "Agent turn latency (p50 / p95 / p99)", "ms", "timeseries"),
-        _panel("http_request_duration_over_time", "Outbound request duration", "ms", "timeseries"),
-        _panel("tts_duration_over_time", "TTS duration and time to first byte", "ms", "timeseries"),
+        # a model filter on turns needs each turn's trace: the exact SQL
+        _panel(
+            "latency_p95_over_time",
+            "Agent turn latency (p50 / p95 / p99)",
+            "ms",
+            "timeseries",
+            hourly_unless=("models",),
+        ),
+        _panel("http_request_duration_over_time", "Outbound request duration", "ms", "timeseries", hourly_unless=()),
+        _panel("tts_duration_over_time", "TTS duration and time to first byte", "ms", "timeseries", hourly_unless=()),
         _panel("services_languages", "Services and languages", "rows", "table"),
         _panel("conversations_below_threshold", "Conversations below the turn threshold", "calls", "table"),
         _panel("error_records", "Error records", "rows", "table"),
@@ -103,7 +130,8 @@ def run_panel(engine: Engine, name: str, query: PanelQuery) -> list[dict[str, An
     """Run one panel's SQL with the parameters its header declares (KeyError for unknown names)."""
     panel = PANELS[name]
     values = query.values()
-    return engine.query(load_sql(name), {key: values[key] for key in panel.params})
+    sql = load_sql(f"{name}_hourly" if panel.uses_hourly(query) else name)
+    return engine.query(sql, {key: values[key] for key in panel.params})
 
 
 def filter_values(engine: Engine, start_ns: int, end_ns: int) -> dict[str, list[str]]:

@@ -1,19 +1,7 @@
 -- panel: http_request_duration_over_time
--- Outbound request duration (avg, p95 in ms) per bucket, service and target host: from http.client.duration (ms) / http.client.request.duration (s) histograms when any exist in the range, else from provider request spans (target = provider; whole-hour buckets from the lk_request_latency_hours rollup, p95 a t-digest estimate).
+-- Outbound request duration (avg, p95 in ms) per bucket, service and target host: from http.client.duration (ms) / http.client.request.duration (s) histograms when any exist in the range, else from provider request spans (target = provider); whole-hour buckets run http_request_duration_over_time_hourly.sql (a rollup, percentiles estimated).
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
 -- returns: bucket UInt32, service String, target String, source String, requests UInt64, avg_ms Float64, p95_ms Float64
-WITH
-    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600) AS end_hour,
-    -- the span fallback reads the lk_request_latency_hours rollup for whole-hour buckets (p95 a t-digest
-    -- estimate), exact lk_requests rows otherwise
-    {step_s:UInt32} % 3600 = 0 AND end_hour > first_hour AS use_rollup,
-    if(use_rollup, end_hour, first_hour) AS last_hour,
-    (
-        SELECT count() FROM otel_metrics_histogram
-        WHERE MetricName IN ('http.client.duration', 'http.client.request.duration')
-            AND TimeUnix >= {start:DateTime64(9, 'UTC')} AND TimeUnix < {end:DateTime64(9, 'UTC')}
-    ) = 0 AS no_histograms
 SELECT * FROM (
     SELECT bucket, service, target, source, requests, avg_ms, p95_ms FROM (
     SELECT
@@ -74,56 +62,16 @@ SELECT * FROM (
         avg(DurationNs) / 1e6 AS avg_ms,
         quantileExactInclusive(0.95)(DurationNs) / 1e6 AS p95_ms
     FROM lk_requests
-    WHERE Stage IN ('llm', 'realtime', 'tts') AND NOT use_rollup
+    WHERE Stage IN ('llm', 'realtime', 'tts')
         AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
         AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
         AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
         AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
-        AND no_histograms
-    GROUP BY bucket, service, target
-    UNION ALL
-    SELECT
-        bucket,
-        service,
-        target,
-        'spans' AS source,
-        toUInt64(sum(n)) AS requests,
-        sum(dsum) / requests / 1e6 AS avg_ms,
-        toFloat64(quantileTDigestMerge(0.95)(d)) / 1e6 AS p95_ms
-    FROM (
-        SELECT
-            toUnixTimestamp(toStartOfInterval(Hour, toIntervalSecond({step_s:UInt32}))) AS bucket,
-            ServiceName AS service,
-            Provider AS target,
-            sum(Requests) AS n,
-            sum(DurationSum) AS dsum,
-            quantileTDigestMergeState(0.95)(Duration) AS d
-        FROM lk_request_latency_hours
-        WHERE Stage IN ('llm', 'realtime', 'tts') AND use_rollup AND no_histograms
-            AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
-        GROUP BY bucket, service, target
-        UNION ALL
-        SELECT
-            toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
-            ServiceName AS service,
-            Provider AS target,
-            count() AS n,
-            sum(DurationNs) AS dsum,
-            quantileTDigestState(0.95)(DurationNs) AS d
-        FROM lk_requests
-        WHERE Stage IN ('llm', 'realtime', 'tts') AND use_rollup AND no_histograms
-            AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
-                    AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
-                OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
-                    AND Timestamp < {end:DateTime64(9, 'UTC')}))
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
-        GROUP BY bucket, service, target
-    )
+        AND (
+            SELECT count() FROM otel_metrics_histogram
+            WHERE MetricName IN ('http.client.duration', 'http.client.request.duration')
+                AND TimeUnix >= {start:DateTime64(9, 'UTC')} AND TimeUnix < {end:DateTime64(9, 'UTC')}
+        ) = 0
     GROUP BY bucket, service, target
 )
 ORDER BY bucket, service, target

@@ -1,7 +1,7 @@
--- Latency rollups: per hour, counts and sums plus t-digest states of the durations, for the latency
+-- Latency rollups: per hour, counts and sums plus DDSketch states (nominal 1% relative accuracy) of the durations, for the latency
 -- panels over long ranges (whole-hour buckets). A panel merges the whole hours' states with states
 -- computed from the raw rows of the partial hours at its range's edges; counts and averages are exact,
--- percentiles are t-digest estimates (ranges with sub-hour buckets use exact percentiles from raw rows).
+-- percentiles are DDSketch estimates (within 1%) (ranges with sub-hour buckets use exact percentiles from raw rows).
 
 -- Agent turns per hour x service x language.
 CREATE TABLE IF NOT EXISTS lk_turn_hours {{on_cluster}} (
@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS lk_turn_hours {{on_cluster}} (
     Language LowCardinality(String),
     Turns SimpleAggregateFunction(sum, UInt64),
     Failed SimpleAggregateFunction(sum, UInt64),
-    Duration AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), UInt64)
+    Duration AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), UInt64)
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toYYYYMM(Hour)
 ORDER BY (Hour, ServiceName, Language)
@@ -21,7 +21,7 @@ SELECT
     toStartOfHour(Timestamp) AS Hour, ServiceName, Language,
     count() AS Turns,
     countIf(IsError = 1) AS Failed,
-    quantilesTDigestState(0.5, 0.95, 0.99)(DurationNs) AS Duration
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(DurationNs) AS Duration
 FROM lk_turns
 GROUP BY Hour, ServiceName, Language;
 
@@ -30,7 +30,7 @@ SELECT
     toStartOfHour(Timestamp) AS Hour, ServiceName, Language,
     count() AS Turns,
     countIf(IsError = 1) AS Failed,
-    quantilesTDigestState(0.5, 0.95, 0.99)(DurationNs) AS Duration
+    quantilesDDState(0.01, 0.5, 0.95, 0.99)(DurationNs) AS Duration
 FROM lk_turns
 GROUP BY Hour, ServiceName, Language;
 
@@ -45,10 +45,10 @@ CREATE TABLE IF NOT EXISTS lk_request_latency_hours {{on_cluster}} (
     Model LowCardinality(String),
     Requests SimpleAggregateFunction(sum, UInt64),
     DurationSum SimpleAggregateFunction(sum, UInt64),
-    Duration AggregateFunction(quantileTDigest(0.95), UInt64),
+    Duration AggregateFunction(quantileDD(0.01, 0.95), UInt64),
     TtftN SimpleAggregateFunction(sum, UInt64),
     TtftSum SimpleAggregateFunction(sum, Float64),
-    Ttft AggregateFunction(quantileTDigest(0.95), Nullable(Float64))
+    Ttft AggregateFunction(quantileDD(0.01, 0.95), Nullable(Float64))
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toYYYYMM(Hour)
 ORDER BY (Stage, Hour, ServiceName, Language, Provider, Model)
@@ -59,10 +59,10 @@ SELECT
     toStartOfHour(Timestamp) AS Hour, Stage, ServiceName, Language, Provider, Model,
     count() AS Requests,
     sum(DurationNs) AS DurationSum,
-    quantileTDigestState(0.95)(DurationNs) AS Duration,
+    quantileDDState(0.01, 0.95)(DurationNs) AS Duration,
     count(TtftS) AS TtftN,
     sumOrDefault(ifNull(TtftS, 0)) AS TtftSum,
-    quantileTDigestState(0.95)(TtftS) AS Ttft
+    quantileDDState(0.01, 0.95)(TtftS) AS Ttft
 FROM lk_requests
 GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 
@@ -71,10 +71,10 @@ SELECT
     toStartOfHour(Timestamp) AS Hour, Stage, ServiceName, Language, Provider, Model,
     count() AS Requests,
     sum(DurationNs) AS DurationSum,
-    quantileTDigestState(0.95)(DurationNs) AS Duration,
+    quantileDDState(0.01, 0.95)(DurationNs) AS Duration,
     count(TtftS) AS TtftN,
     sumOrDefault(ifNull(TtftS, 0)) AS TtftSum,
-    quantileTDigestState(0.95)(TtftS) AS Ttft
+    quantileDDState(0.01, 0.95)(TtftS) AS Ttft
 FROM lk_requests
 GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 
