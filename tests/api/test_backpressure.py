@@ -95,3 +95,36 @@ def test_grpc_flood_gets_unavailable_with_retry_info(make_server: Any) -> None:
     ok = {t: n for t, n, code, _ in results if code is grpc.StatusCode.OK}
     assert ok
     assert _stored_traces(server) == ok
+
+
+def test_a_request_finding_the_queue_full_waits_for_room(make_server: Any, monkeypatch: Any) -> None:
+    """With storage stalled the queue fills; the next request is not refused at once but waits
+    (queue_wait_ms) and is acknowledged as soon as the writer makes room."""
+    server = make_server(queue_max_rows=14, queue_wait_ms=5000)
+    stalled = threading.Event()
+    release = threading.Event()
+    real_insert = server.engine.insert_arrow
+
+    def slow_insert(table: str, data: Any) -> None:
+        stalled.set()
+        release.wait(10)
+        real_insert(table, data)
+
+    monkeypatch.setattr(server.engine, "insert_arrow", slow_insert)
+    requests = _requests(3)  # 7 spans each: two fill the 14-row queue
+    url = f"{server.base_url}/v1/traces"
+    headers = {"Content-Type": "application/x-protobuf"}
+    assert httpx.post(url, content=requests[0][1], headers=headers).status_code == 200
+    assert stalled.wait(5)
+    assert httpx.post(url, content=requests[1][1], headers=headers).status_code == 200
+    answers: list[int] = []
+    third = threading.Thread(
+        target=lambda: answers.append(httpx.post(url, content=requests[2][1], headers=headers, timeout=30).status_code)
+    )
+    third.start()
+    third.join(0.5)
+    assert third.is_alive(), "the third request must wait for room, not be answered"
+    release.set()
+    third.join(10)
+    assert answers == [200]
+    assert _stored_traces(server) == {t: n for t, _, n in requests}
