@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from livekit_dashboard.store import chdb_path
+
 __all__ = ["Settings"]
 
 
@@ -67,8 +69,7 @@ class Settings(BaseSettings):
 
     def wal_dir(self) -> Path:
         """The write-ahead log of ingest: beside the chDB data, or under data_dir for a server DSN."""
-        dsn = self.resolved_dsn()
-        base = Path(dsn.removeprefix("chdb://")) if dsn.startswith("chdb://") else self.data_dir.expanduser().resolve()
+        base = chdb_path(self.resolved_dsn()) or self.data_dir.expanduser().resolve()
         return base / "livekit-dashboard-wal" / self.database
 
     def resolved_dsn(self) -> str:

@@ -13,7 +13,6 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
-from concurrent.futures import Future
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -45,7 +44,7 @@ class _Item:
 
 
 class Batcher:
-    """submit() logs and queues rows and returns a resolved Future; one writer thread inserts them."""
+    """submit() logs and queues rows (they are durable when it returns); one writer thread inserts them."""
 
     def __init__(
         self,
@@ -112,15 +111,13 @@ class Batcher:
             self._thread.join(timeout_s)
         self._wal.close()
 
-    def submit(self, tables: Mapping[str, pa.Table]) -> Future[None]:
+    def submit(self, tables: Mapping[str, pa.Table]) -> None:
         """Log and queue rows (blocks up to admission_wait_s while the queue is full). QueueFullError
-        when it stays full; StorageError when the log cannot be written. The returned Future is
-        already resolved: the rows are durable."""
-        future: Future[None] = Future()
+        when it stays full; StorageError when the log cannot be written. Once it returns, the rows
+        are durable."""
         num_rows = sum(t.num_rows for t in tables.values())
         if num_rows == 0:
-            future.set_result(None)
-            return future
+            return
         payload = encode_payload(tables)
         with self._cond:
             if self._stopping:
@@ -135,8 +132,6 @@ class Batcher:
             self._queued_rows += num_rows
             self._accepted += 1
             self._cond.notify_all()
-        future.set_result(None)
-        return future
 
     def _has_room(self, num_rows: int) -> bool:
         # a request larger than the whole queue is still accepted when the queue is empty

@@ -3,7 +3,6 @@ Export*ServiceResponse, counting everything in IngestStats."""
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable
 from typing import Any
 
@@ -34,40 +33,31 @@ class IngestUnavailableError(RuntimeError):
 
 
 class Ingestor:
-    def __init__(self, batcher: Batcher, stats: IngestStats, *, write_timeout_s: float = 60.0) -> None:
+    def __init__(self, batcher: Batcher, stats: IngestStats) -> None:
         self.batcher = batcher
         self.stats = stats
-        self._write_timeout_s = write_timeout_s
 
     def prepare(self, signal: Signal, request: Any) -> Prepared:
         prepared = _PREPARE[signal](request)
         self.stats.add(signal, received=prepared.accepted + prepared.rejected, rejected=prepared.rejected)
         return prepared
 
-    def submit(self, prepared: Prepared) -> concurrent.futures.Future[None]:
-        """Queue the rows; IngestUnavailableError when the queue is full."""
+    def submit(self, prepared: Prepared) -> None:
+        """Log and queue the rows (durable on return); IngestUnavailableError when the queue stays full
+        or the write-ahead log cannot be written."""
         try:
-            future = self.batcher.submit(prepared.tables)
+            self.batcher.submit(prepared.tables)
         except QueueFullError as exc:
             self.stats.refuse()
             raise IngestUnavailableError(str(exc), exc.retry_after_s) from None
-        except StorageError as exc:  # the write-ahead log could not be written
+        except StorageError as exc:
             raise IngestUnavailableError(f"storage unavailable: {exc}", 5) from None
-        future.add_done_callback(lambda f: self._count_stored(prepared, f))
-        return future
-
-    def _count_stored(self, prepared: Prepared, future: concurrent.futures.Future[None]) -> None:
-        if future.exception() is None:
-            self.stats.add(prepared.signal, stored=prepared.accepted)
+        self.stats.add(prepared.signal, stored=prepared.accepted)
 
     def store(self, signal: Signal, request: Any) -> Any:
-        """Blocking path (gRPC): prepare, store, and return the Export*ServiceResponse."""
+        """Blocking path (gRPC): prepare, log, and return the Export*ServiceResponse."""
         prepared = self.prepare(signal, request)
-        future = self.submit(prepared)
-        try:
-            future.result(timeout=self._write_timeout_s)
-        except (StorageError, concurrent.futures.TimeoutError) as exc:
-            raise IngestUnavailableError(f"storage unavailable: {exc}", 5) from None
+        self.submit(prepared)
         return self.response(prepared)
 
     @staticmethod

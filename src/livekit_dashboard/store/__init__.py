@@ -5,6 +5,7 @@ from livekit_dashboard.store.engine import (
     DataDirInUseError,
     Engine,
     StorageError,
+    chdb_path,
     open_engine,
 )
 from livekit_dashboard.store.migrate import apply_migrations
@@ -20,5 +21,6 @@ __all__ = [
     "StorageError",
     "apply_migrations",
     "apply_retention",
+    "chdb_path",
     "open_engine",
 ]

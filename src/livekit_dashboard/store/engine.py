@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 
-__all__ = ["DataDirInUseError", "Engine", "StorageError", "open_engine"]
+__all__ = ["DataDirInUseError", "Engine", "StorageError", "chdb_path", "open_engine"]
 
 _LOCK_FILE = ".livekit-dashboard.lock"
 _C = TypeVar("_C")
@@ -292,14 +292,23 @@ class HttpEngine:
                 client.close()
 
 
+def chdb_path(dsn: str) -> Path | None:
+    """The data directory of a ``chdb://`` DSN; None for other schemes."""
+    parsed = urlparse(dsn)
+    if parsed.scheme != "chdb":
+        return None
+    path = parsed.netloc + parsed.path
+    if not path:
+        raise StorageError(f"chdb DSN needs a path, e.g. chdb:///var/lib/livekit-dashboard, got {dsn!r}")
+    return Path(path)
+
+
 def open_engine(dsn: str, database: str = "otel", pool_size: int = 8) -> Engine:
     """Open storage named by a DSN: ``chdb:///abs/path`` (embedded) or ``http(s)://host:8123``."""
-    parsed = urlparse(dsn)
-    if parsed.scheme == "chdb":
-        path = Path(parsed.netloc + parsed.path) if parsed.netloc else Path(parsed.path)
-        if not str(path):
-            raise StorageError(f"chdb DSN needs a path, e.g. chdb:///var/lib/livekit-dashboard, got {dsn!r}")
+    path = chdb_path(dsn)
+    if path is not None:
         return ChdbEngine(path, database, pool_size)
+    parsed = urlparse(dsn)
     if parsed.scheme in ("http", "https"):
         return HttpEngine(dsn, database, pool_size)
     raise StorageError(f"unsupported storage DSN {dsn!r}: use chdb:///path or http(s)://host:8123")

@@ -1,6 +1,7 @@
 -- Rollups: per-minute aggregates fed by materialized views, so panels over long ranges read a few
--- thousand rows instead of every span. A panel reads whole minutes here and the partial minutes at the
--- edges of its range from the raw table, so its answer equals the raw-table SQL for any range.
+-- thousand rows instead of every span. services_languages reads only this table, over the whole
+-- minutes its range touches (the raw table's sort key does not start with time, so exact edges would
+-- scan whole days).
 
 -- Spans and calls per minute x service x SDK language x service version x SDK version.
 CREATE TABLE IF NOT EXISTS lk_span_minutes {{on_cluster}} (
