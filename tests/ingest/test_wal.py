@@ -169,6 +169,8 @@ def test_rows_storage_refuses_alone_are_quarantined_not_lost(make_server: Any, m
     rows = server.engine.query("SELECT DISTINCT ServiceName AS s, TraceId AS t FROM otel_traces ORDER BY t")
     assert sorted(r["t"] for r in rows) == sorted(format(s[0].context.trace_id, "032x") for s in (good, also_good))
     assert server.batcher.quarantined_rows == len(poison)
+    stats = httpx.get(f"{server.base_url}/api/v1/ingest/stats").json()
+    assert stats["quarantined_rows"] == len(poison)
     quarantine = server.settings.wal_dir() / "quarantine.wal"
     (kept,) = [t for t, _ in WriteAheadLog.read_frames(quarantine)]
     assert set(kept["otel_traces"].column("ServiceName").to_pylist()) == {"poison-agent"}

@@ -131,7 +131,12 @@ def create_app(
     )
     async def ingest_stats() -> dict[str, Any]:
         await run_in_threadpool(ingestor.batcher.wait_visible)  # counts as of every acknowledged request
-        return {**ingestor.stats.snapshot(), "queue_depth": ingestor.batcher.queue_depth}
+        batcher = ingestor.batcher
+        return {
+            **ingestor.stats.snapshot(),
+            "queue_depth": batcher.queue_depth,
+            "quarantined_rows": batcher.quarantined_rows,
+        }
 
     web = resources.files("livekit_dashboard").joinpath("web")
     app.mount("/static", StaticFiles(directory=str(web)), name="static")
