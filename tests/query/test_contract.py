@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from livekit_dashboard.query.panels import PANELS, header_params
+from livekit_dashboard.query.sqlfiles import fragment_names, load_sql
 
 SQL_DIR = resources.files("livekit_dashboard.query").joinpath("sql")
 SQL_FILES = sorted(p.name for p in SQL_DIR.iterdir() if p.name.endswith(".sql"))
@@ -26,10 +27,40 @@ def test_header_contract(file_name: str) -> None:
     assert len(lines[1]) > 20, "line 2 says what it shows"
     assert lines[2].startswith("-- params: ")
     assert lines[3].startswith("-- returns: ")
-    body = "\n".join(line for line in lines if not line.startswith("--"))
+    rendered = load_sql(name)  # fragments included
+    body = "\n".join(line for line in rendered.splitlines() if not line.strip().startswith("--"))
     assert set(header_params(text)) == set(_USED.findall(body)), "declared params must be the ones used"
     assert "%s" not in body, "values are bound, never formatted in"
-    assert "{{" not in body, "only DDL has structural slots"
+    assert "{{" not in body, "every fragment resolves"
+
+
+@pytest.mark.parametrize("name", fragment_names())
+def test_fragment_contract(name: str) -> None:
+    """A fragment starts with its name and what it is, declares the parameters it binds, and is used."""
+    text = SQL_DIR.joinpath("fragments", f"{name}.sql").read_text()
+    lines = text.splitlines()
+    assert lines[0] == f"-- fragment: {name}"
+    assert len(lines[1]) > 20
+    params_line = next(line for line in lines if line.startswith("-- params: "))
+    body = "\n".join(line for line in lines if not line.startswith("--"))
+    assert set(header_params(params_line)) == set(_USED.findall(body)), name
+    users = [f for f in SQL_FILES if "{{" + name + "}}" in SQL_DIR.joinpath(f).read_text()]
+    users += [
+        f for f in fragment_names() if "{{" + name + "}}" in SQL_DIR.joinpath("fragments", f"{f}.sql").read_text()
+    ]
+    assert users, f"fragment {name} is not used"
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", "\n".join(line for line in text.splitlines() if not line.startswith("--"))).strip()
+
+
+@pytest.mark.parametrize("name", fragment_names())
+def test_fragments_are_not_copied(name: str) -> None:
+    """SQL defined once: no query spells out a fragment's text instead of including it."""
+    fragment = _squash(SQL_DIR.joinpath("fragments", f"{name}.sql").read_text())
+    for file_name in SQL_FILES:
+        assert fragment not in _squash(SQL_DIR.joinpath(file_name).read_text()), (name, file_name)
 
 
 def test_every_panel_file_is_registered_and_documented() -> None:
@@ -55,11 +86,8 @@ def test_hourly_variants_match_their_panels() -> None:
         assert hourly[2:4] == panel[2:4], name  # -- params: and -- returns:
 
 
-def test_log_id_hash_is_the_same_everywhere() -> None:
+def test_log_ids_are_derived_by_one_fragment() -> None:
     """Log ids are derived in three queries; if one drifted, listed ids would stop resolving."""
-    expression = (
-        "leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, "
-        "toString(LogAttributes)))), 16, '0')"
-    )
     for name in ("log_list.sql", "logs.sql", "log_entry.sql"):
-        assert expression in SQL_DIR.joinpath(name).read_text(), name
+        assert "{{log_hash}}" in SQL_DIR.joinpath(name).read_text(), name
+        assert "cityHash64" not in SQL_DIR.joinpath(name).read_text(), name

@@ -7,13 +7,8 @@ SELECT
     ServiceName AS service,
     count() AS calls
 FROM lk_calls
-WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-    AND (empty({models:Array(String)}) OR TraceId IN (
-        SELECT TraceId FROM lk_requests
-        WHERE Model IN {models:Array(String)}
-            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+WHERE {{in_range}}
+    AND {{service_language}}
+    AND {{trace_used_model}}
 GROUP BY bucket, service
 ORDER BY bucket, service

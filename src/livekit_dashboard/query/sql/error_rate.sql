@@ -4,8 +4,7 @@
 -- returns: requests UInt64, failed_requests UInt64, request_error_rate Float64, turns UInt64, failed_turns UInt64, turn_error_rate Float64, calls UInt64, failed_calls UInt64, call_error_rate Float64
 WITH
     -- provider requests and turns: whole hours inside [start, end) from the hourly rollups, the edges raw
-    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour,
+    {{hour_window}},
     if(empty({models:Array(String)}), last_hour, first_hour) AS turn_last_hour
 SELECT
     r.requests AS requests,
@@ -23,21 +22,16 @@ FROM (
         SELECT sum(Requests) AS n, sum(Failed) AS f
         FROM lk_request_hours
         WHERE Stage IN ('llm', 'realtime', 'tts')
-            AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+            AND {{rollup_hours}}
+            AND {{service_language}}
+            AND {{model}}
         UNION ALL
         SELECT count() AS n, countIf(IsError = 1) AS f
         FROM lk_requests
         WHERE Stage IN ('llm', 'realtime', 'tts')
-            AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
-                    AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
-                OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
-                    AND Timestamp < {end:DateTime64(9, 'UTC')}))
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+            AND {{raw_edges}}
+            AND {{service_language}}
+            AND {{model}}
     )
 ) AS r
 CROSS JOIN (
@@ -48,8 +42,7 @@ CROSS JOIN (
         SELECT sum(Turns) AS n, sum(Failed) AS f
         FROM lk_turn_hours
         WHERE Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(turn_last_hour, 'UTC')
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+            AND {{service_language}}
         UNION ALL
         SELECT count() AS n, countIf(IsError = 1) AS f
         FROM lk_turns
@@ -57,13 +50,8 @@ CROSS JOIN (
                     AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
                 OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(turn_last_hour, 9, 'UTC'))
                     AND Timestamp < {end:DateTime64(9, 'UTC')}))
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR TraceId IN (
-                SELECT TraceId FROM lk_requests
-                WHERE Model IN {models:Array(String)}
-                    AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-                    AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+            AND {{service_language}}
+            AND {{trace_used_model}}
     )
 ) AS t
 CROSS JOIN (
@@ -78,12 +66,7 @@ CROSS JOIN (
                 AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
         )) AS failed_calls
     FROM lk_calls
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR TraceId IN (
-        SELECT TraceId FROM lk_requests
-        WHERE Model IN {models:Array(String)}
-            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+    WHERE {{in_range}}
+    AND {{service_language}}
+        AND {{trace_used_model}}
 ) AS c

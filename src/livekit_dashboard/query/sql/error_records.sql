@@ -16,13 +16,8 @@ SELECT
     TraceId AS trace_id,
     SpanId AS span_id
 FROM lk_errors
-WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-    AND (empty({models:Array(String)}) OR TraceId IN (
-        SELECT TraceId FROM lk_requests
-        WHERE Model IN {models:Array(String)}
-            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+WHERE {{in_range}}
+    AND {{service_language}}
+    AND {{trace_used_model}}
 ORDER BY Timestamp DESC, span_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}

@@ -4,19 +4,19 @@
 -- returns: kind String, value String, n UInt64
 SELECT kind, value, sum(n) AS n FROM (
     SELECT 'service' AS kind, ServiceName AS value, count() AS n FROM lk_requests
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    WHERE {{in_range}}
     GROUP BY value
     UNION ALL
     SELECT 'service' AS kind, ServiceName AS value, count() AS n FROM lk_calls
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    WHERE {{in_range}}
     GROUP BY value
     UNION ALL
     SELECT 'language' AS kind, Language AS value, count() AS n FROM lk_requests
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    WHERE {{in_range}}
     GROUP BY value
     UNION ALL
     SELECT 'model' AS kind, Model AS value, count() AS n FROM lk_requests
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+    WHERE {{in_range}}
     GROUP BY value
 )
 WHERE value != ''

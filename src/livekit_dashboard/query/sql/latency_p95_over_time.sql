@@ -10,13 +10,8 @@ SELECT
     quantileExactInclusive(0.95)(DurationNs) / 1e6 AS p95_ms,
     quantileExactInclusive(0.99)(DurationNs) / 1e6 AS p99_ms
 FROM lk_turns
-WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-    AND (empty({models:Array(String)}) OR TraceId IN (
-        SELECT TraceId FROM lk_requests
-        WHERE Model IN {models:Array(String)}
-            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+WHERE {{in_range}}
+    AND {{service_language}}
+    AND {{trace_used_model}}
 GROUP BY bucket, service
 ORDER BY bucket, service

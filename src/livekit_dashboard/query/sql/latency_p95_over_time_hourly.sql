@@ -3,9 +3,7 @@
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
 -- returns: bucket UInt32, service String, turns UInt64, p50_ms Float64, p95_ms Float64, p99_ms Float64
 WITH
-    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600) AS end_hour,
-    greatest(first_hour, end_hour) AS last_hour
+    {{hour_window}}
 SELECT bucket, service, turns, p50_ms, p95_ms, p99_ms
 FROM (
     SELECT
@@ -22,11 +20,10 @@ FROM (
             sum(Turns) AS n,
             quantilesDDMergeState(0.01, 0.5, 0.95, 0.99)(Duration) AS d
         FROM lk_turn_hours
-        WHERE Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
+        WHERE {{rollup_hours}}
             -- the variant serves no model filter (that needs each turn's trace: the exact panel SQL)
             AND empty({models:Array(String)})
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+            AND {{service_language}}
         GROUP BY bucket, service
         UNION ALL
         SELECT
@@ -35,12 +32,8 @@ FROM (
             count() AS n,
             quantilesDDState(0.01, 0.5, 0.95, 0.99)(DurationNs) AS d
         FROM lk_turns
-        WHERE ((Timestamp >= {start:DateTime64(9, 'UTC')}
-                    AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
-                OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
-                    AND Timestamp < {end:DateTime64(9, 'UTC')}))
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+        WHERE {{raw_edges}}
+            AND {{service_language}}
         GROUP BY bucket, service
     )
     GROUP BY bucket, service

@@ -20,7 +20,7 @@ SELECT
     ResourceSchemaUrl AS resource_schema_url,
     ResourceAttributes AS resource_attributes,
     LogAttributes AS attributes,
-    leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, toString(LogAttributes)))), 16, '0')
+    {{log_hash}}
         AS content_hash
 FROM otel_logs
 WHERE Timestamp = fromUnixTimestamp64Nano({timestamp_ns:Int64})

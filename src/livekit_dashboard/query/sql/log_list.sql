@@ -5,7 +5,7 @@
 SELECT
     concat(
         toString(toUnixTimestamp64Nano(Timestamp)), '-',
-        leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, toString(LogAttributes)))), 16, '0')
+        {{log_hash}}
     ) AS log_id,
     toUnixTimestamp64Nano(Timestamp) AS timestamp_unix_nano,
     ServiceName AS service_name,

@@ -5,7 +5,7 @@
 WITH
     (
         SELECT count() FROM otel_logs
-        WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+        WHERE {{in_range}}
             AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
             AND (empty({languages:Array(String)}) OR ResourceAttributes['telemetry.sdk.language'] IN {languages:Array(String)})
             AND SeverityNumber >= {min_severity:UInt8}
@@ -15,7 +15,7 @@ WITH
     (
         SELECT min(Timestamp) FROM (
             SELECT Timestamp FROM otel_logs
-            WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
+            WHERE {{in_range}}
                 AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
                 AND (empty({languages:Array(String)}) OR ResourceAttributes['telemetry.sdk.language'] IN {languages:Array(String)})
                 AND SeverityNumber >= {min_severity:UInt8}
@@ -28,7 +28,7 @@ SELECT
     total_rows AS total,
     concat(
         toString(toUnixTimestamp64Nano(Timestamp)), '-',
-        leftPad(lower(hex(cityHash64(ServiceName, TraceId, SpanId, SeverityNumber, Body, toString(LogAttributes)))), 16, '0')
+        {{log_hash}}
     ) AS log_id,
     toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
     ServiceName AS service,

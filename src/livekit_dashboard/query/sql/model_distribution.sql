@@ -4,8 +4,7 @@
 -- returns: stage String, provider String, model String, requests UInt64
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the edges from lk_requests
-    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour
+    {{hour_window}}
 SELECT
     stage,
     provider,
@@ -15,22 +14,17 @@ FROM (
     SELECT Stage AS stage, Provider AS provider, Model AS model, sum(Requests) AS n
     FROM lk_request_hours
     WHERE 1
-        AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
-        AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-        AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+        AND {{rollup_hours}}
+        AND {{service_language}}
+        AND {{model}}
     GROUP BY stage, provider, model
     UNION ALL
     SELECT Stage AS stage, Provider AS provider, Model AS model, count() AS n
     FROM lk_requests
     WHERE 1
-        AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
-                AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
-            OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
-                AND Timestamp < {end:DateTime64(9, 'UTC')}))
-        AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-        AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+        AND {{raw_edges}}
+        AND {{service_language}}
+        AND {{model}}
     GROUP BY stage, provider, model
 )
 GROUP BY stage, provider, model

@@ -14,7 +14,6 @@ FROM lk_span_minutes
 -- days of otel_traces, whose sort key does not start with time)
 WHERE Minute >= toStartOfMinute({start:DateTime64(9, 'UTC')})
     AND Minute < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
+    AND {{service_language}}
 GROUP BY service, language, service_version, sdk_version
 ORDER BY spans DESC, service

@@ -5,8 +5,7 @@
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the rest from lk_requests; with a
     -- bucket width that is not whole hours, everything comes from lk_requests
-    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    if({step_s:UInt32} % 3600 = 0, greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)), first_hour) AS last_hour
+    {{hour_window_for_step}}
 SELECT
     bucket,
     service,
@@ -22,10 +21,9 @@ FROM (
         sum(OutputTokens) AS o
     FROM lk_request_hours
     WHERE Stage IN ('llm', 'realtime')
-        AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
-        AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-        AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+        AND {{rollup_hours}}
+        AND {{service_language}}
+        AND {{model}}
     GROUP BY bucket, service, model
     UNION ALL
     SELECT
@@ -36,13 +34,9 @@ FROM (
         sum(OutputTokens) AS o
     FROM lk_requests
     WHERE Stage IN ('llm', 'realtime')
-        AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
-                AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
-            OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
-                AND Timestamp < {end:DateTime64(9, 'UTC')}))
-        AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-        AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+        AND {{raw_edges}}
+        AND {{service_language}}
+        AND {{model}}
     GROUP BY bucket, service, model
 )
 GROUP BY bucket, service, model

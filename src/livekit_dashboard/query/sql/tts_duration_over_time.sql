@@ -11,9 +11,8 @@ SELECT
     quantileExactInclusive(0.95)(TtftS) * 1000 AS p95_ttfb_ms
 FROM lk_requests
 WHERE Stage = 'tts'
-    AND Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-    AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+    AND {{in_range}}
+    AND {{service_language}}
+    AND {{model}}
 GROUP BY bucket
 ORDER BY bucket

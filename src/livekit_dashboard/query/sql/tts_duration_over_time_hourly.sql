@@ -3,9 +3,7 @@
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
 -- returns: bucket UInt32, requests UInt64, avg_duration_ms Float64, p95_duration_ms Float64, avg_ttfb_ms Float64, p95_ttfb_ms Float64
 WITH
-    toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
-    toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600) AS end_hour,
-    greatest(first_hour, end_hour) AS last_hour
+    {{hour_window}}
 SELECT bucket, requests, avg_duration_ms, p95_duration_ms, avg_ttfb_ms, p95_ttfb_ms
 FROM (
     SELECT
@@ -26,10 +24,9 @@ FROM (
             quantileDDMergeState(0.01, 0.95)(Ttft) AS t
         FROM lk_request_latency_hours
         WHERE Stage = 'tts'
-            AND Hour >= toDateTime(first_hour, 'UTC') AND Hour < toDateTime(last_hour, 'UTC')
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+            AND {{rollup_hours}}
+            AND {{service_language}}
+            AND {{model}}
         GROUP BY bucket
         UNION ALL
         SELECT
@@ -42,13 +39,9 @@ FROM (
             quantileDDState(0.01, 0.95)(TtftS) AS t
         FROM lk_requests
         WHERE Stage = 'tts'
-            AND ((Timestamp >= {start:DateTime64(9, 'UTC')}
-                    AND Timestamp < least({end:DateTime64(9, 'UTC')}, toDateTime64(first_hour, 9, 'UTC')))
-                OR (Timestamp >= greatest({start:DateTime64(9, 'UTC')}, toDateTime64(last_hour, 9, 'UTC'))
-                    AND Timestamp < {end:DateTime64(9, 'UTC')}))
-            AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-            AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-            AND (empty({models:Array(String)}) OR Model IN {models:Array(String)})
+            AND {{raw_edges}}
+            AND {{service_language}}
+            AND {{model}}
         GROUP BY bucket
     )
     GROUP BY bucket

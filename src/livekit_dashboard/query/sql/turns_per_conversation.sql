@@ -8,14 +8,9 @@ SELECT
     if(calls = 0, 0, turns / calls) AS avg_turns
 FROM (
     SELECT TraceId FROM lk_calls
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
-    AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
-    AND (empty({languages:Array(String)}) OR Language IN {languages:Array(String)})
-        AND (empty({models:Array(String)}) OR TraceId IN (
-        SELECT TraceId FROM lk_requests
-        WHERE Model IN {models:Array(String)}
-            AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
-            AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY))
+    WHERE {{in_range}}
+    AND {{service_language}}
+        AND {{trace_used_model}}
 ) AS c
 LEFT JOIN (
     -- turns per call from the lk_call_turns rollup (a call's turns all fall on or after its start)
