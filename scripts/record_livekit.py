@@ -8,14 +8,26 @@ replay these bodies; re-record with:
     python -m venv /tmp/lk && /tmp/lk/bin/pip install 'livekit-agents==1.8.9'
     /tmp/lk/bin/python scripts/record_livekit.py tests/fixtures/livekit
 
+More scenarios (scripts/record_livekit_scenarios.py, fakes in scripts/record_livekit_fakes.py), each
+recorded into its own subdirectory, one process per scenario:
+
+    /tmp/lk/bin/python scripts/record_livekit.py --scenario realtime_tools tests/fixtures/livekit/realtime_tools
+    /tmp/lk/bin/python scripts/record_livekit.py --scenario all   # every scenario below tests/fixtures/livekit/
+
+Scenarios: pipeline_audio, realtime_tools, no_pii, no_job_context, delta_metrics, cloud_upload
+(tests/fixtures/livekit/README.md describes them). Without --scenario, the original text-input
+session above is recorded ("basic", the top-level fixtures).
+
 Not part of the package or the test run (it needs livekit-agents, which the tests do not).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -157,5 +169,26 @@ def main(out_dir: Path) -> None:
     print(json.dumps(summary, indent=1))
 
 
+NEW_SCENARIOS = ("pipeline_audio", "realtime_tools", "no_pii", "no_job_context", "delta_metrics", "cloud_upload")
+
+
+def cli(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", default="basic", choices=("basic", "all", *NEW_SCENARIOS))
+    parser.add_argument("out_dir", nargs="?", type=Path)
+    args = parser.parse_args(argv)
+    if args.scenario == "basic":
+        main(args.out_dir or Path("tests/fixtures/livekit"))
+    elif args.scenario == "all":
+        # the OTel meter/logger providers are process-global and set once: one process each
+        root = args.out_dir or Path("tests/fixtures/livekit")
+        for name in NEW_SCENARIOS:
+            subprocess.run([sys.executable, __file__, "--scenario", name, str(root / name)], check=True)
+    else:
+        from record_livekit_scenarios import record
+
+        record(args.scenario, args.out_dir or Path("tests/fixtures/livekit") / args.scenario)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "tests/fixtures/livekit"))
+    cli(sys.argv[1:])

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from livekit_dashboard.api import DashboardServer
 from livekit_dashboard.config import Settings
 from livekit_dashboard.demo import DemoConfig, generate
+from livekit_dashboard.server import DashboardServer
 
 
 def main() -> None:

@@ -53,7 +53,7 @@ def _fail(message: str) -> None:
 
 
 def _open_server(settings: Settings) -> Any:
-    from livekit_dashboard.api import DashboardServer
+    from livekit_dashboard.server import DashboardServer
     from livekit_dashboard.store import StorageError
 
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -122,11 +122,12 @@ def demo(
 ) -> None:
     """The same server, pre-filled with realistic LiveKit voice-agent telemetry."""
     from livekit_dashboard.demo import DemoConfig, generate
+    from livekit_dashboard.query import count_spans
 
     settings = _settings(data_dir=data_dir, host=host, port=port, grpc_port=grpc_port)
     server = _open_server(settings)
     _announce(server)
-    existing = server.engine.query("SELECT count() AS n FROM otel_traces")[0]["n"]
+    existing = count_spans(server.engine)
     if existing:
         typer.echo(f"demo data already present ({existing} spans); delete {data_dir} to regenerate", err=True)
     else:

@@ -1,6 +1,6 @@
 """Settings: every option of the server, from CLI flags or LIVEKIT_DASHBOARD_* environment variables.
 
-Read only at the edges (cli, api); everything below receives plain values.
+Read only at the edges (cli and the composition root, server.py); everything below receives plain values.
 Each field is documented in docs/configuration.md (a test keeps the two in step).
 """
 
@@ -51,6 +51,15 @@ class Settings(BaseSettings):
         SecretStr(""), description="A super-admin API key created (or kept) at start, for scripted setups."
     )
 
+    min_free_disk_mb: int = Field(
+        256, ge=0, description="Ingest answers 503 while the data or write-ahead log volume has less free space."
+    )
+    wal_fsync: bool = Field(
+        False, description="fsync the write-ahead log before acknowledging (survives power loss; costs throughput)."
+    )
+    trusted_proxies: str = Field(
+        "", description="Comma-separated proxy addresses whose X-Forwarded-For is believed; empty: none."
+    )
     failed_keys_per_minute: int = Field(
         20, ge=1, description="Wrong API keys one address may send per minute before getting 429."
     )

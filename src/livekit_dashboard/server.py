@@ -1,7 +1,10 @@
-"""DashboardServer: open storage, migrate, start the writer, gRPC and HTTP; stop them in order."""
+"""The composition root: DashboardServer opens storage, migrates, builds the write-ahead log, the
+writer, ingest, keys and authorization, starts gRPC and HTTP, and stops them in order. Nothing else
+wires components together; everything below receives plain values and objects."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -9,17 +12,35 @@ from typing import Any
 
 import uvicorn
 
-from livekit_dashboard.api.app import create_app
-from livekit_dashboard.api.consistency import ReadYourWritesEngine
+from livekit_dashboard.api import Authorizer, Services, create_app, start_grpc_server
 from livekit_dashboard.config import Settings
-from livekit_dashboard.ingest import Batcher, Ingestor, IngestStats
-from livekit_dashboard.ingest.grpc_server import start_grpc_server
-from livekit_dashboard.ingest.wal import WalError, WriteAheadLog
-from livekit_dashboard.store import Engine, KeyStore, Retention, apply_migrations, apply_retention, open_engine
+from livekit_dashboard.ingest import (
+    Batcher,
+    DiskSpace,
+    Ingestor,
+    IngestStats,
+    ReadYourWritesEngine,
+    RecentRequests,
+    WriteAheadLog,
+)
+from livekit_dashboard.store import (
+    Engine,
+    KeyStore,
+    Retention,
+    StorageMonitor,
+    apply_migrations,
+    apply_retention,
+    chdb_path,
+    open_engine,
+    probe_writes,
+)
 
 __all__ = ["DashboardServer"]
 
 log = logging.getLogger(__name__)
+
+_KEY_RELOAD_S = 5.0
+_KEY_USE_FLUSH_S = 30.0
 
 
 class DashboardServer:
@@ -27,13 +48,11 @@ class DashboardServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
-        self._storage = ReadYourWritesEngine(open_engine(settings.resolved_dsn(), settings.database))
-        self.engine: Engine = self._storage
+        storage = open_engine(settings.resolved_dsn(), settings.database)
         try:
-            apply_migrations(self.engine)
+            apply_migrations(storage)
             apply_retention(
-                self.engine,
+                storage,
                 Retention(
                     traces=settings.retention_days_traces,
                     logs=settings.retention_days_logs,
@@ -41,50 +60,67 @@ class DashboardServer:
                     usage=settings.retention_days_usage,
                 ),
             )
+            wal_dir = settings.wal_dir()
+            wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync)
         except Exception:
-            self.engine.close()
+            storage.close()
             raise
-        try:
-            wal = WriteAheadLog(settings.wal_dir())
-        except WalError:
-            self.engine.close()
-            raise
+        self.storage = storage  # the writer's engine (reads go through self.engine)
         self.batcher = Batcher(
-            self.engine,
+            storage,
             wal,
+            RecentRequests(wal_dir / "requests.log"),
+            probe_writes=functools.partial(probe_writes, storage),
             max_queue_rows=settings.queue_max_rows,
             max_batch_rows=settings.batch_max_rows,
             flush_interval_s=settings.flush_interval_ms / 1000,
             admission_wait_s=settings.queue_wait_ms / 1000,
         )
-        self._storage.batcher = self.batcher
-        self.ingestor = Ingestor(self.batcher, IngestStats())
-        self.keys = KeyStore(self.engine)
+        # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
+        self.engine: Engine = ReadYourWritesEngine(storage, self.batcher)
+        data_dir = chdb_path(settings.resolved_dsn())
+        watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]
+        disk = DiskSpace(watched, settings.min_free_disk_mb * 2**20)
+        self.ingestor = Ingestor(self.batcher, IngestStats(), disk, max_body_bytes=settings.max_body_bytes)
+        self.keys = KeyStore(storage)
         admin_key = settings.admin_key.get_secret_value()
         if admin_key:
             self.keys.ensure_bootstrap(admin_key)
-        self.auth_required = settings.auth_required()
-        self.app = create_app(
-            self.engine,
-            self.ingestor,
+        self.authorizer = Authorizer(
             self.keys,
-            max_body_bytes=settings.max_body_bytes,
-            auth_required=self.auth_required,
+            required=settings.auth_required(),
             failed_keys_per_minute=settings.failed_keys_per_minute,
         )
+        self.monitor = StorageMonitor(storage)
+        self.app = create_app(Services(self.engine, self.ingestor, self.keys, self.authorizer, self.readiness))
         self._stopping = threading.Event()
-        self._key_flusher = threading.Thread(target=self._flush_key_usage, name="key-usage", daemon=True)
+        self._key_thread = threading.Thread(target=self._maintain_keys, name="keys", daemon=True)
         self._grpc: Any = None
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
         self.grpc_port = 0
         self.http_port = 0
 
+    def readiness(self) -> list[str]:
+        """What keeps this server from serving and storing data (empty: ready)."""
+        problem = self.monitor.problem()
+        return ([problem] if problem else []) + self.ingestor.problems()
+
     def start_background(self) -> None:
         """Start writer, gRPC and HTTP in background threads; returns once both listen."""
         self.batcher.start()
-        self._key_flusher.start()
-        self._start_grpc()
+        self.monitor.start()
+        self._key_thread.start()
+        if self.settings.grpc_port:
+            self._grpc = start_grpc_server(
+                self.ingestor,
+                self.authorizer,
+                self.settings.host,
+                self.settings.grpc_port,
+                self.settings.max_body_bytes,
+            )
+            self.grpc_port = self._grpc.bound_port
+        proxies = self.settings.trusted_proxies.strip()
         config = uvicorn.Config(
             self.app,
             host=self.settings.host,
@@ -95,6 +131,9 @@ class DashboardServer:
             log_config=None,
             access_log=False,
             lifespan="off",
+            # X-Forwarded-For only from configured proxies (uvicorn trusts loopback by default)
+            proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None,
         )
         self._http = uvicorn.Server(config)
         self._http_thread = threading.Thread(target=self._http.run, name="http", daemon=True)
@@ -107,34 +146,17 @@ class DashboardServer:
             time.sleep(0.02)
         self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
 
-    def _start_grpc(self) -> None:
-        if self.settings.grpc_port:
-            self._grpc = start_grpc_server(
-                self.ingestor,
-                self.settings.host,
-                self.settings.grpc_port,
-                self.settings.max_body_bytes,
-                verify_key=self._verify_ingest_key if self.auth_required else None,
-            )
-            self.grpc_port = self._grpc.bound_port
-
-    def _verify_ingest_key(self, plaintext: str) -> str:
-        """gRPC's check: '' when the key may ingest, else why not (starting 'forbidden' for 403s)."""
-        if not plaintext:
-            return "missing API key: send authorization: Bearer <key> or x-api-key metadata"
-        key = self.keys.verify(plaintext)
-        if key is None:
-            return "invalid or revoked API key"
-        if key.role not in ("ingest", "super-admin"):
-            return f"forbidden: this key's role is {key.role}; ingest needs an ingest or super-admin key"
-        return ""
-
-    def _flush_key_usage(self) -> None:
-        while not self._stopping.wait(30):
+    def _maintain_keys(self) -> None:
+        """Reload keys (revocations by another process sharing a server) and persist last-use times."""
+        last_flush = time.monotonic()
+        while not self._stopping.wait(_KEY_RELOAD_S):
             try:
-                self.keys.flush_usage()
+                if time.monotonic() - last_flush >= _KEY_USE_FLUSH_S:
+                    self.keys.flush_usage()
+                    last_flush = time.monotonic()
+                self.keys.reload()
             except Exception:  # a storage hiccup must not end the thread; the next round retries
-                log.warning("could not record API key use", exc_info=True)
+                log.warning("could not reload API keys or record their use", exc_info=True)
 
     def wait(self) -> None:
         """Block until the HTTP server ends (Ctrl-C / SIGTERM)."""
@@ -156,11 +178,12 @@ class DashboardServer:
             self._grpc = None
         self.batcher.stop()
         self._stopping.set()
+        self.monitor.stop()
         try:
             self.keys.flush_usage()
         except Exception:
             log.warning("could not record API key use", exc_info=True)
-        self.engine.close()
+        self.storage.close()
 
     @property
     def base_url(self) -> str:

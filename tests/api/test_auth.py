@@ -13,7 +13,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.server import DashboardServer
 from tests.helpers import make_spans
 
 ADMIN = "bootstrap-admin-key-0123456789"

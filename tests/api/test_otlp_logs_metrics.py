@@ -22,7 +22,7 @@ from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
-from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.server import DashboardServer
 
 
 @pytest.fixture(autouse=True)

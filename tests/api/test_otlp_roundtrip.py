@@ -16,7 +16,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.server import DashboardServer
 from tests.helpers import make_spans, spans_by_id
 
 
@@ -49,6 +49,8 @@ def assert_trace_matches(base_url: str, sent: Sequence[ReadableSpan]) -> None:
         assert row["name"] == span.name
         assert row["kind"] == "Internal"
         assert row["parent_span_id"] == (format(span.parent.span_id, "016x") if span.parent else "")
+        assert span.start_time is not None
+        assert span.end_time is not None
         assert row["start_time_unix_nano"] == span.start_time
         assert row["end_time_unix_nano"] == span.end_time
         assert row["duration_ns"] == span.end_time - span.start_time

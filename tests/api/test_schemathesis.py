@@ -13,17 +13,16 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from livekit_dashboard.api import DashboardServer
-from tests.conftest import start_server
+from livekit_dashboard.server import DashboardServer
+from tests.conftest import DatabasePool, serving
 
 ADMIN = "schemathesis-admin-key-0123456789"
 
 
 @pytest.fixture(scope="module")
-def live(chdb_dir: Path) -> Iterator[DashboardServer]:
-    server = start_server(chdb_dir, grpc_port=0, admin_key=ADMIN, failed_keys_per_minute=100_000)
-    yield server
-    server.stop()
+def live(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[DashboardServer]:
+    with serving(chdb_dir, database_pool, grpc_port=0, admin_key=ADMIN, failed_keys_per_minute=100_000) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

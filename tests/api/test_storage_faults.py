@@ -1,6 +1,6 @@
 """Storage faults (a full or failing disk, injected at the storage edge): acknowledged rows wait in
 the write-ahead log and are written once storage recovers; ingest pushes back with 503 / UNAVAILABLE
-when the queue is full or the log itself cannot be written; /healthz says so; all recover on their own."""
+when the queue is full or the log itself cannot be written; /readyz says so; all recover on their own."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from google.rpc import status_pb2
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
-from livekit_dashboard.ingest import wal as wal_module
 from livekit_dashboard.store import StorageError
 from tests.helpers import make_spans
 
@@ -29,10 +28,10 @@ class FailingDisk:
         self.on = False
         real_insert, real_command = engine.insert_arrow, engine.command
 
-        def insert_arrow(table: str, data: Any) -> None:
+        def insert_arrow(table: str, data: Any, **kwargs: Any) -> None:
             if self.on:
                 raise StorageError("Code: 243. DB::Exception: Cannot reserve 1.00 MiB, not enough space")
-            real_insert(table, data)
+            real_insert(table, data, **kwargs)
 
         def command(sql: str, params: Any = None) -> None:
             if self.on and sql.lstrip().upper().startswith("INSERT"):
@@ -53,7 +52,7 @@ def test_failing_storage_keeps_acknowledged_rows_and_pushes_back(
     # room for about two requests: while storage fails, acknowledged rows wait in the write-ahead
     # log, the queue fills, and then ingest answers 503 / UNAVAILABLE
     server = make_server(queue_max_rows=10, queue_wait_ms=0)
-    disk = FailingDisk(server.engine, monkeypatch)
+    disk = FailingDisk(server.storage, monkeypatch)
     base = server.base_url
     first = make_spans()
     assert _post(base, first).is_success
@@ -79,7 +78,8 @@ def test_failing_storage_keeps_acknowledged_rows_and_pushes_back(
     with pytest.raises(grpc.RpcError) as err:
         trace_service_pb2_grpc.TraceServiceStub(channel).Export(encode_spans(make_spans()), timeout=10)
     assert err.value.code() is grpc.StatusCode.UNAVAILABLE
-    health = httpx.get(f"{base}/healthz")
+    assert httpx.get(f"{base}/healthz").status_code == 200  # alive: restarting would not help
+    health = httpx.get(f"{base}/readyz")
     assert health.status_code == 503
     assert "not enough space" in health.json()["error"]
     stats = httpx.get(f"{base}/api/v1/ingest/stats").json()
@@ -90,7 +90,7 @@ def test_failing_storage_keeps_acknowledged_rows_and_pushes_back(
         if httpx.get(f"{base}/api/v1/ingest/stats").json()["queue_depth"] == 0:
             break
         time.sleep(0.05)
-    assert httpx.get(f"{base}/healthz").status_code == 200
+    assert httpx.get(f"{base}/readyz").status_code == 200
     stored = server.engine.query("SELECT TraceId AS t, count() AS n FROM otel_traces GROUP BY t")
     assert {row["t"]: row["n"] for row in stored} == {
         format(s[0].context.trace_id, "032x"): len(s) for s in accepted
@@ -105,17 +105,16 @@ def test_a_failing_write_ahead_log_answers_503_and_stores_nothing(
 ) -> None:
     server = make_server()
     base = server.base_url
-    real_write = wal_module.os.write
 
     def full_disk(fd: int, data: Any) -> int:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(wal_module.os, "write", full_disk)
+    monkeypatch.setattr("livekit_dashboard.ingest.wal.os.write", full_disk)
     r = _post(base, make_spans())
     assert r.status_code == 503
     assert "write-ahead log" in status_pb2.Status.FromString(r.content).message
     assert "No space left" in status_pb2.Status.FromString(r.content).message
-    monkeypatch.setattr(wal_module.os, "write", real_write)
+    monkeypatch.undo()
     kept = make_spans()
     assert _post(base, kept).is_success
     rows = server.engine.query("SELECT DISTINCT TraceId AS t FROM otel_traces")

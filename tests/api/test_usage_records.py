@@ -15,9 +15,9 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-from livekit_dashboard.api import DashboardServer
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.generator import call_spans, resource_for, simulate
+from livekit_dashboard.server import DashboardServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "livekit"
 ADMIN = "admin-key-for-tests-0123456789"
@@ -30,13 +30,13 @@ def admin_server(make_server: Any) -> DashboardServer:
     return make_server(admin_key=ADMIN)  # type: ignore[no-any-return]
 
 
-def admin(server: DashboardServer, path: str, **params: Any) -> dict[str, Any]:
+def admin(server: DashboardServer, path: str, **params: Any) -> Any:
     r = httpx.get(f"{server.base_url}/admin/analytics/{path}", params=params, headers=AUTH, timeout=60)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["success"] is True
     assert isinstance(body["message"], str)
-    return body["data"]  # type: ignore[no-any-return]
+    return body["data"]
 
 
 def post_recording(server: DashboardServer) -> None:
@@ -98,8 +98,10 @@ def test_posted_session_report_replaces_the_derived_record(admin_server: Dashboa
     assert summary["total_call_duration_minutes"] == pytest.approx(report["duration_ms"] / 60000, rel=1e-6)
 
 
-def _call_sums(calls: list[Any]) -> dict[str, float]:
-    sums = dict.fromkeys(("in_audio", "in_text", "cached_audio", "cached_text", "out_audio", "out_text"), 0)
+def _call_sums(calls: list[Any]) -> dict[str, int]:
+    sums: dict[str, int] = dict.fromkeys(
+        ("in_audio", "in_text", "cached_audio", "cached_text", "out_audio", "out_text"), 0
+    )
     for c in calls:
         for s in c.spans:
             a = s.attributes
@@ -185,7 +187,7 @@ def _counter(
     rm = request.resource_metrics.add()
     rm.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="m-agent")))
     metric = rm.scope_metrics.add().metrics.add(name=name)
-    metric.sum.aggregation_temporality = temporality
+    metric.sum.aggregation_temporality = temporality  # type: ignore[assignment]
     metric.sum.is_monotonic = True
     for start, t, value in points:
         point = metric.sum.data_points.add(start_time_unix_nano=start, time_unix_nano=t, as_double=value)

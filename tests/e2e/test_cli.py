@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,8 +30,13 @@ def _env() -> dict[str, str]:
 
 
 class Served:
-    def __init__(self, data_dir: Path, port: int = 0) -> None:
-        self.port, self.grpc_port = port or free_port(), free_port()
+    """A `livekit-dashboard serve` process. Its stderr goes to a file beside the data directory (a pipe
+    nobody reads would block the server once its buffer fills)."""
+
+    def __init__(self, data_dir: Path, port: int = 0, *args: str, grpc_port: int = 0) -> None:
+        self.port, self.grpc_port = port or free_port(), grpc_port or free_port()
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        self._stderr = self.log.open("a")
         self.proc = subprocess.Popen(
             [
                 *CLI,
@@ -43,9 +47,10 @@ class Served:
                 str(self.port),
                 "--grpc-port",
                 str(self.grpc_port),
+                *args,
             ],
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
             env=_env(),
         )
@@ -53,7 +58,7 @@ class Served:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
+                raise AssertionError(f"serve exited early: {self.log.read_text()}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return
@@ -64,12 +69,38 @@ class Served:
 
     def stop(self) -> tuple[int, str, str]:
         self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=60)
-        return self.proc.returncode, out, err
+        out, _ = self.proc.communicate(timeout=60)
+        self._stderr.close()
+        return self.proc.returncode, out, self.log.read_text()
+
+
+_COUNT_SCRIPT = """
+import json, sys
+from livekit_dashboard.store import open_engine
+engine = open_engine("chdb://" + sys.argv[1], "otel")
+print(json.dumps({name: engine.query(sql)[0]["n"] for name, sql in json.loads(sys.argv[2]).items()}))
+engine.close()
+"""
+
+
+def count_rows(data_dir: Path, queries: dict[str, str]) -> dict[str, int]:
+    """Run counting queries on a data directory no server holds (chDB opens one directory per process,
+    so this runs in a process of its own)."""
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-c", _COUNT_SCRIPT, str(data_dir), json.dumps(queries)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=_env(),
+        check=True,
+    )
+    return {k: int(v) for k, v in json.loads(result.stdout.strip().splitlines()[-1]).items()}
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
+def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 

@@ -1,6 +1,6 @@
-"""Crash durability: stream OTLP from the real SDK exporter into a `serve` process, SIGKILL it at
-random moments, restart it on the same data directory, and check that every span whose request was
-answered 200 is stored, and read back exactly once."""
+"""Crash durability: stream OTLP from the real SDK exporter (HTTP and gRPC) into a `serve` process,
+SIGKILL it at random moments, restart it on the same data directory, and check that every span whose
+request was acknowledged is stored exactly once, in the raw table and in every derived table."""
 
 from __future__ import annotations
 
@@ -11,25 +11,48 @@ from pathlib import Path
 
 import httpx
 import pytest
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from tests.e2e.test_cli import Served
+from tests.e2e.test_cli import Served, count_rows
 from tests.helpers import make_spans
 
 pytestmark = pytest.mark.slow
-KILLS = 3
+KILLS = 5
+# per batch (make_spans, 4 turns): 1 agent_session + 4 agent_turn + 4 llm_request spans; one call;
+# input tokens 100..103 (the failed second request carries its usage attributes too)
+_COUNTS = {
+    "spans": "SELECT count() AS n FROM otel_traces",
+    "distinct_spans": "SELECT uniqExact(TraceId, SpanId) AS n FROM otel_traces",
+    "requests": "SELECT count() AS n FROM lk_requests",
+    "turns": "SELECT count() AS n FROM lk_turns",
+    "calls": "SELECT count() AS n FROM lk_calls",
+    "errors": "SELECT count() AS n FROM lk_errors",
+    "hour_requests": "SELECT sum(Requests) AS n FROM lk_request_hours",
+    "hour_turns": "SELECT sum(Turns) AS n FROM lk_turn_hours",
+    "call_turns": "SELECT sum(Turns) AS n FROM lk_call_turns",
+    "minute_spans": "SELECT sum(Spans) AS n FROM lk_span_minutes",
+    "usage_input_tokens": "SELECT sum(InputTokens) AS n FROM lk_call_usage",
+}
 
 
-def test_acknowledged_spans_survive_sigkill(tmp_path: Path) -> None:
+def _exporter(transport: str, server: Served) -> SpanExporter:
+    if transport == "grpc":
+        return GrpcSpanExporter(endpoint=f"127.0.0.1:{server.grpc_port}", insecure=True, timeout=60)
+    return OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", timeout=60)
+
+
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_acknowledged_spans_survive_sigkill_exactly_once(tmp_path: Path, transport: str) -> None:
     data_dir = tmp_path / "data"
     server = Served(data_dir)
-    port, url = server.port, server.url
+    port, grpc_port, url = server.port, server.grpc_port, server.url
     batches = [make_spans(service="crash-agent", n_turns=4) for _ in range(120)]
     results: dict[int, SpanExportResult] = {}
 
     def stream() -> None:
-        exporter = OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=60)
+        exporter = _exporter(transport, server)
         for i, spans in enumerate(batches):
             results[i] = exporter.export(spans)
             time.sleep(0.02)
@@ -43,7 +66,7 @@ def test_acknowledged_spans_survive_sigkill(tmp_path: Path) -> None:
         server.proc.kill()  # SIGKILL: no shutdown, no flush
         server.proc.wait(30)
         time.sleep(rng.uniform(0.1, 0.8))
-        server = Served(data_dir, port=port)
+        server = Served(data_dir, port=port, grpc_port=grpc_port)
     sender.join(300)
     assert not sender.is_alive()
     try:
@@ -61,3 +84,14 @@ def test_acknowledged_spans_survive_sigkill(tmp_path: Path) -> None:
             assert got == sorted(format(s.context.span_id, "016x") for s in sent), f"batch {i}"
     finally:
         server.stop()
+    counts = count_rows(data_dir, _COUNTS)
+    print(f"crash test ({transport}) stored: {counts}")
+    stored_batches = counts["calls"]
+    # nothing twice: every batch was stored whole and once, in the raw table and every derived one
+    assert counts["spans"] == counts["distinct_spans"] == 9 * stored_batches
+    assert stored_batches >= len(acknowledged)
+    assert counts["requests"] == counts["hour_requests"] == 4 * stored_batches
+    assert counts["turns"] == counts["hour_turns"] == counts["call_turns"] == 4 * stored_batches
+    assert counts["errors"] == 1 * stored_batches
+    assert counts["minute_spans"] == counts["spans"]
+    assert counts["usage_input_tokens"] == (100 + 101 + 102 + 103) * stored_batches

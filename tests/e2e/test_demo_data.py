@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from livekit_dashboard.api import DashboardServer
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.generator import simulate
+from livekit_dashboard.server import DashboardServer
 
 END = 1_795_000_000_000_000_000
 

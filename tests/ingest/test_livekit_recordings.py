@@ -19,7 +19,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from livekit_dashboard.api import DashboardServer
+from livekit_dashboard.server import DashboardServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "livekit"
 SUMMARY = json.loads((FIXTURES / "summary.json").read_text())
@@ -28,7 +28,7 @@ BODIES = {
     "logs": (FIXTURES / "logs.pb").read_bytes(),
     "metrics": (FIXTURES / "metrics.pb").read_bytes(),
 }
-MESSAGES = {
+MESSAGES: dict[str, Any] = {
     "traces": ExportTraceServiceRequest,
     "logs": ExportLogsServiceRequest,
     "metrics": ExportMetricsServiceRequest,
@@ -53,7 +53,7 @@ def _otlp_json(signal: str) -> bytes:
 def _send(server: DashboardServer, transport: str) -> None:
     if transport == "grpc":
         channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
-        stubs = {
+        stubs: dict[str, Any] = {
             "traces": trace_service_pb2_grpc.TraceServiceStub(channel),
             "logs": logs_service_pb2_grpc.LogsServiceStub(channel),
             "metrics": metrics_service_pb2_grpc.MetricsServiceStub(channel),

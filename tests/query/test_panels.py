@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from livekit_dashboard.api import DashboardServer
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.calls import CallRecord
 from livekit_dashboard.demo.generator import simulate
-from tests.conftest import start_server
+from livekit_dashboard.server import DashboardServer
+from tests.conftest import DatabasePool, serving
 
 NOW = time.time_ns() - 60 * 10**9
 CONFIG = DemoConfig(calls=80, days=2, seed=5, end_ns=NOW)
@@ -24,11 +24,10 @@ RANGE = {"start": "now-3d", "end": "now"}
 
 
 @pytest.fixture(scope="module")
-def loaded(chdb_dir: Path) -> Iterator[tuple[DashboardServer, list[CallRecord]]]:
-    server = start_server(chdb_dir, grpc_port=0)
-    generate(CONFIG, server.base_url)
-    yield server, simulate(CONFIG)
-    server.stop()
+def loaded(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[tuple[DashboardServer, list[CallRecord]]]:
+    with serving(chdb_dir, database_pool, grpc_port=0) as server:
+        generate(CONFIG, server.base_url)
+        yield server, simulate(CONFIG)
 
 
 def panel(server: DashboardServer, name: str, **params: Any) -> dict[str, Any]:
@@ -124,7 +123,7 @@ def test_requests_and_conversations_over_time(loaded: Any) -> None:
     server, calls = loaded
     requests = panel(server, "requests_over_time", step="1h")
     assert requests["range"]["step_s"] == 3600
-    per_service = Counter()
+    per_service: Counter[str] = Counter()
     for r in requests["rows"]:
         per_service[r["service"]] += r["requests"]
         assert r["bucket"] % 3600 == 0

@@ -71,7 +71,7 @@ ORDER BY spans DESC, service
 
 def _load(engine: Engine) -> int:
     resources = {s.name: resource_for(s) for s in SERVICES}
-    spans = []
+    spans: list[Any] = []
     for call in simulate(DemoConfig(calls=150, days=2, seed=11, end_ns=END_NS)):
         spans.extend(call_spans(call, resources[call.service.name]))
     for i in range(0, len(spans), 2000):  # several inserts, as ingest does

@@ -3,10 +3,17 @@ migrations are idempotent and recorded in the ledger."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
-from livekit_dashboard.store import Engine, StorageError, apply_migrations
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+
+from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.store import Engine, Retention, StorageError, apply_migrations, apply_retention
+from livekit_dashboard.store import tables as schemas
 from livekit_dashboard.store.migrate import Slots, list_migrations, render_ddl
+from livekit_dashboard.store.retention import retained_tables
+from tests.helpers import make_spans
 
 MAP = "Map(LowCardinality(String), String)"
 DT = "DateTime64(9)"
@@ -165,12 +172,79 @@ def test_migrations_are_recorded_and_idempotent(engine: Engine) -> None:
 
 def test_render_ddl_fills_only_whitelisted_slots() -> None:
     statements = render_ddl(
-        "CREATE TABLE t {{on_cluster}} (a UInt8) ENGINE = {{engine}} {{ttl}};",
-        Slots(engine="ReplicatedMergeTree", on_cluster="ON CLUSTER c", ttl="TTL toDate(a) + 1"),
+        "CREATE TABLE t {{on_cluster}} (a UInt8) ENGINE = {{engine}};",
+        Slots(engine="ReplicatedMergeTree", on_cluster="ON CLUSTER c"),
     )
-    assert statements == ["CREATE TABLE t ON CLUSTER c (a UInt8) ENGINE = ReplicatedMergeTree TTL toDate(a) + 1"]
+    assert statements == ["CREATE TABLE t ON CLUSTER c (a UInt8) ENGINE = ReplicatedMergeTree"]
     with pytest.raises(StorageError, match="unknown DDL slot"):
         render_ddl("SELECT {{database}}", Slots())
+    with pytest.raises(StorageError, match="unknown DDL slot"):
+        render_ddl("CREATE TABLE t (a UInt8) ENGINE = MergeTree {{ttl}}", Slots())  # retention owns TTL
+
+
+_BOOKKEEPING = {"livekit_dashboard_migrations", "livekit_dashboard_api_keys", "livekit_dashboard_health"}
+
+
+def _data_tables(engine: Engine) -> dict[str, str]:
+    rows = engine.query(
+        "SELECT name, create_table_query AS q FROM system.tables "
+        "WHERE database = currentDatabase() AND engine LIKE '%MergeTree'"
+    )
+    return {r["name"]: r["q"] for r in rows if r["name"] not in _BOOKKEEPING}
+
+
+def test_every_data_table_has_a_retention_and_a_deduplication_window(engine: Engine) -> None:
+    """The schema files are the single source: every table that holds telemetry or data derived from
+    it is covered by a retention setting (its `-- retention:` annotation), and keeps the deduplication
+    window that makes a retried batch count once."""
+    tables = _data_tables(engine)
+    assert len(tables) >= 20
+    assert sorted(retained_tables()) == sorted(tables)
+    for name, ddl in tables.items():
+        assert "non_replicated_deduplication_window = 1000" in ddl, name
+    apply_retention(engine, Retention(traces=30, logs=30, metrics=90, usage=90))
+    for name, ddl in _data_tables(engine).items():
+        assert " TTL " in ddl, name
+
+
+@pytest.mark.parametrize(
+    ("table", "schema"),
+    [
+        ("otel_traces", schemas.TRACES),
+        ("otel_logs", schemas.LOGS),
+        ("otel_metrics_gauge", schemas.METRICS_GAUGE),
+        ("otel_metrics_sum", schemas.METRICS_SUM),
+        ("otel_metrics_histogram", schemas.METRICS_HISTOGRAM),
+        ("otel_metrics_exponential_histogram", schemas.METRICS_EXP_HISTOGRAM),
+        ("otel_metrics_summary", schemas.METRICS_SUMMARY),
+        ("lk_usage_posted", schemas.USAGE_POSTED),
+    ],
+)
+def test_insert_schemas_match_the_tables(engine: Engine, table: str, schema: Any) -> None:
+    """The Arrow schemas ingest writes with name every column the table has (defaults aside), in a
+    type that inserts: one empty row of each inserts and reads back."""
+    columns = {
+        r["name"]: r["default_kind"]
+        for r in engine.query(
+            "SELECT name, default_kind FROM system.columns WHERE database = currentDatabase() AND table = {t:String}",
+            {"t": table},
+        )
+    }
+    assert set(schema.names) == {name for name, kind in columns.items() if kind == ""}
+    engine.insert_arrow(table, schema.empty_table())
+
+
+def test_a_migration_rerun_after_a_crash_does_not_double_the_rollups(engine: Engine) -> None:
+    """A crash during a rollup backfill re-runs its migration: the rollups must come out the same."""
+    spans = prepare_spans(encode_spans(make_spans(n_turns=3))).tables["otel_traces"]
+    engine.insert_arrow("otel_traces", spans)
+    before = engine.query("SELECT sum(Requests) AS r, sum(InputTokens) AS i FROM lk_request_hours")
+    assert before == [{"r": 3, "i": 100 + 101 + 102}]
+    engine.command("ALTER TABLE livekit_dashboard_migrations DELETE WHERE version >= 7 SETTINGS mutations_sync = 1")
+    assert [m.version for m in apply_migrations(engine)] == [v for v in range(7, len(list_migrations()) + 1)]
+    assert engine.query("SELECT sum(Requests) AS r, sum(InputTokens) AS i FROM lk_request_hours") == before
+    assert engine.query("SELECT sum(Turns) AS t FROM lk_turn_hours") == [{"t": 3}]
+    assert engine.query("SELECT sum(Spans) AS s FROM lk_span_minutes") == [{"s": len(spans)}]
 
 
 def test_storage_errors_are_wrapped(engine: Engine) -> None:

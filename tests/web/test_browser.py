@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.logs.v1.logs_pb2 import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -23,7 +24,7 @@ from opentelemetry.trace import Status, StatusCode
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from livekit_dashboard.demo import DemoConfig, generate
-from tests.conftest import start_server
+from tests.conftest import DatabasePool, serving
 
 CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 XSS = "<img src=x onerror=alert(1)>"
@@ -49,7 +50,7 @@ def _send_hostile_telemetry(base_url: str) -> tuple[str, str]:
     rl.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="hostile-agent")))
     record = rl.scope_logs.add().log_records.add()
     record.time_unix_nano = time.time_ns() - 10**9
-    record.severity_number = 17
+    record.severity_number = SeverityNumber.SEVERITY_NUMBER_ERROR
     record.severity_text = "ERROR"
     record.body.string_value = XSS
     record.trace_id = bytes.fromhex(trace_id)
@@ -63,12 +64,11 @@ def _send_hostile_telemetry(base_url: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def site(chdb_dir: Path) -> Iterator[dict[str, Any]]:
-    server = start_server(chdb_dir, grpc_port=0)
-    generate(DemoConfig(calls=40, days=1, seed=9, end_ns=time.time_ns() - 120 * 10**9), server.base_url)
-    trace_id, span_id = _send_hostile_telemetry(server.base_url)
-    yield {"server": server, "url": server.base_url, "xss_trace": trace_id, "xss_span": span_id}
-    server.stop()
+def site(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[dict[str, Any]]:
+    with serving(chdb_dir, database_pool, grpc_port=0) as server:
+        generate(DemoConfig(calls=40, days=1, seed=9, end_ns=time.time_ns() - 120 * 10**9), server.base_url)
+        trace_id, span_id = _send_hostile_telemetry(server.base_url)
+        yield {"server": server, "url": server.base_url, "xss_trace": trace_id, "xss_span": span_id}
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
     page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined,call-overload]
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     yield page

@@ -1,6 +1,9 @@
-"""API: the FastAPI app (OTLP/HTTP, lookups, health, web UI) and the server that wires it up."""
+"""API: the HTTP routes (UI, JSON API, OTLP/HTTP, usage posting) and the OTLP/gRPC services, behind
+one authorize(). No SQL here: routes use the public verbs of ingest and query."""
 
 from livekit_dashboard.api.app import create_app
-from livekit_dashboard.api.server import DashboardServer
+from livekit_dashboard.api.auth import Authorizer
+from livekit_dashboard.api.grpc import start_grpc_server
+from livekit_dashboard.api.services import Services
 
-__all__ = ["DashboardServer", "create_app"]
+__all__ = ["Authorizer", "Services", "create_app", "start_grpc_server"]

@@ -5,68 +5,37 @@ Every answer is the `{success, message, data}` envelope, errors included."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from livekit_dashboard.api.auth import ADMIN_ROLES, require
-from livekit_dashboard.query.usage import (
+from livekit_dashboard.api.errors import EnvelopeError, envelope
+from livekit_dashboard.api.services import require, services
+from livekit_dashboard.domain.roles import Permission
+from livekit_dashboard.domain.timerange import parse_iso8601_ns
+from livekit_dashboard.query import (
     CALL_SORT_FIELDS,
     GRANULARITIES,
     UsageFilter,
-    calls_list,
+    list_calls,
+    sum_usage,
     summarize_calls,
-    usage_totals,
 )
 
-__all__ = ["EnvelopeError", "admin_router", "envelope"]
+__all__ = ["admin_router"]
 
 _DAY_NS = 86400 * 10**9
-
-
-class EnvelopeError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def envelope(status: int, message: str, data: Any = None) -> JSONResponse:
-    return JSONResponse({"success": 200 <= status < 300, "message": message, "data": data}, status_code=status)
 
 
 def _date(text: str | None, param: str, default_ns: int) -> int:
     if not text:
         return default_ns
     try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise EnvelopeError(
-            400, f"invalid {param}: expected ISO 8601 (e.g. 2026-11-01 or 2026-11-01T00:00:00Z), got {text[:60]!r}"
-        ) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    seconds = parsed.timestamp()
-    if not 0 <= seconds < 9.2e9:
-        raise EnvelopeError(400, f"invalid {param}: out of range")
-    return int(seconds) * 10**9 + parsed.microsecond * 1000
-
-
-def _filter(
-    start_date: str | None, end_date: str | None, user_email: str | None, assistant_id: str | None
-) -> UsageFilter:
-    now = time.time_ns()
-    end = _date(end_date, "end_date", now)
-    # a bare date as end_date means the whole of that day
-    if end_date and len(end_date.strip()) == 10:
-        end += _DAY_NS - 1
-    start = _date(start_date, "start_date", end - 30 * _DAY_NS)
-    if start > end:
-        raise EnvelopeError(400, "invalid start_date: after end_date")
-    return UsageFilter(start, end, (user_email or "").strip(), (assistant_id or "").strip())
+        return parse_iso8601_ns(text)
+    except ValueError as exc:
+        raise EnvelopeError(400, f"invalid {param}: {exc}") from None
 
 
 StartDate = Annotated[
@@ -83,6 +52,27 @@ EndDate = Annotated[
 ]
 UserEmail = Annotated[str | None, Query(description="Only records of this user.", examples=["alice@example.com"])]
 AssistantId = Annotated[str | None, Query(description="Only records of this assistant.", examples=["support"])]
+
+
+def usage_filter(
+    start_date: StartDate = None,
+    end_date: EndDate = None,
+    user_email: UserEmail = None,
+    assistant_id: AssistantId = None,
+) -> UsageFilter:
+    """The records a request asks about: started in [start_date, end_date], of one user/assistant."""
+    now = time.time_ns()
+    end = _date(end_date, "end_date", now)
+    # a bare date as end_date means the whole of that day
+    if end_date and len(end_date.strip()) == 10:
+        end += _DAY_NS - 1
+    start = _date(start_date, "start_date", end - 30 * _DAY_NS)
+    if start > end:
+        raise EnvelopeError(400, "invalid start_date: after end_date")
+    return UsageFilter(start, end, (user_email or "").strip(), (assistant_id or "").strip())
+
+
+Where = Annotated[UsageFilter, Depends(usage_filter)]
 
 _SUMMARY_EXAMPLE = {
     "success": True,
@@ -112,7 +102,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 admin_router = APIRouter(
     prefix="/admin/analytics",
     tags=["Admin analytics"],
-    dependencies=[Depends(require(ADMIN_ROLES, always=True))],
+    dependencies=[Depends(require(Permission.ADMIN))],
     responses=_ERRORS,
 )
 
@@ -126,72 +116,45 @@ async def _run(fn: Any, *args: Any, **kwargs: Any) -> Any:
     summary="Token usage summary",
     responses={200: {"content": {"application/json": {"example": _SUMMARY_EXAMPLE}}}},
 )
-async def tokens_summary(
-    request: Request,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    user_email: UserEmail = None,
-    assistant_id: AssistantId = None,
-) -> JSONResponse:
-    where = _filter(start_date, end_date, user_email, assistant_id)
-    rows = await _run(usage_totals, request.app.state.engine, where)
+async def tokens_summary(request: Request, where: Where) -> JSONResponse:
+    rows = await _run(sum_usage, services(request).engine, where)
     return envelope(200, "Token usage summary fetched successfully", rows[0])
 
 
 @admin_router.get("/tokens/by-user", summary="Token usage per user")
-async def tokens_by_user(
-    request: Request, start_date: StartDate = None, end_date: EndDate = None, assistant_id: AssistantId = None
-) -> JSONResponse:
-    where = _filter(start_date, end_date, None, assistant_id)
-    rows = await _run(usage_totals, request.app.state.engine, where, "user")
+async def tokens_by_user(request: Request, where: Where) -> JSONResponse:
+    rows = await _run(sum_usage, services(request).engine, where, "user")
     return envelope(200, "Token usage by user fetched successfully", rows)
 
 
 @admin_router.get("/tokens/by-assistant", summary="Token usage per assistant")
-async def tokens_by_assistant(
-    request: Request, start_date: StartDate = None, end_date: EndDate = None, user_email: UserEmail = None
-) -> JSONResponse:
-    where = _filter(start_date, end_date, user_email, None)
-    rows = await _run(usage_totals, request.app.state.engine, where, "assistant")
+async def tokens_by_assistant(request: Request, where: Where) -> JSONResponse:
+    rows = await _run(sum_usage, services(request).engine, where, "assistant")
     return envelope(200, "Token usage by assistant fetched successfully", rows)
 
 
 @admin_router.get("/tokens/over-time", summary="Token usage per hour, day, week or month")
 async def tokens_over_time(
     request: Request,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    user_email: UserEmail = None,
-    assistant_id: AssistantId = None,
+    where: Where,
     granularity: Annotated[str, Query(description="hour, day, week or month (UTC).", examples=["day"])] = "day",
 ) -> JSONResponse:
     if granularity not in GRANULARITIES:
         raise EnvelopeError(400, f"invalid granularity: expected one of {', '.join(GRANULARITIES)}")
-    where = _filter(start_date, end_date, user_email, assistant_id)
-    rows = await _run(usage_totals, request.app.state.engine, where, granularity)
+    rows = await _run(sum_usage, services(request).engine, where, granularity)
     return envelope(200, "Token usage over time fetched successfully", rows)
 
 
 @admin_router.get("/calls/summary", summary="Call totals: count, duration, active users")
-async def calls_summary(
-    request: Request,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    user_email: UserEmail = None,
-    assistant_id: AssistantId = None,
-) -> JSONResponse:
-    where = _filter(start_date, end_date, user_email, assistant_id)
-    data = await _run(summarize_calls, request.app.state.engine, where)
+async def calls_summary(request: Request, where: Where) -> JSONResponse:
+    data = await _run(summarize_calls, services(request).engine, where)
     return envelope(200, "Call summary fetched successfully", data)
 
 
 @admin_router.get("/calls", summary="Calls with their usage (paginated, sortable)")
 async def calls(
     request: Request,
-    start_date: StartDate = None,
-    end_date: EndDate = None,
-    user_email: UserEmail = None,
-    assistant_id: AssistantId = None,
+    where: Where,
     sort: Annotated[str, Query(description=f"One of {', '.join(CALL_SORT_FIELDS)}.")] = "started_at",
     order: Annotated[str, Query(description="asc or desc.")] = "desc",
     page: Annotated[str, Query(description="Page number, from 1.")] = "1",
@@ -205,11 +168,10 @@ async def calls(
         raise EnvelopeError(400, "invalid page: expected a whole number from 1")
     if not page_size.isdigit() or not 1 <= int(page_size) <= 500:
         raise EnvelopeError(400, "invalid page_size: expected a whole number from 1 to 500")
-    where = _filter(start_date, end_date, user_email, assistant_id)
     size = int(page_size)
     total, rows = await _run(
-        calls_list,
-        request.app.state.engine,
+        list_calls,
+        services(request).engine,
         where,
         sort=sort,
         descending=order == "desc",

@@ -1,105 +1,211 @@
-"""Auth: API keys with roles, sent as `Authorization: Bearer <key>` or `x-api-key: <key>`.
+"""Auth: one authorize() for every transport (HTTP routes, OTLP/gRPC, the LiveKit-compatible upload
+routes). A caller presents a secret (`Authorization: Bearer <secret>`, `x-api-key`, or the same gRPC
+metadata); it is an API key of ours or, where a verifier is configured, a LiveKit access token.
 
-Admin analytics and key management always need a super-admin key. The dashboard, read APIs and
-ingest need a key (viewer / ingest, or super-admin) only when the server requires keys.
+Admin routes always need a key; the dashboard, read APIs and ingest need one only when the server
+requires keys. Wrong keys are rate limited per client address without locking out keys that work: a
+generated key (`lkd_…`, 144 random bits) or a signed token cannot be guessed, so it is always checked;
+a secret that could be a person-chosen bootstrap key is not even checked while its address (or every
+address together) has sent too many wrong ones, so guessing it is not possible at any speed.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import threading
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from fastapi import Request
-from starlette.concurrency import run_in_threadpool
+from livekit_dashboard.domain.roles import GRANTS, Permission, Role
+from livekit_dashboard.store import KeyStore, is_generated_key
 
-from livekit_dashboard.store import ApiKey, KeyStore
+__all__ = [
+    "AuthError",
+    "AuthFailure",
+    "Authorizer",
+    "Credentials",
+    "FailedKeyLimiter",
+    "Principal",
+    "TokenVerifier",
+]
 
-__all__ = ["AuthError", "FailedKeyLimiter", "key_from_headers", "require"]
 
-READ_ROLES = ("viewer", "super-admin")
-INGEST_ROLES = ("ingest", "super-admin")
-ADMIN_ROLES = ("super-admin",)
+class AuthFailure(enum.Enum):
+    """Why a request was refused, with its HTTP status."""
+
+    UNAUTHENTICATED = 401
+    FORBIDDEN = 403
+    RATE_LIMITED = 429
 
 
 class AuthError(Exception):
-    """401 (no valid key), 403 (a valid key without the role) or 429 (too many wrong keys)."""
+    """A refused request; every transport maps `failure` to its own status."""
 
-    def __init__(self, status: int, message: str, retry_after_s: int = 0) -> None:
+    def __init__(self, failure: AuthFailure, message: str, retry_after_s: int = 0) -> None:
         super().__init__(message)
-        self.status = status
+        self.failure = failure
         self.message = message
         self.retry_after_s = retry_after_s
 
+    @property
+    def status(self) -> int:
+        return self.failure.value
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a caller presented: a secret ('' for none) and its address (for the failed-key limiter)."""
+
+    secret: str
+    client: str
+
+    @classmethod
+    def from_pairs(cls, pairs: dict[str, str], client: str) -> Credentials:
+        """From HTTP headers or gRPC metadata (lower-case names)."""
+        value = pairs.get("authorization", "")
+        if value[:7].lower() == "bearer ":
+            return cls(value[7:].strip(), client)
+        return cls(pairs.get("x-api-key", "").strip(), client)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts as."""
+
+    name: str
+    permissions: frozenset[Permission]
+    role: Role | None = None  # for API keys
+    key_id: str = ""
+
+
+# a LiveKit token verifier: the principal of a valid token, None when the secret is not a token of a
+# known key (AuthError for a token of a known key that is invalid: expired, wrong grant)
+TokenVerifier = Callable[[str], Principal | None]
+
 
 class FailedKeyLimiter:
-    """Stops key guessing: after `limit` wrong keys from one client address within `window_s`, every
-    request with a key from that address gets 429 (no key is checked) until the window has passed."""
+    """Counts wrong keys per client address within a sliding window. Bounded: the least recently
+    failing addresses are forgotten first, each operation is O(1) amortized."""
 
-    def __init__(self, limit: int = 20, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int = 20,
+        window_s: float = 60.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._limit = limit
         self._window_s = window_s
+        self._max_clients = max_clients
         self._clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, client: str) -> deque[float]:
-        failures = self._failures[client]
+    def _recent(self, client: str) -> deque[float] | None:
+        failures = self._failures.get(client)
+        if failures is None:
+            return None
         horizon = self._clock() - self._window_s
         while failures and failures[0] < horizon:
             failures.popleft()
+        if not failures:
+            del self._failures[client]
+            return None
         return failures
 
     def blocked_for_s(self, client: str) -> int:
+        """Seconds until `client` may be checked again (0: now)."""
         with self._lock:
             failures = self._recent(client)
-            if len(failures) < self._limit:
+            if failures is None or len(failures) < self._limit:
                 return 0
             return max(1, math.ceil(failures[0] + self._window_s - self._clock()))
 
     def record_failure(self, client: str) -> None:
         with self._lock:
-            self._recent(client).append(self._clock())
-            if len(self._failures) > 10_000:  # bound memory under a spray of addresses
-                for stale in [c for c, f in self._failures.items() if not f][:5_000]:
-                    del self._failures[stale]
+            failures = self._recent(client)
+            if failures is None:
+                failures = self._failures[client] = deque(maxlen=self._limit)
+                while len(self._failures) > self._max_clients:
+                    self._failures.popitem(last=False)
+            else:
+                self._failures.move_to_end(client)
+            failures.append(self._clock())
+
+    def __len__(self) -> int:
+        return len(self._failures)
 
 
-def key_from_headers(headers: Any) -> str:
-    value = headers.get("authorization", "")
-    if value[:7].lower() == "bearer ":
-        return str(value[7:].strip())
-    return str(headers.get("x-api-key", "").strip())
+_ALL_CLIENTS = "*"
 
 
-async def authenticate(request: Request, roles: tuple[str, ...]) -> ApiKey:
-    keys: KeyStore = request.app.state.keys
-    limiter: FailedKeyLimiter = request.app.state.failed_keys
-    plaintext = key_from_headers(request.headers)
-    if not plaintext:
-        raise AuthError(401, "missing API key: send Authorization: Bearer <key> or x-api-key")
-    client = request.client.host if request.client else "unknown"
-    wait_s = limiter.blocked_for_s(client)
-    if wait_s:
-        raise AuthError(429, f"too many invalid API keys from this address; retry in {wait_s} s", wait_s)
-    key = await run_in_threadpool(keys.verify, plaintext)
-    if key is None:
-        limiter.record_failure(client)
-        raise AuthError(401, "invalid or revoked API key")
-    if key.role not in roles:
-        raise AuthError(403, f"this route needs a {' or '.join(roles)} key; this key's role is {key.role}")
-    return key
+class Authorizer:
+    """authorize(credentials, permission): the principal, or AuthError."""
 
+    def __init__(
+        self,
+        keys: KeyStore,
+        *,
+        required: bool,
+        failed_keys_per_minute: int = 20,
+        token_verifier: TokenVerifier | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._keys = keys
+        self.required = required
+        self._token_verifier = token_verifier
+        self.limiter = FailedKeyLimiter(limit=failed_keys_per_minute, clock=clock)
+        # wrong guessable secrets from every address together (addresses are cheap to get)
+        self._all = FailedKeyLimiter(limit=failed_keys_per_minute * 5, clock=clock)
 
-def require(roles: tuple[str, ...], *, always: bool = False) -> Callable[[Request], Coroutine[Any, Any, ApiKey | None]]:
-    """A route dependency: the caller's key must have one of `roles` (when keys are required)."""
-
-    async def dependency(request: Request) -> ApiKey | None:
-        if not always and not request.app.state.auth_required:
+    def authorize(self, credentials: Credentials, needed: Permission) -> Principal | None:
+        """The caller's principal; None when keys are not required for `needed` (admin always is)."""
+        if not self.required and needed is not Permission.ADMIN:
             return None
-        return await authenticate(request, roles)
+        principal = self._authenticate(credentials)
+        if needed not in principal.permissions:
+            held = (
+                f"this key's role is {principal.role}"
+                if principal.role
+                else f"{principal.name} may only send telemetry"
+            )
+            raise AuthError(AuthFailure.FORBIDDEN, f"this route needs a {_roles_with(needed)} key; {held}")
+        return principal
 
-    return dependency
+    def _authenticate(self, credentials: Credentials) -> Principal:
+        secret, client = credentials.secret, credentials.client
+        if not secret:
+            raise AuthError(
+                AuthFailure.UNAUTHENTICATED, "missing API key: send Authorization: Bearer <key> or x-api-key"
+            )
+        if is_generated_key(secret):
+            return self._check_key(secret, client, guessable=False)
+        if self._token_verifier is not None:
+            principal = self._token_verifier(secret)
+            if principal is not None:
+                return principal
+        return self._check_key(secret, client, guessable=True)
+
+    def _check_key(self, secret: str, client: str, *, guessable: bool) -> Principal:
+        if guessable:
+            # not even checked while this address, or everyone together, guessed too often
+            wait_s = max(self.limiter.blocked_for_s(client), self._all.blocked_for_s(_ALL_CLIENTS))
+            if wait_s:
+                raise AuthError(AuthFailure.RATE_LIMITED, f"too many invalid API keys; retry in {wait_s} s", wait_s)
+        key = self._keys.verify(secret)
+        if key is not None:
+            return Principal(key.name, GRANTS[key.role], key.role, key.key_id)
+        wait_s = self.limiter.blocked_for_s(client)
+        self.limiter.record_failure(client)
+        if guessable:
+            self._all.record_failure(_ALL_CLIENTS)
+        if wait_s:  # slow the guesser down; keys that work from this address still do
+            raise AuthError(AuthFailure.RATE_LIMITED, f"too many invalid API keys; retry in {wait_s} s", wait_s)
+        raise AuthError(AuthFailure.UNAUTHENTICATED, "invalid or revoked API key")
+
+
+def _roles_with(permission: Permission) -> str:
+    return " or ".join(role.value for role, granted in GRANTS.items() if permission in granted)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from livekit_dashboard.api.services import services
 from livekit_dashboard.domain.ids import parse_log_id, parse_span_id, parse_trace_id
 from livekit_dashboard.query import get_log, get_trace, list_logs
 
@@ -25,7 +26,7 @@ def _parse(parser: Any, text: str) -> Any:
 @lookup_router.get("/traces/{trace_id}", summary="Every span of one trace")
 async def trace(request: Request, trace_id: str) -> dict[str, Any]:
     tid = _parse(parse_trace_id, trace_id)
-    found = await run_in_threadpool(get_trace, request.app.state.engine, tid)
+    found = await run_in_threadpool(get_trace, services(request).engine, tid)
     if found is None:
         raise HTTPException(404, f"trace {tid} not found")
     return found
@@ -40,14 +41,14 @@ async def logs(
 ) -> dict[str, Any]:
     tid = _parse(parse_trace_id, trace_id) if trace_id else ""
     sid = _parse(parse_span_id, span_id) if span_id else ""
-    rows = await run_in_threadpool(lambda: list_logs(request.app.state.engine, trace_id=tid, span_id=sid, limit=limit))
+    rows = await run_in_threadpool(lambda: list_logs(services(request).engine, trace_id=tid, span_id=sid, limit=limit))
     return {"logs": rows}
 
 
 @lookup_router.get("/logs/{log_id}", summary="One log record with all its fields")
 async def log_entry(request: Request, log_id: str) -> dict[str, Any]:
     parsed = _parse(parse_log_id, log_id)
-    found = await run_in_threadpool(get_log, request.app.state.engine, parsed)
+    found = await run_in_threadpool(get_log, services(request).engine, parsed)
     if found is None:
         raise HTTPException(404, f"log {log_id} not found")
     return found

@@ -1,24 +1,24 @@
-"""OTLP/HTTP routes: POST /v1/traces, /v1/logs, /v1/metrics."""
+"""OTLP/HTTP routes: POST /v1/traces, /v1/logs, /v1/metrics (and the same handler for the
+LiveKit-compatible /observability/*/otlp/v0 routes)."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request, Response
-from google.protobuf import json_format
-from google.rpc import status_pb2
 from starlette.concurrency import run_in_threadpool
 
-from livekit_dashboard.ingest import DecodeError, Ingestor, IngestUnavailableError, Signal
-from livekit_dashboard.ingest.decode import Encoding, decompress, encoding_for_content_type, parse_request
-from livekit_dashboard.ingest.rows import Prepared
-from livekit_dashboard.store import StorageError
+from livekit_dashboard.api.services import services
+from livekit_dashboard.ingest import (
+    DecodeError,
+    Encoding,
+    IngestUnavailableError,
+    Signal,
+    encode_error,
+    encode_response,
+    encoding_for_content_type,
+)
 
-__all__ = ["otlp_router"]
+__all__ = ["export_response", "otlp_router"]
 
-_CONTENT_TYPES = {Encoding.PROTOBUF: "application/x-protobuf", Encoding.JSON: "application/json"}
-# google.rpc.Code values for the statuses we answer with
-_RPC_CODES = {400: 3, 413: 8, 415: 3, 503: 14, 500: 13}
 _OPENAPI = {
     "requestBody": {
         "required": True,
@@ -32,21 +32,16 @@ _OPENAPI = {
         "400": {"description": "Malformed body."},
         "413": {"description": "Body (or decompressed body) over the limit."},
         "415": {"description": "Unsupported content type or encoding."},
-        "503": {"description": "Queue full or storage unavailable; retry after Retry-After seconds."},
+        "503": {"description": "Queue full, storage unavailable or disk almost full; retry after Retry-After seconds."},
     },
 }
 
 
-def _error(status: int, message: str, encoding: Encoding | None, retry_after_s: int | None = None) -> Response:
+def otlp_error(status: int, message: str, encoding: Encoding | None, retry_after_s: int | None = None) -> Response:
     """An OTLP error: google.rpc.Status in the request's encoding (JSON when unknown)."""
     headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
-    code = _RPC_CODES.get(status, 2)
-    if encoding is Encoding.PROTOBUF:
-        body = status_pb2.Status(code=code, message=message).SerializeToString()
-        return Response(body, status, headers=headers, media_type=_CONTENT_TYPES[Encoding.PROTOBUF])
-    return Response(
-        json.dumps({"code": code, "message": message}), status, headers=headers, media_type="application/json"
-    )
+    body, media_type = encode_error(status, message, encoding)
+    return Response(body, status, headers=headers, media_type=media_type)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -62,40 +57,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decode_and_submit(
-    signal: Signal,
-    encoding: Encoding,
-    body: bytes,
-    content_encoding: str | None,
-    limit: int,
-    ingestor: Ingestor,
-) -> Prepared:
-    raw = decompress(body, content_encoding, limit)
-    prepared = ingestor.prepare(signal, parse_request(signal, encoding, raw))
-    ingestor.submit(prepared)  # may wait for room in a full queue: off the event loop
-    return prepared
-
-
-async def _export(request: Request, signal: Signal) -> Response:
-    ingestor: Ingestor = request.app.state.ingestor
-    limit: int = request.app.state.max_body_bytes
+async def export_response(request: Request, signal: Signal) -> Response:
+    """Read, decode and store one OTLP/HTTP request; the OTLP answer."""
+    ingestor = services(request).ingestor
+    content_type = request.headers.get("content-type")
     encoding: Encoding | None = None
     try:
-        encoding = encoding_for_content_type(request.headers.get("content-type"))
-        body = await _read_body(request, limit)
-        prepared = await run_in_threadpool(
-            _decode_and_submit, signal, encoding, body, request.headers.get("content-encoding"), limit, ingestor
+        encoding = encoding_for_content_type(content_type)
+        refusal = ingestor.refusal()  # before reading the body: refusing costs almost nothing
+        if refusal is not None:
+            raise refusal
+        body = await _read_body(request, ingestor.max_body_bytes)
+        result = await run_in_threadpool(
+            ingestor.export_otlp, signal, body, content_type, request.headers.get("content-encoding")
         )
     except DecodeError as exc:
-        return _error(exc.status, exc.message, encoding)
+        return otlp_error(exc.status, exc.message, exc.encoding or encoding)
     except IngestUnavailableError as exc:
-        return _error(503, str(exc), encoding, exc.retry_after_s)
-    except StorageError as exc:
-        return _error(503, f"storage unavailable: {exc}", encoding, 5)
-    response = ingestor.response(prepared)
-    if encoding is Encoding.PROTOBUF:
-        return Response(response.SerializeToString(), 200, media_type=_CONTENT_TYPES[encoding])
-    return Response(json_format.MessageToJson(response, indent=None), 200, media_type="application/json")
+        return otlp_error(503, str(exc), encoding, exc.retry_after_s)
+    payload, media_type = encode_response(result.response, result.encoding)
+    return Response(payload, 200, media_type=media_type)
 
 
 otlp_router = APIRouter(tags=["OTLP ingest"])
@@ -103,14 +84,14 @@ otlp_router = APIRouter(tags=["OTLP ingest"])
 
 @otlp_router.post("/v1/traces", openapi_extra=_OPENAPI, summary="OTLP/HTTP trace export")
 async def export_traces(request: Request) -> Response:
-    return await _export(request, Signal.TRACES)
+    return await export_response(request, Signal.TRACES)
 
 
 @otlp_router.post("/v1/logs", openapi_extra=_OPENAPI, summary="OTLP/HTTP log export")
 async def export_logs(request: Request) -> Response:
-    return await _export(request, Signal.LOGS)
+    return await export_response(request, Signal.LOGS)
 
 
 @otlp_router.post("/v1/metrics", openapi_extra=_OPENAPI, summary="OTLP/HTTP metric export")
 async def export_metrics(request: Request) -> Response:
-    return await _export(request, Signal.METRICS)
+    return await export_response(request, Signal.METRICS)

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from livekit_dashboard.api.services import services
 from livekit_dashboard.domain.timerange import choose_step_s, parse_duration_s, parse_time_ns
-from livekit_dashboard.query.panels import PANELS, PanelQuery, filter_values, run_panel
+from livekit_dashboard.query import PANELS, PanelQuery, list_filter_values, run_panel
 
 __all__ = ["panels_router"]
 
@@ -108,7 +109,7 @@ async def get_panel(
         min_severity=min_severity,
         text=text,
     )
-    rows = await run_in_threadpool(run_panel, request.app.state.engine, name, query)
+    rows = await run_in_threadpool(run_panel, services(request).engine, name, query)
     return {
         "panel": name,
         "title": panel.title,
@@ -123,4 +124,4 @@ async def get_panel(
 @panels_router.get("/filters", summary="Services, languages and models seen in the range")
 async def filters(request: Request, start: str = "", end: str = "") -> dict[str, Any]:
     start_ns, end_ns = _range(start, end)
-    return await run_in_threadpool(filter_values, request.app.state.engine, start_ns, end_ns)
+    return await run_in_threadpool(list_filter_values, services(request).engine, start_ns, end_ns)

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from livekit_dashboard.api.auth import INGEST_ROLES, require
-from livekit_dashboard.ingest import Ingestor, QueueFullError
-from livekit_dashboard.ingest.usage import UsageError, parse_usage, usage_table
-from livekit_dashboard.store import StorageError
+from livekit_dashboard.api.services import require, services
+from livekit_dashboard.domain.roles import Permission
+from livekit_dashboard.ingest import DecodeError, IngestUnavailableError, UsageError
 
 __all__ = ["usage_router"]
 
-usage_router = APIRouter(tags=["Usage records"], dependencies=[Depends(require(INGEST_ROLES))])
+usage_router = APIRouter(tags=["Usage records"], dependencies=[Depends(require(Permission.INGEST))])
 _LIMIT = 4 * 1024 * 1024
 
 
@@ -37,17 +35,11 @@ async def post_usage(request: Request) -> JSONResponse:
     if len(body) > _LIMIT:
         return _answer(413, f"body exceeds the limit of {_LIMIT} bytes")
     try:
-        document = json.loads(body)
-        row, kind = parse_usage(document)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _answer(400, f"malformed JSON: {exc}")
+        accepted = await run_in_threadpool(services(request).ingestor.post_usage, body)
+    except DecodeError as exc:
+        return _answer(exc.status, exc.message)
     except UsageError as exc:
         return _answer(400, f"invalid usage record: {exc}")
-    ingestor: Ingestor = request.app.state.ingestor
-    try:
-        await run_in_threadpool(ingestor.batcher.submit, {"lk_usage_posted": usage_table(row)})
-    except QueueFullError as exc:
+    except IngestUnavailableError as exc:
         return _answer(503, str(exc), headers={"Retry-After": str(exc.retry_after_s)})
-    except StorageError as exc:
-        return _answer(503, f"storage unavailable: {exc}", headers={"Retry-After": "5"})
-    return _answer(200, "Usage record stored", {"call_id": row["CallId"], "format": kind})
+    return _answer(200, "Usage record stored", {"call_id": accepted.call_id, "format": accepted.kind})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
+
 __all__ = [
     "LogId",
     "is_valid_span_id",
@@ -19,8 +21,6 @@ _SPAN_ID = re.compile(r"^[0-9a-f]{16}$")
 _LOG_ID = re.compile(r"^([0-9]{1,20})-([0-9a-f]{16})$")
 _ZERO_TRACE = "0" * 32
 _ZERO_SPAN = "0" * 16
-# DateTime64(9) ends at 2262-04-11; ids beyond it cannot name a stored row
-_MAX_NS = 2**63 - 1
 
 
 def is_valid_trace_id(raw: bytes) -> bool:
@@ -71,7 +71,7 @@ class LogId:
 def parse_log_id(text: str) -> LogId:
     """Parse a log id from a URL; ValueError with a user-facing message when malformed."""
     match = _LOG_ID.match(text.strip().lower())
-    if not match or int(match.group(1)) > _MAX_NS:
+    if not match or int(match.group(1)) > MAX_TIMESTAMP_NS:
         raise ValueError(
             f"log id must look like '<timestamp ns>-<16 hex chars>' (as listed by /api/v1/logs), got {text[:80]!r}"
         )

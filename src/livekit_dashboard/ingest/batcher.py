@@ -2,6 +2,12 @@
 the write-ahead log (durable: replayed after a crash); one writer thread inserts everything queued in
 large batches, so the cost of an insert (a part per table, the materialized views) is shared by many
 requests. A bounded queue pushes back. Reads wait for rows acknowledged before them (read-your-writes).
+
+Exactly once: every batch is inserted under a deduplication token named after the log frames it
+holds, and its frames are recorded as in flight before the insert. A batch that failed, or that a
+crash interrupted, is inserted again as the very same batch under the same token, so storage skips
+what of it had already landed (in the raw table and in every materialized view) and completes the
+rest. A request whose digest was acknowledged in the last minutes is answered without storing it again.
 """
 
 from __future__ import annotations
@@ -12,19 +18,18 @@ import random
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
 
-from livekit_dashboard.ingest.wal import Position, WalError, WriteAheadLog, encode_payload
+from livekit_dashboard.ingest.dedup import RecentRequests
+from livekit_dashboard.ingest.wal import DIGEST_BYTES, Position, WalError, WriteAheadLog, encode_payload
 from livekit_dashboard.store import Engine, StorageError
 
 __all__ = ["Batcher", "QueueFullError"]
 
 log = logging.getLogger(__name__)
-
-_PROBE = "INSERT INTO livekit_dashboard_health VALUES (now64(3))"
 
 
 class QueueFullError(RuntimeError):
@@ -39,7 +44,8 @@ class QueueFullError(RuntimeError):
 class _Item:
     tables: Mapping[str, pa.Table]
     num_rows: int
-    position: Position
+    start: Position
+    end: Position
     enqueued: float
 
 
@@ -50,24 +56,33 @@ class Batcher:
         self,
         engine: Engine,
         wal: WriteAheadLog,
+        recent: RecentRequests,
         *,
+        probe_writes: Callable[[], None],
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
         flush_interval_s: float = 0.1,
         retry_after_s: int = 1,
         max_backoff_s: float = 5.0,
         admission_wait_s: float = 1.0,
+        split_after_s: float = 30.0,
     ) -> None:
         self._engine = engine
         self._wal = wal
+        self._recent = recent
+        self._probe_writes = probe_writes
         self._max_queue_rows = max_queue_rows
         self._max_batch_rows = max_batch_rows
         self._flush_interval_s = flush_interval_s
         self._retry_after_s = retry_after_s
         self._max_backoff_s = max_backoff_s
         self._admission_wait_s = admission_wait_s
+        # a batch refused this long while storage takes other writes is written request by request
+        # (retrying it whole first matters: a partial insert is completed only under its own token)
+        self._split_after_s = split_after_s
         self._waiting: deque[object] = deque()  # requests waiting for room, in arrival order
         self._items: deque[_Item] = deque()
+        self._replay_end: Position | None = None  # the batch a crash interrupted ends here
         self._queued_rows = 0
         self._accepted = 0  # items acknowledged (or recovered) so far
         self._committed = 0  # items in storage (or quarantined) so far
@@ -77,10 +92,11 @@ class Batcher:
         self.inserts = 0
         self.quarantined_rows = 0
         self.recovered_rows = 0
+        self.duplicate_requests = 0
         self._rows_per_s = 0.0  # recent write rate (moving average), for Retry-After
         self._refused: deque[tuple[float, int]] = deque()  # (when, rows) refused lately: unmet demand
-        # the last write failure, until a write succeeds again (for /healthz)
-        self.last_error: str | None = None
+        self._last_error: str | None = None  # the last insert failure, until an insert succeeds again
+        self._wal_error: str | None = None  # the last failed append, until an append succeeds again
 
     @property
     def queue_depth(self) -> int:
@@ -88,17 +104,32 @@ class Batcher:
         with self._cond:
             return self._queued_rows
 
+    @property
+    def last_error(self) -> str | None:
+        """Why the last insert failed, while storage has not taken a write since."""
+        with self._cond:
+            return self._last_error
+
+    @property
+    def wal_error(self) -> str | None:
+        """Why the last append to the write-ahead log failed, while none has succeeded since."""
+        with self._cond:
+            return self._wal_error
+
     def start(self) -> None:
         """Queue what the write-ahead log holds beyond its checkpoint, then start the writer."""
         rows = 0
-        for tables, position in self._wal.recover():
-            num_rows = sum(t.num_rows for t in tables.values())
-            self._items.append(_Item(tables, num_rows, position, time.monotonic()))
+        for frame in self._wal.recover():
+            num_rows = sum(t.num_rows for t in frame.tables.values())
+            self._items.append(_Item(frame.tables, num_rows, frame.start, frame.end, time.monotonic()))
+            self._recent.extend([frame.digest])
             self._queued_rows += num_rows
             self._accepted += 1
             rows += num_rows
         if rows:
             log.info("replaying %d rows from the write-ahead log in %s", rows, self._wal.directory)
+        if self._wal.inflight is not None:
+            self._replay_end = self._wal.inflight[1]
         self.recovered_rows = rows
         self._thread.start()
 
@@ -109,29 +140,48 @@ class Batcher:
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
+        self._recent.close()
         self._wal.close()
 
-    def submit(self, tables: Mapping[str, pa.Table]) -> None:
-        """Log and queue rows (blocks up to admission_wait_s while the queue is full). QueueFullError
-        when it stays full; StorageError when the log cannot be written. Once it returns, the rows
-        are durable."""
+    def submit(self, tables: Mapping[str, pa.Table], digest: bytes = b"") -> bool:
+        """Log and queue rows (blocks up to admission_wait_s while the queue is full). True once they
+        are durable; False when a request with this digest was acknowledged recently (nothing is
+        stored again). QueueFullError when the queue stays full; StorageError when the log cannot
+        be written."""
         num_rows = sum(t.num_rows for t in tables.values())
         if num_rows == 0:
-            return
-        payload = encode_payload(tables)
+            return True
+        if digest and len(digest) != DIGEST_BYTES:
+            raise ValueError(f"a request digest is {DIGEST_BYTES} bytes")
+        payload = encode_payload(tables, digest or bytes(DIGEST_BYTES))
         with self._cond:
+            if digest and self._recent.seen(digest):
+                self.duplicate_requests += 1
+                return False
             if self._stopping:
                 raise QueueFullError(self._retry_after_s)
             if self._waiting or not self._has_room(num_rows):
                 self._wait_for_room(num_rows)
             try:
-                position = self._wal.append(payload)
+                start, end = self._wal.append(payload)
             except WalError as exc:
-                raise StorageError(str(exc)) from None
-            self._items.append(_Item(tables, num_rows, position, time.monotonic()))
+                self._wal_error = str(exc)
+                raise
+            self._wal_error = None
+            if digest:
+                self._recent.add(digest)
+            self._items.append(_Item(tables, num_rows, start, end, time.monotonic()))
             self._queued_rows += num_rows
             self._accepted += 1
             self._cond.notify_all()
+        self._wal.sync(end)  # with fsync on: acknowledged only once on disk (shared by concurrent appends)
+        return True
+
+    def saturated(self) -> bool:
+        """Whether a new request would only wait in line to be refused: the queue is full and others
+        already wait for room (the HTTP layer then answers 503 before reading the body)."""
+        with self._cond:
+            return len(self._waiting) >= 4 and not self._has_room(1)
 
     def _has_room(self, num_rows: int) -> bool:
         # a request larger than the whole queue is still accepted when the queue is empty
@@ -148,7 +198,7 @@ class Batcher:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or self._stopping:
                     self._refused.append((time.monotonic(), num_rows))
-                    raise QueueFullError(self._retry_hint_s())
+                    raise QueueFullError(self.retry_hint_s())
                 self._cond.wait(remaining)
         finally:
             self._waiting.remove(ticket)
@@ -162,12 +212,12 @@ class Batcher:
             target = self._accepted
             while self._committed < target:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or self.last_error is not None or not self._thread.is_alive():
+                if remaining <= 0 or self._last_error is not None or not self._thread.is_alive():
                     return False
                 self._cond.wait(remaining)
         return True
 
-    def _retry_hint_s(self) -> int:
+    def retry_hint_s(self) -> int:
         """Seconds until the backlog should have drained, plus jitter so that refused clients do not
         all come back at the same moment (OTLP exporters honour Retry-After but retry only a few times)."""
         horizon = time.monotonic() - 5.0
@@ -184,6 +234,14 @@ class Batcher:
                 self._cond.wait()
             if not self._items:
                 return []
+            if self._replay_end is not None:
+                # the batch a crash interrupted: exactly its frames again, so its token matches
+                replay: list[_Item] = []
+                while self._items and self._items[0].end <= self._replay_end:
+                    replay.append(self._items.popleft())
+                self._replay_end = None
+                if replay:
+                    return replay
             # linger (counted from the oldest queued request) so that requests arriving close together
             # share one insert; under load the oldest has waited through the last insert already
             deadline = self._items[0].enqueued + self._flush_interval_s
@@ -201,52 +259,63 @@ class Batcher:
             return batch
 
     def _run(self) -> None:
+        batch: list[_Item] = []
         backoff_s = 0.1
+        first_failure = 0.0
         while True:
-            batch = self._take_batch()
             if not batch:
-                return
+                batch = self._take_batch()
+                first_failure = 0.0
+                if not batch:
+                    return
             started = time.monotonic()
             try:
                 self._write(batch)
-            except Exception as exc:  # StorageError, or anything else: the rows stay queued and logged
-                self.last_error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # StorageError, or anything else: the rows stay logged and queued
+                error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
+                with self._cond:
+                    self._last_error = error
                 if not isinstance(exc, StorageError):
                     log.exception("unexpected insert failure")
-                if self._storage_takes_writes():
-                    # storage works, yet refused this batch: find the requests it refuses
+                first_failure = first_failure or started
+                if started - first_failure >= self._split_after_s and self._storage_takes_writes():
+                    # storage works, yet keeps refusing this batch: find the requests it refuses
                     batch = self._write_one_by_one(batch)
                     if not batch:
                         continue
-                log.error("insert failed; %d requests stay queued, retrying: %s", len(batch), self.last_error)
-                with self._cond:
-                    self._items.extendleft(reversed(batch))
-                    if self._stopping:
-                        return  # the write-ahead log keeps them for the next start
-                    resume = time.monotonic() + backoff_s  # appends notify too: sleep the whole pause
-                    while not self._stopping and (pause := resume - time.monotonic()) > 0:
-                        self._cond.wait(pause)
+                log.error("insert failed; %d requests stay queued, retrying: %s", len(batch), error)
+                if not self._pause(backoff_s):
+                    return  # stopping: the write-ahead log keeps the batch for the next start
                 backoff_s = min(self._max_backoff_s, backoff_s * 2)
                 continue
             backoff_s = 0.1
             rate = sum(item.num_rows for item in batch) / max(time.monotonic() - started, 1e-3)
             self._rows_per_s = rate if not self._rows_per_s else 0.8 * self._rows_per_s + 0.2 * rate
             self._done(batch)
+            batch = []
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep between retries (appends notify too: sleep the whole pause); False when stopping."""
+        with self._cond:
+            resume = time.monotonic() + seconds
+            while not self._stopping and (pause := resume - time.monotonic()) > 0:
+                self._cond.wait(pause)
+            return not self._stopping
 
     def _done(self, batch: list[_Item]) -> None:
         try:
-            self._wal.checkpoint(batch[-1].position)
-        except OSError as exc:  # the rows are stored; a stale checkpoint only means a replay later
+            self._wal.checkpoint(batch[-1].end)
+        except OSError as exc:  # the rows are stored; a stale checkpoint only means a replay, deduplicated
             log.warning("could not write the write-ahead log checkpoint: %s", exc)
-        self.last_error = None
         with self._cond:
+            self._last_error = None
             self._queued_rows -= sum(item.num_rows for item in batch)
             self._committed += len(batch)
             self._cond.notify_all()
 
     def _storage_takes_writes(self) -> bool:
         try:
-            self._engine.command(_PROBE)
+            self._probe_writes()
         except Exception:
             return False
         return True
@@ -270,10 +339,14 @@ class Batcher:
         return []
 
     def _write(self, batch: list[_Item]) -> None:
+        start, end = batch[0].start, batch[-1].end
+        self._wal.mark_inflight(start, end)
+        token = self._wal.token(start, end)
         by_table: dict[str, list[pa.Table]] = defaultdict(list)
         for item in batch:
             for name, table in item.tables.items():
                 by_table[name].append(table)
         for name, parts in by_table.items():
-            self._engine.insert_arrow(name, pa.concat_tables(parts) if len(parts) > 1 else parts[0])
+            data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+            self._engine.insert_arrow(name, data, token=f"{token}:{name}")
         self.inserts += 1

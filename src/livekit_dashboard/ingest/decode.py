@@ -16,6 +16,7 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
+from google.rpc import status_pb2
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
@@ -34,6 +35,8 @@ __all__ = [
     "Encoding",
     "Signal",
     "decompress",
+    "encode_error",
+    "encode_response",
     "encoding_for_content_type",
     "parse_request",
     "response_for",
@@ -62,6 +65,7 @@ class DecodeError(ValueError):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.encoding: Encoding | None = None  # the request's, to answer in (None: unknown, JSON)
 
 
 _REQUESTS: dict[Signal, type[Message]] = {
@@ -78,6 +82,26 @@ _RESPONSES: dict[Signal, type[Message]] = {
 
 def response_for(signal: Signal) -> Any:
     return _RESPONSES[signal]()
+
+
+MEDIA_TYPES = {Encoding.PROTOBUF: "application/x-protobuf", Encoding.JSON: "application/json"}
+# google.rpc.Code values for the HTTP statuses OTLP answers with
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 503: 14, 500: 13}
+
+
+def encode_response(response: Message, encoding: Encoding) -> tuple[bytes, str]:
+    """An Export*ServiceResponse in the request's encoding, with its media type."""
+    if encoding is Encoding.PROTOBUF:
+        return response.SerializeToString(), MEDIA_TYPES[encoding]
+    return json_format.MessageToJson(response, indent=None).encode(), MEDIA_TYPES[Encoding.JSON]
+
+
+def encode_error(status: int, message: str, encoding: Encoding | None) -> tuple[bytes, str]:
+    """An OTLP error body: google.rpc.Status in the request's encoding (JSON when unknown)."""
+    code = _RPC_CODES.get(status, 2)
+    if encoding is Encoding.PROTOBUF:
+        return status_pb2.Status(code=code, message=message).SerializeToString(), MEDIA_TYPES[encoding]
+    return json.dumps({"code": code, "message": message}).encode(), MEDIA_TYPES[Encoding.JSON]
 
 
 def encoding_for_content_type(content_type: str | None) -> Encoding:
@@ -126,6 +150,8 @@ def parse_request(signal: Signal, encoding: Encoding, body: bytes) -> Any:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DecodeError(400, f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise DecodeError(400, "malformed JSON: nested too deeply") from None
     if not isinstance(document, dict):
         raise DecodeError(400, f"malformed OTLP/JSON: the top level must be an object, got {type(document).__name__}")
     try:
@@ -133,6 +159,8 @@ def parse_request(signal: Signal, encoding: Encoding, body: bytes) -> Any:
         json_format.ParseDict(document, message, ignore_unknown_fields=True)
     except (json_format.ParseError, TypeError, AttributeError, ValueError) as exc:
         raise DecodeError(400, f"malformed OTLP/JSON Export{_title(signal)}ServiceRequest: {exc}") from None
+    except RecursionError:
+        raise DecodeError(400, f"malformed OTLP/JSON Export{_title(signal)}ServiceRequest: nested too deeply") from None
     return message
 
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
 from livekit_dashboard.ingest.attributes import any_value_to_str
 from livekit_dashboard.ingest.columns import MapColumn, append_attributes
 from livekit_dashboard.ingest.decode import Signal
-from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared
+from livekit_dashboard.ingest.rows import Prepared
 from livekit_dashboard.store import tables
 
 __all__ = ["prepare_logs"]

@@ -7,9 +7,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
 from livekit_dashboard.ingest.attributes import attributes_to_pairs, service_name
 from livekit_dashboard.ingest.decode import Signal
-from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared, ns
+from livekit_dashboard.ingest.rows import Prepared, ns
 from livekit_dashboard.store import tables
 
 __all__ = ["prepare_metrics"]

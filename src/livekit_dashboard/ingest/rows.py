@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
 from livekit_dashboard.ingest.decode import Signal
 
-__all__ = ["MAX_TIMESTAMP_NS", "Prepared", "ns"]
-
-# DateTime64(9) ends at 2262-04-11 23:47:16; later timestamps cannot be stored
-MAX_TIMESTAMP_NS = 2**63 - 1
+__all__ = ["Prepared", "ns"]
 
 
 def ns(value: int) -> int:

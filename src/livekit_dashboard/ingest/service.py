@@ -1,75 +1,179 @@
-"""Ingestor: what both transports share. Turn a decoded request into stored rows and an
-Export*ServiceResponse, counting everything in IngestStats."""
+"""Ingestor: the one way in for every transport. OTLP/HTTP, OTLP/gRPC and the LiveKit-compatible
+routes all call `export_otlp` (bytes in, Export*ServiceResponse out); posted usage records call
+`post_usage`. Everything is counted in IngestStats."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from livekit_dashboard.ingest.batcher import Batcher, QueueFullError
-from livekit_dashboard.ingest.decode import Signal, response_for
+from livekit_dashboard.ingest.decode import (
+    DecodeError,
+    Encoding,
+    Signal,
+    decompress,
+    encoding_for_content_type,
+    parse_request,
+    response_for,
+)
+from livekit_dashboard.ingest.diskspace import DiskSpace
 from livekit_dashboard.ingest.logs import prepare_logs
 from livekit_dashboard.ingest.metrics import prepare_metrics
 from livekit_dashboard.ingest.rows import Prepared
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.ingest.stats import IngestStats
+from livekit_dashboard.ingest.usage import parse_usage, usage_table
 from livekit_dashboard.store import StorageError
 
-__all__ = ["IngestUnavailableError", "Ingestor"]
+__all__ = ["ExportResult", "IngestUnavailableError", "Ingestor", "UsageAccepted"]
 
 _PREPARE: dict[Signal, Callable[[Any], Prepared]] = {
     Signal.TRACES: prepare_spans,
     Signal.LOGS: prepare_logs,
     Signal.METRICS: prepare_metrics,
 }
+_USAGE_TABLE = "lk_usage_posted"
 
 
 class IngestUnavailableError(RuntimeError):
-    """Rows were not stored (queue full or storage failing); answer 503/UNAVAILABLE."""
+    """Rows were not stored (queue full, storage or the write-ahead log failing, disk almost full);
+    answer 503 / UNAVAILABLE."""
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
 
 
-class Ingestor:
-    def __init__(self, batcher: Batcher, stats: IngestStats) -> None:
-        self.batcher = batcher
-        self.stats = stats
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    """An accepted OTLP request: the Export*ServiceResponse and the encoding to answer in."""
 
-    def prepare(self, signal: Signal, request: Any) -> Prepared:
+    response: Any
+    encoding: Encoding
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAccepted:
+    call_id: str
+    kind: str  # session_report or usage_record
+    duplicate: bool = False
+
+
+def _digest(kind: str, body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16, person=kind.encode()[:16]).digest()
+
+
+class Ingestor:
+    def __init__(self, batcher: Batcher, stats: IngestStats, disk: DiskSpace, *, max_body_bytes: int) -> None:
+        self._batcher = batcher
+        self._stats = stats
+        self._disk = disk
+        self.max_body_bytes = max_body_bytes
+
+    # -- the verbs the transports call -------------------------------------------------------------
+
+    def refusal(self) -> IngestUnavailableError | None:
+        """Why a new request would be refused right now (checked before its body is read), or None."""
+        problem = self._disk.problem()
+        if problem:
+            return IngestUnavailableError(problem, 30)
+        if self._batcher.saturated():
+            self._stats.refuse()
+            return IngestUnavailableError("ingest queue is full", self._batcher.retry_hint_s())
+        return None
+
+    def export_otlp(
+        self, signal: Signal, body: bytes, content_type: str | None, content_encoding: str | None = None
+    ) -> ExportResult:
+        """Decode an OTLP request body and store its rows. DecodeError (with the HTTP status) for a body
+        we cannot accept; IngestUnavailableError when nothing was stored and the client should retry."""
+        encoding = encoding_for_content_type(content_type)
+        try:
+            raw = decompress(body, content_encoding, self.max_body_bytes)
+            prepared = self._prepare(signal, parse_request(signal, encoding, raw))
+        except DecodeError as exc:
+            exc.encoding = encoding
+            raise
+        stored = self._submit(prepared.tables, _digest(signal.value, raw), prepared.num_rows)
+        if stored:
+            self._stats.add(signal, stored=prepared.accepted)
+        return ExportResult(_response(prepared), encoding, duplicate=not stored)
+
+    def post_usage(self, body: bytes) -> UsageAccepted:
+        """Store one call's usage record (SessionReport.to_dict() or a plain record, JSON). UsageError
+        (or DecodeError for malformed JSON) when it is not one; IngestUnavailableError to retry."""
+        try:
+            document = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DecodeError(400, f"malformed JSON: {exc}") from None
+        except RecursionError:
+            raise DecodeError(400, "malformed JSON: nested too deeply") from None
+        row, kind = parse_usage(document)
+        stored = self._submit({_USAGE_TABLE: usage_table(row)}, _digest("usage", body), 1)
+        return UsageAccepted(row["CallId"], kind, duplicate=not stored)
+
+    def _prepare(self, signal: Signal, request: Any) -> Prepared:
         prepared = _PREPARE[signal](request)
-        self.stats.add(signal, received=prepared.accepted + prepared.rejected, rejected=prepared.rejected)
+        self._stats.add(signal, received=prepared.accepted + prepared.rejected, rejected=prepared.rejected)
         return prepared
 
-    def submit(self, prepared: Prepared) -> None:
-        """Log and queue the rows (durable on return); IngestUnavailableError when the queue stays full
-        or the write-ahead log cannot be written."""
+    def _submit(self, tables: dict[str, Any], digest: bytes, num_rows: int) -> bool:
+        problem = self._disk.problem()
+        if problem and num_rows:
+            raise IngestUnavailableError(problem, 30)
         try:
-            self.batcher.submit(prepared.tables)
+            stored = self._batcher.submit(tables, digest)
         except QueueFullError as exc:
-            self.stats.refuse()
+            self._stats.refuse()
             raise IngestUnavailableError(str(exc), exc.retry_after_s) from None
         except StorageError as exc:
             raise IngestUnavailableError(f"storage unavailable: {exc}", 5) from None
-        self.stats.add(prepared.signal, stored=prepared.accepted)
+        if not stored:
+            self._stats.duplicate()
+        return stored
 
-    def store(self, signal: Signal, request: Any) -> Any:
-        """Blocking path (gRPC): prepare, log, and return the Export*ServiceResponse."""
-        prepared = self.prepare(signal, request)
-        self.submit(prepared)
-        return self.response(prepared)
+    # -- state ---------------------------------------------------------------------------------------
 
-    @staticmethod
-    def response(prepared: Prepared) -> Any:
-        response = response_for(prepared.signal)
-        if prepared.rejected:
-            partial = response.partial_success
-            if prepared.signal is Signal.TRACES:
-                partial.rejected_spans = prepared.rejected
-            elif prepared.signal is Signal.LOGS:
-                partial.rejected_log_records = prepared.rejected
-            else:
-                partial.rejected_data_points = prepared.rejected
-            partial.error_message = prepared.error_message()
-        return response
+    def wait_visible(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every request acknowledged so far is in storage (see Batcher.wait_visible)."""
+        return self._batcher.wait_visible(timeout_s)
+
+    def problems(self) -> list[str]:
+        """What keeps ingest from taking data right now (empty when it is ready)."""
+        out = []
+        if error := self._batcher.last_error:
+            out.append(f"storage refuses writes: {error}")
+        if error := self._batcher.wal_error:
+            out.append(error)
+        if problem := self._disk.problem():
+            out.append(problem)
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        """Counts since start, plus the queue and write-ahead log state."""
+        return {
+            **self._stats.snapshot(),
+            "queue_depth": self._batcher.queue_depth,
+            "quarantined_rows": self._batcher.quarantined_rows,
+            "recovered_rows": self._batcher.recovered_rows,
+            "free_disk_bytes": self._disk.free_bytes(),
+        }
+
+
+def _response(prepared: Prepared) -> Any:
+    response = response_for(prepared.signal)
+    if prepared.rejected:
+        partial = response.partial_success
+        if prepared.signal is Signal.TRACES:
+            partial.rejected_spans = prepared.rejected
+        elif prepared.signal is Signal.LOGS:
+            partial.rejected_log_records = prepared.rejected
+        else:
+            partial.rejected_data_points = prepared.rejected
+        partial.error_message = prepared.error_message()
+    return response

@@ -7,9 +7,10 @@ from typing import Any
 import pyarrow as pa
 
 from livekit_dashboard.domain.ids import is_valid_span_id, is_valid_trace_id
+from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
 from livekit_dashboard.ingest.columns import MapColumn, append_attributes
 from livekit_dashboard.ingest.decode import Signal
-from livekit_dashboard.ingest.rows import MAX_TIMESTAMP_NS, Prepared, ns
+from livekit_dashboard.ingest.rows import Prepared, ns
 from livekit_dashboard.store import tables
 
 __all__ = ["SPAN_KINDS", "STATUS_CODES", "prepare_spans"]

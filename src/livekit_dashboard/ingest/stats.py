@@ -17,6 +17,7 @@ class IngestStats:
         self._lock = threading.Lock()
         self._counts = {signal: {"received": 0, "stored": 0, "rejected": 0} for signal in Signal}
         self._refused = 0
+        self._duplicates = 0
 
     def add(self, signal: Signal, *, received: int = 0, stored: int = 0, rejected: int = 0) -> None:
         with self._lock:
@@ -30,8 +31,14 @@ class IngestStats:
         with self._lock:
             self._refused += 1
 
+    def duplicate(self) -> None:
+        """A request acknowledged recently came again (a client retry): answered, not stored twice."""
+        with self._lock:
+            self._duplicates += 1
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             out: dict[str, Any] = {signal.value: dict(counts) for signal, counts in self._counts.items()}
             out["refused_requests"] = self._refused
+            out["duplicate_requests"] = self._duplicates
             return out

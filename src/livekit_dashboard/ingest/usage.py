@@ -5,43 +5,14 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-__all__ = ["PLAIN_FIELDS", "UsageError", "parse_usage", "usage_table"]
+from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS, parse_iso8601_ns
+from livekit_dashboard.store.tables import USAGE_POSTED
 
-_TS = pa.timestamp("ns", tz="UTC")
-SCHEMA = pa.schema(
-    [
-        ("CallId", pa.string()),
-        ("PostedAt", _TS),
-        ("TraceId", pa.string()),
-        ("RoomName", pa.string()),
-        ("ServiceName", pa.string()),
-        ("AgentName", pa.string()),
-        ("UserEmail", pa.string()),
-        ("AssistantId", pa.string()),
-        ("CloseReason", pa.string()),
-        ("StartedAt", _TS),
-        ("EndedAt", _TS),
-        ("Models", pa.list_(pa.string())),
-        ("InputAudioTokens", pa.uint64()),
-        ("InputTextTokens", pa.uint64()),
-        ("CachedAudioTokens", pa.uint64()),
-        ("CachedTextTokens", pa.uint64()),
-        ("OutputAudioTokens", pa.uint64()),
-        ("OutputTextTokens", pa.uint64()),
-        ("CacheWriteTokens", pa.uint64()),
-        ("ReasoningTokens", pa.uint64()),
-        ("TtsCharacters", pa.uint64()),
-        ("TtsAudioS", pa.float64()),
-        ("SttAudioS", pa.float64()),
-        ("Turns", pa.uint64()),
-        ("Errors", pa.uint64()),
-    ]
-)
+__all__ = ["PLAIN_FIELDS", "UsageError", "parse_usage", "usage_table"]
 
 # plain record field -> column; the token and duration names follow the admin API's record fields
 _INT_FIELDS = {
@@ -73,7 +44,6 @@ PLAIN_FIELDS = frozenset(
     | set(_FLOAT_FIELDS)
     | set(_STR_FIELDS)
 )
-_MAX_NS = 2**63 - 1
 
 
 class UsageError(ValueError):
@@ -104,21 +74,17 @@ def _time_ns(value: Any, field: str) -> int:
     """ISO 8601 text or epoch seconds."""
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"{field}: expected ISO 8601 or epoch seconds, got {value[:60]!r}") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        seconds = parsed.timestamp()
-    else:
-        seconds = _float(value, field)
-    if not 0 <= seconds * 1e9 <= _MAX_NS:
+            return parse_iso8601_ns(value)
+        except ValueError as exc:
+            raise UsageError(f"{field}: {exc} or epoch seconds") from None
+    seconds = _float(value, field)
+    if seconds * 1e9 > MAX_TIMESTAMP_NS:
         raise UsageError(f"{field}: out of range")
     return round(seconds * 1e9)
 
 
 def _blank() -> dict[str, Any]:
-    row: dict[str, Any] = {name: 0 for name in SCHEMA.names}
+    row: dict[str, Any] = {name: 0 for name in USAGE_POSTED.names}
     row.update({col: "" for col in _STR_FIELDS.values()})
     row.update({"Models": [], "TtsAudioS": 0.0, "SttAudioS": 0.0})
     return row
@@ -237,4 +203,4 @@ def parse_usage(body: Any) -> tuple[dict[str, Any], str]:
 
 
 def usage_table(row: dict[str, Any]) -> pa.Table:
-    return pa.Table.from_pylist([row], schema=SCHEMA)
+    return pa.Table.from_pylist([row], schema=USAGE_POSTED)

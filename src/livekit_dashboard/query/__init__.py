@@ -1,6 +1,31 @@
-"""Query: read-only analytics and lookups, one SQL file per question."""
+"""Query: read-only analytics and lookups, one SQL file per question. The API uses only what this
+package exports here."""
 
-from livekit_dashboard.query.lookup import get_log, get_trace, list_logs
-from livekit_dashboard.query.panels import PANELS, Panel, PanelQuery, run_panel
+from livekit_dashboard.query.lookup import count_spans, get_log, get_trace, list_logs
+from livekit_dashboard.query.panels import PANELS, Panel, PanelQuery, list_filter_values, run_panel
+from livekit_dashboard.query.usage import (
+    CALL_SORT_FIELDS,
+    GRANULARITIES,
+    UsageFilter,
+    list_calls,
+    sum_usage,
+    summarize_calls,
+)
 
-__all__ = ["PANELS", "Panel", "PanelQuery", "get_log", "get_trace", "list_logs", "run_panel"]
+__all__ = [
+    "CALL_SORT_FIELDS",
+    "GRANULARITIES",
+    "PANELS",
+    "Panel",
+    "PanelQuery",
+    "UsageFilter",
+    "count_spans",
+    "get_log",
+    "get_trace",
+    "list_calls",
+    "list_filter_values",
+    "list_logs",
+    "run_panel",
+    "sum_usage",
+    "summarize_calls",
+]

@@ -8,7 +8,7 @@ from livekit_dashboard.domain.ids import LogId
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["get_log", "get_trace", "list_logs"]
+__all__ = ["count_spans", "get_log", "get_trace", "list_logs"]
 
 
 def get_trace(engine: Engine, trace_id: str) -> dict[str, Any] | None:
@@ -54,3 +54,8 @@ def get_log(engine: Engine, log_id: LogId) -> dict[str, Any] | None:
     row = rows[0]
     row.pop("content_hash", None)
     return row
+
+
+def count_spans(engine: Engine) -> int:
+    """How many spans are stored (the demo fills only an empty store)."""
+    return int(engine.query("SELECT count() AS n FROM otel_traces")[0]["n"])

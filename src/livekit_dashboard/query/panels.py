@@ -10,7 +10,7 @@ from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["PANELS", "Panel", "PanelQuery", "filter_values", "header_params", "run_panel"]
+__all__ = ["PANELS", "Panel", "PanelQuery", "header_params", "list_filter_values", "run_panel"]
 
 COMMON = ("start", "end", "services", "languages", "models")
 
@@ -134,7 +134,7 @@ def run_panel(engine: Engine, name: str, query: PanelQuery) -> list[dict[str, An
     return engine.query(sql, {key: values[key] for key in panel.params})
 
 
-def filter_values(engine: Engine, start_ns: int, end_ns: int) -> dict[str, list[str]]:
+def list_filter_values(engine: Engine, start_ns: int, end_ns: int) -> dict[str, list[str]]:
     """Services, languages and models seen in the range, most used first."""
     rows = engine.query(load_sql("filter_values"), {"start": format_ch_time(start_ns), "end": format_ch_time(end_ns)})
     out: dict[str, list[str]] = {"services": [], "languages": [], "models": []}

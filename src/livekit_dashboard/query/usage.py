@@ -9,7 +9,7 @@ from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["CALL_SORT_FIELDS", "GRANULARITIES", "UsageFilter", "calls_list", "summarize_calls", "usage_totals"]
+__all__ = ["CALL_SORT_FIELDS", "GRANULARITIES", "UsageFilter", "list_calls", "sum_usage", "summarize_calls"]
 
 GRANULARITIES = ("hour", "day", "week", "month")
 CALL_SORT_FIELDS = ("started_at", "call_duration_s", "total_llm_tokens", "tts_characters", "turns", "errors")
@@ -50,7 +50,7 @@ _TOTALS = (
 )
 
 
-def usage_totals(engine: Engine, where: UsageFilter, dimension: str = "") -> list[dict[str, Any]]:
+def sum_usage(engine: Engine, where: UsageFilter, dimension: str = "") -> list[dict[str, Any]]:
     """The totals overall (one row, zeros when nothing matched) or per `user`, `assistant` or one
     of GRANULARITIES (rows keyed `user_email`, `assistant_id` or `period`)."""
     rows = engine.query(load_sql("usage_totals"), {**where.values(), "dimension": dimension})
@@ -66,7 +66,7 @@ def summarize_calls(engine: Engine, where: UsageFilter) -> dict[str, Any]:
     return engine.query(load_sql("calls_summary"), where.values())[0]
 
 
-def calls_list(
+def list_calls(
     engine: Engine, where: UsageFilter, *, sort: str, descending: bool, limit: int, offset: int
 ) -> tuple[int, list[dict[str, Any]]]:
     rows = engine.query(

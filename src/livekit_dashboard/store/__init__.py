@@ -1,6 +1,6 @@
 """Storage: the only package that talks to ClickHouse (embedded chDB or a server)."""
 
-from livekit_dashboard.store.api_keys import ROLES, ApiKey, KeyStore
+from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key
 from livekit_dashboard.store.engine import (
     DataDirInUseError,
     Engine,
@@ -9,18 +9,22 @@ from livekit_dashboard.store.engine import (
     open_engine,
 )
 from livekit_dashboard.store.migrate import apply_migrations
+from livekit_dashboard.store.monitor import StorageMonitor
+from livekit_dashboard.store.probe import probe_writes
 from livekit_dashboard.store.retention import Retention, apply_retention
 
 __all__ = [
-    "ROLES",
     "ApiKey",
     "DataDirInUseError",
     "Engine",
     "KeyStore",
     "Retention",
     "StorageError",
+    "StorageMonitor",
     "apply_migrations",
     "apply_retention",
     "chdb_path",
+    "is_generated_key",
     "open_engine",
+    "probe_writes",
 ]

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
+from livekit_dashboard.domain.roles import Role
 from livekit_dashboard.store.engine import Engine
 
-__all__ = ["ROLES", "ApiKey", "KeyStore"]
+__all__ = ["ApiKey", "KeyStore", "is_generated_key"]
 
-ROLES = ("super-admin", "viewer", "ingest")
 _KEY = re.compile(r"^lkd_([0-9a-f]{10})_[A-Za-z0-9_-]{20,}$")
 _BOOTSTRAP = "bootstrap"
 _REFRESH_S = 5.0
@@ -31,7 +31,7 @@ _REFRESH_S = 5.0
 class ApiKey:
     key_id: str
     name: str
-    role: str
+    role: Role
     secret_hash: str
     created_at_ms: int
     last_used_at_ms: int | None
@@ -52,6 +52,12 @@ class ApiKey:
             "revoked": not self.active,
             "revoked_at_ms": self.revoked_at_ms,
         }
+
+
+def is_generated_key(secret: str) -> bool:
+    """Whether a secret has the form of a key this store generates (`lkd_<id>_<secret>`, 144 random
+    bits: not guessable), as opposed to a bootstrap key a person chose."""
+    return _KEY.match(secret) is not None
 
 
 def _hash(key: str) -> str:
@@ -78,8 +84,11 @@ class KeyStore:
             "FROM livekit_dashboard_api_keys FINAL ORDER BY CreatedAt"
         )
         keys = {
-            r["KeyId"]: ApiKey(r["KeyId"], r["Name"], r["Role"], r["SecretHash"], r["created"], r["used"], r["revoked"])
+            r["KeyId"]: ApiKey(
+                r["KeyId"], r["Name"], Role(r["Role"]), r["SecretHash"], r["created"], r["used"], r["revoked"]
+            )
             for r in rows
+            if r["Role"] in Role.__members__.values()
         }
         with self._lock:
             self._keys = keys
@@ -107,13 +116,13 @@ class KeyStore:
 
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
         """A new key; the plaintext is returned here once and never stored."""
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        if role not in Role.__members__.values():
+            raise ValueError(f"role must be one of {', '.join(Role)}, got {role!r}")
         if not name.strip() or len(name) > 200:
             raise ValueError("name must be 1 to 200 characters")
         key_id = secrets.token_hex(5)
         plaintext = f"lkd_{key_id}_{secrets.token_urlsafe(24)}"
-        record = ApiKey(key_id, name.strip(), role, _hash(plaintext), _now_ms(), None, None)
+        record = ApiKey(key_id, name.strip(), Role(role), _hash(plaintext), _now_ms(), None, None)
         self._write(record)
         return record, plaintext
 
@@ -126,7 +135,7 @@ class KeyStore:
         if existing and existing.active and hmac.compare_digest(existing.secret_hash, digest):
             return existing
         record = ApiKey(
-            _BOOTSTRAP, "bootstrap (LIVEKIT_DASHBOARD_ADMIN_KEY)", "super-admin", digest, _now_ms(), None, None
+            _BOOTSTRAP, "bootstrap (LIVEKIT_DASHBOARD_ADMIN_KEY)", Role.SUPER_ADMIN, digest, _now_ms(), None, None
         )
         self._write(record)
         return record
@@ -147,8 +156,8 @@ class KeyStore:
         return key
 
     def verify(self, plaintext: str) -> ApiKey | None:
-        """The active key this plaintext is, or None; records its use."""
-        self._refresh_if_stale()
+        """The active key this plaintext is, or None; records its use. Reads only memory (reload()
+        runs every few seconds from the server's key thread, and after every change)."""
         match = _KEY.match(plaintext)
         key_id = match.group(1) if match else _BOOTSTRAP
         with self._lock:

@@ -34,8 +34,6 @@ class Slots:
     aggregating_engine: str = "AggregatingMergeTree"
     replacing_engine: str = "ReplacingMergeTree"
     on_cluster: str = ""
-    ttl: str = ""
-    ttl_lookup: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +60,6 @@ def render_ddl(sql: str, slots: Slots) -> list[str]:
         "aggregating_engine": slots.aggregating_engine,
         "replacing_engine": slots.replacing_engine,
         "on_cluster": slots.on_cluster,
-        "ttl": slots.ttl,
-        "ttl_lookup": slots.ttl_lookup,
     }
 
     def fill(match: re.Match[str]) -> str:

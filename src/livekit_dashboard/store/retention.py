@@ -6,35 +6,35 @@ already stored; unchanged ones are left alone, so a restart costs nothing.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
 from livekit_dashboard.store.engine import Engine
+from livekit_dashboard.store.migrate import list_migrations
 
-__all__ = ["TABLES", "Retention", "apply_retention"]
+__all__ = ["Retention", "apply_retention", "retained_tables"]
 
-# table -> (signal, the DateTime expression its TTL counts from)
-TABLES: dict[str, tuple[str, str]] = {
-    "otel_traces": ("traces", "toDateTime(Timestamp)"),
-    "otel_traces_trace_id_ts": ("traces", "Start"),
-    "lk_requests": ("traces", "toDateTime(Timestamp)"),
-    "lk_turns": ("traces", "toDateTime(Timestamp)"),
-    "lk_calls": ("traces", "toDateTime(Timestamp)"),
-    "lk_errors": ("traces", "toDateTime(Timestamp)"),
-    "lk_span_minutes": ("traces", "Minute"),
-    "lk_request_hours": ("traces", "Hour"),
-    "lk_turn_hours": ("traces", "Hour"),
-    "lk_request_latency_hours": ("traces", "Hour"),
-    "lk_call_turns": ("traces", "Day"),
-    "otel_logs": ("logs", "TimestampTime"),
-    "otel_metrics_gauge": ("metrics", "toDateTime(TimeUnix)"),
-    "otel_metrics_sum": ("metrics", "toDateTime(TimeUnix)"),
-    "otel_metrics_histogram": ("metrics", "toDateTime(TimeUnix)"),
-    "otel_metrics_exponential_histogram": ("metrics", "toDateTime(TimeUnix)"),
-    "otel_metrics_summary": ("metrics", "toDateTime(TimeUnix)"),
-    "lk_call_usage_metrics": ("usage", "toDateTime(LastSeen)"),
-    "lk_usage_posted": ("usage", "toDateTime(StartedAt)"),
-}
+# in store/schema/*.sql every CREATE TABLE is preceded by `-- retention: <signal> <TTL column>` (or
+# `-- retention: none (why)`), so a new table cannot be forgotten here
+_ANNOTATION = re.compile(r"^-- retention: (\w+)(?: (.+))?\nCREATE TABLE IF NOT EXISTS (\w+)", re.MULTILINE)
+_SIGNALS = ("traces", "logs", "metrics", "usage")
+
+
+@functools.cache
+def retained_tables() -> dict[str, tuple[str, str]]:
+    """table -> (signal, the DateTime expression its TTL counts from), from the schema files."""
+    out: dict[str, tuple[str, str]] = {}
+    for migration in list_migrations():
+        for signal, column, table in _ANNOTATION.findall(migration.sql):
+            if signal == "none":
+                continue
+            if signal not in _SIGNALS or not column:
+                raise ValueError(f"{migration.name}: bad retention annotation for {table}: {signal} {column}")
+            out[table] = (signal, column)
+    return out
+
+
 _TTL = re.compile(r"\bTTL\b.*?toIntervalDay\((\d+)\)", re.DOTALL)
 
 
@@ -62,7 +62,7 @@ def _current_days(engine: Engine, table: str) -> int:
 def apply_retention(engine: Engine, retention: Retention) -> list[str]:
     """Set each table's TTL to its signal's retention; returns the tables changed."""
     changed = []
-    for table, (signal, column) in TABLES.items():
+    for table, (signal, column) in retained_tables().items():
         days = int(getattr(retention, signal))
         if days < 0:
             raise ValueError(f"retention for {signal} must be 0 (forever) or more days, got {days}")

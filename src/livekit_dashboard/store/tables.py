@@ -12,6 +12,7 @@ __all__ = [
     "METRICS_SUM",
     "METRICS_SUMMARY",
     "TRACES",
+    "USAGE_POSTED",
 ]
 
 _TS = pa.timestamp("ns", tz="UTC")
@@ -135,4 +136,33 @@ METRICS_SUMMARY = _schema(
     ("ValueAtQuantiles.Quantile", pa.list_(pa.float64())),
     ("ValueAtQuantiles.Value", pa.list_(pa.float64())),
     ("Flags", pa.uint32()),
+)
+
+# records posted by workers (POST /v1/usage), one row per call; the newest post wins
+USAGE_POSTED = _schema(
+    ("CallId", _STR),
+    ("PostedAt", _TS),
+    ("TraceId", _STR),
+    ("RoomName", _STR),
+    ("ServiceName", _STR),
+    ("AgentName", _STR),
+    ("UserEmail", _STR),
+    ("AssistantId", _STR),
+    ("CloseReason", _STR),
+    ("StartedAt", _TS),
+    ("EndedAt", _TS),
+    ("Models", pa.list_(_STR)),
+    ("InputAudioTokens", pa.uint64()),
+    ("InputTextTokens", pa.uint64()),
+    ("CachedAudioTokens", pa.uint64()),
+    ("CachedTextTokens", pa.uint64()),
+    ("OutputAudioTokens", pa.uint64()),
+    ("OutputTextTokens", pa.uint64()),
+    ("CacheWriteTokens", pa.uint64()),
+    ("ReasoningTokens", pa.uint64()),
+    ("TtsCharacters", pa.uint64()),
+    ("TtsAudioS", pa.float64()),
+    ("SttAudioS", pa.float64()),
+    ("Turns", pa.uint64()),
+    ("Errors", pa.uint64()),
 )

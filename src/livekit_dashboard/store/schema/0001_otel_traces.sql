@@ -1,5 +1,6 @@
 -- Spans, as the OpenTelemetry Collector ClickHouse exporter stores them (same columns and types),
 -- plus its trace-id -> time-range lookup table and the materialized view that fills it.
+-- retention: traces toDateTime(Timestamp)
 CREATE TABLE IF NOT EXISTS otel_traces {{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -37,9 +38,9 @@ CREATE TABLE IF NOT EXISTS otel_traces {{on_cluster}} (
 PARTITION BY toDate(Timestamp)
 PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))
 ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
+-- retention: traces Start
 CREATE TABLE IF NOT EXISTS otel_traces_trace_id_ts {{on_cluster}} (
     TraceId String CODEC(ZSTD(1)),
     Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),
@@ -47,7 +48,6 @@ CREATE TABLE IF NOT EXISTS otel_traces_trace_id_ts {{on_cluster}} (
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toStartOfWeek(Start)
 ORDER BY (TraceId)
-{{ttl_lookup}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS otel_traces_trace_id_ts_mv {{on_cluster}}

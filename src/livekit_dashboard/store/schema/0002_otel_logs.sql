@@ -1,4 +1,5 @@
 -- Log records, as the OpenTelemetry Collector ClickHouse exporter stores them.
+-- retention: logs TimestampTime
 CREATE TABLE IF NOT EXISTS otel_logs {{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TimestampTime DateTime DEFAULT toDateTime(Timestamp),
@@ -29,5 +30,4 @@ CREATE TABLE IF NOT EXISTS otel_logs {{on_cluster}} (
 PARTITION BY toDate(TimestampTime)
 PRIMARY KEY (ServiceName, TimestampTime)
 ORDER BY (ServiceName, TimestampTime, Timestamp)
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;

@@ -1,6 +1,7 @@
 -- Metric data points, one table per OTLP metric kind, as the OpenTelemetry Collector ClickHouse
 -- exporter stores them (same columns and types).
 
+-- retention: metrics toDateTime(TimeUnix)
 CREATE TABLE IF NOT EXISTS otel_metrics_gauge {{on_cluster}} (
     ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     ResourceSchemaUrl String CODEC(ZSTD(1)),
@@ -34,9 +35,9 @@ CREATE TABLE IF NOT EXISTS otel_metrics_gauge {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(TimeUnix)
 ORDER BY (ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
+-- retention: metrics toDateTime(TimeUnix)
 CREATE TABLE IF NOT EXISTS otel_metrics_sum {{on_cluster}} (
     ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     ResourceSchemaUrl String CODEC(ZSTD(1)),
@@ -72,9 +73,9 @@ CREATE TABLE IF NOT EXISTS otel_metrics_sum {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(TimeUnix)
 ORDER BY (ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
+-- retention: metrics toDateTime(TimeUnix)
 CREATE TABLE IF NOT EXISTS otel_metrics_histogram {{on_cluster}} (
     ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     ResourceSchemaUrl String CODEC(ZSTD(1)),
@@ -114,9 +115,9 @@ CREATE TABLE IF NOT EXISTS otel_metrics_histogram {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(TimeUnix)
 ORDER BY (ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
+-- retention: metrics toDateTime(TimeUnix)
 CREATE TABLE IF NOT EXISTS otel_metrics_exponential_histogram {{on_cluster}} (
     ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     ResourceSchemaUrl String CODEC(ZSTD(1)),
@@ -160,9 +161,9 @@ CREATE TABLE IF NOT EXISTS otel_metrics_exponential_histogram {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(TimeUnix)
 ORDER BY (ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
+-- retention: metrics toDateTime(TimeUnix)
 CREATE TABLE IF NOT EXISTS otel_metrics_summary {{on_cluster}} (
     ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
     ResourceSchemaUrl String CODEC(ZSTD(1)),
@@ -194,5 +195,4 @@ CREATE TABLE IF NOT EXISTS otel_metrics_summary {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(TimeUnix)
 ORDER BY (ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;

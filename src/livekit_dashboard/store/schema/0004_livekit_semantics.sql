@@ -7,6 +7,7 @@
 -- One row per provider request: llm_request (pipeline LLM), realtime_inference (speech-to-speech),
 -- tts_request (TTS), user_turn (STT), and any other GenAI inference span that carries usage
 -- (a custom llm_node, an OpenInference LLM span). llm_node, agent_turn and *_run spans never count.
+-- retention: traces toDateTime(Timestamp)
 CREATE TABLE IF NOT EXISTS lk_requests {{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -38,7 +39,6 @@ CREATE TABLE IF NOT EXISTS lk_requests {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(Timestamp)
 ORDER BY (Stage, Timestamp)
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_requests_mv {{on_cluster}} TO lk_requests AS
@@ -180,6 +180,7 @@ WHERE SpanName IN ('llm_request', 'realtime_inference', 'realtime_metrics', 'tts
     );
 
 -- One row per agent turn (agent_turn; assistant_turn / realtime_assistant_turn before 1.4).
+-- retention: traces toDateTime(Timestamp)
 CREATE TABLE IF NOT EXISTS lk_turns {{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -195,7 +196,6 @@ CREATE TABLE IF NOT EXISTS lk_turns {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(Timestamp)
 ORDER BY (Timestamp)
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_turns_mv {{on_cluster}} TO lk_turns AS
@@ -216,6 +216,7 @@ FROM otel_traces
 WHERE SpanName IN ('agent_turn', 'assistant_turn', 'realtime_assistant_turn');
 
 -- One row per call (conversation): the agent_session span, which ends last.
+-- retention: traces toDateTime(Timestamp)
 CREATE TABLE IF NOT EXISTS lk_calls {{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -230,7 +231,6 @@ CREATE TABLE IF NOT EXISTS lk_calls {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(Timestamp)
 ORDER BY (Timestamp)
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_calls_mv {{on_cluster}} TO lk_calls AS
@@ -251,6 +251,7 @@ FROM otel_traces
 WHERE SpanName = 'agent_session';
 
 -- One row per error record: spans with ERROR status, and tool errors (status UNSET, flagged).
+-- retention: traces toDateTime(Timestamp)
 CREATE TABLE IF NOT EXISTS lk_errors {{on_cluster}} (
     Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
     TraceId String CODEC(ZSTD(1)),
@@ -267,7 +268,6 @@ CREATE TABLE IF NOT EXISTS lk_errors {{on_cluster}} (
 ) ENGINE = {{engine}}
 PARTITION BY toDate(Timestamp)
 ORDER BY (Timestamp)
-{{ttl}}
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_errors_mv {{on_cluster}} TO lk_errors AS

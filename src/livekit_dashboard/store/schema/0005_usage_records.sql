@@ -3,6 +3,7 @@
 -- batches, written by our ingest or by an OpenTelemetry Collector, sums to the same record.
 -- Posted records (POST /v1/usage) live in their own table and replace the derived record of their call.
 
+-- retention: traces toDateTime(ifNull(LastSeen, toDateTime64('2100-01-01 00:00:00', 9, 'UTC')))
 CREATE TABLE IF NOT EXISTS lk_call_usage {{on_cluster}} (
     TraceId String,
     CallId SimpleAggregateFunction(max, String),
@@ -93,6 +94,7 @@ GROUP BY TraceId;
 -- lk.agents.usage.* counters per call (their job_id / room_id point attributes). Cumulative series
 -- keep their latest value (max), delta series their sum; series are told apart by attributes and
 -- start time, so a reset (new start time) starts a new series. Never added to span totals: spans win.
+-- retention: usage toDateTime(LastSeen)
 CREATE TABLE IF NOT EXISTS lk_call_usage_metrics {{on_cluster}} (
     CallKey String,
     MetricName LowCardinality(String),
@@ -118,6 +120,7 @@ FROM otel_metrics_sum
 WHERE startsWith(MetricName, 'lk.agents.usage.') AND (Attributes['job_id'] != '' OR Attributes['room_id'] != '');
 
 -- records posted by workers (SessionReport.to_dict() or plain usage JSON); the newest post wins
+-- retention: usage toDateTime(StartedAt)
 CREATE TABLE IF NOT EXISTS lk_usage_posted {{on_cluster}} (
     CallId String,
     PostedAt DateTime64(9),

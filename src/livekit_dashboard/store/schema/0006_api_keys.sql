@@ -1,5 +1,6 @@
 -- API keys: only a SHA-256 of each key is stored. Every change (create, revoke, last use) writes a
 -- new version of the row; the newest version wins.
+-- retention: none (keys are kept until revoked and deleted by hand)
 CREATE TABLE IF NOT EXISTS livekit_dashboard_api_keys {{on_cluster}} (
     KeyId String,
     Version UInt64,
@@ -15,6 +16,7 @@ SETTINGS index_granularity = 8192;
 
 -- A write probe: /healthz writes a row here after ingest has seen a storage error, to learn whether
 -- storage takes writes again.
+-- retention: none (its own one-day TTL)
 CREATE TABLE IF NOT EXISTS livekit_dashboard_health {{on_cluster}} (
     At DateTime64(3)
 ) ENGINE = {{engine}}

@@ -4,6 +4,7 @@
 -- scan whole days).
 
 -- Spans and calls per minute x service x SDK language x service version x SDK version.
+-- retention: traces Minute
 CREATE TABLE IF NOT EXISTS lk_span_minutes {{on_cluster}} (
     Minute DateTime CODEC(Delta(4), ZSTD(1)),
     ServiceName LowCardinality(String),
@@ -15,7 +16,6 @@ CREATE TABLE IF NOT EXISTS lk_span_minutes {{on_cluster}} (
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toDate(Minute)
 ORDER BY (Minute, ServiceName, Language, ServiceVersion, SdkVersion)
-{{ttl}}
 SETTINGS ttl_only_drop_parts = 1;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_span_minutes_mv {{on_cluster}} TO lk_span_minutes AS
@@ -31,6 +31,8 @@ FROM otel_traces
 GROUP BY Minute, ServiceName, Language, ServiceVersion, SdkVersion;
 
 -- spans stored before this migration (on a cluster, run it where the data is)
+-- a crash during the backfill re-runs this file: start from empty, never add the rows twice
+TRUNCATE TABLE IF EXISTS lk_span_minutes {{on_cluster}};
 INSERT INTO lk_span_minutes
 SELECT
     toStartOfMinute(Timestamp) AS Minute,

@@ -2,6 +2,7 @@
 -- (AggregatingMergeTree, fed by a materialized view on lk_requests). Panels read whole hours here and
 -- the partial hours at their range's edges from lk_requests (cheap: it is sorted by stage and time),
 -- so their answers equal the raw-table SQL for any range.
+-- retention: traces Hour
 CREATE TABLE IF NOT EXISTS lk_request_hours {{on_cluster}} (
     Hour DateTime CODEC(Delta(4), ZSTD(1)),
     Stage LowCardinality(String),
@@ -22,8 +23,7 @@ CREATE TABLE IF NOT EXISTS lk_request_hours {{on_cluster}} (
     OutputTextTokens SimpleAggregateFunction(sum, UInt64)
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toYYYYMM(Hour)
-ORDER BY (Stage, Hour, ServiceName, Language, Provider, Model)
-{{ttl}};
+ORDER BY (Stage, Hour, ServiceName, Language, Provider, Model);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_request_hours_mv {{on_cluster}} TO lk_request_hours AS
 SELECT
@@ -43,6 +43,8 @@ FROM lk_requests
 GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 
 -- requests stored before this migration (on a cluster, run it where the data is)
+-- a crash during the backfill re-runs this file: start from empty, never add the rows twice
+TRUNCATE TABLE IF EXISTS lk_request_hours {{on_cluster}};
 INSERT INTO lk_request_hours
 SELECT
     toStartOfHour(Timestamp) AS Hour, Stage, ServiceName, Language, Provider, Model,

@@ -4,6 +4,7 @@
 -- percentiles are DDSketch estimates (within 1%) (ranges with sub-hour buckets use exact percentiles from raw rows).
 
 -- Agent turns per hour x service x language.
+-- retention: traces Hour
 CREATE TABLE IF NOT EXISTS lk_turn_hours {{on_cluster}} (
     Hour DateTime CODEC(Delta(4), ZSTD(1)),
     ServiceName LowCardinality(String),
@@ -13,8 +14,7 @@ CREATE TABLE IF NOT EXISTS lk_turn_hours {{on_cluster}} (
     Duration AggregateFunction(quantilesDD(0.01, 0.5, 0.95, 0.99), UInt64)
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toYYYYMM(Hour)
-ORDER BY (Hour, ServiceName, Language)
-{{ttl}};
+ORDER BY (Hour, ServiceName, Language);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_turn_hours_mv {{on_cluster}} TO lk_turn_hours AS
 SELECT
@@ -25,6 +25,8 @@ SELECT
 FROM lk_turns
 GROUP BY Hour, ServiceName, Language;
 
+-- a crash during the backfill re-runs this file: start from empty, never add the rows twice
+TRUNCATE TABLE IF EXISTS lk_turn_hours {{on_cluster}};
 INSERT INTO lk_turn_hours
 SELECT
     toStartOfHour(Timestamp) AS Hour, ServiceName, Language,
@@ -36,6 +38,7 @@ GROUP BY Hour, ServiceName, Language;
 
 -- Provider requests per hour x stage x service x language x provider x model: duration and time to
 -- first token/byte.
+-- retention: traces Hour
 CREATE TABLE IF NOT EXISTS lk_request_latency_hours {{on_cluster}} (
     Hour DateTime CODEC(Delta(4), ZSTD(1)),
     Stage LowCardinality(String),
@@ -51,8 +54,7 @@ CREATE TABLE IF NOT EXISTS lk_request_latency_hours {{on_cluster}} (
     Ttft AggregateFunction(quantileDD(0.01, 0.95), Nullable(Float64))
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toYYYYMM(Hour)
-ORDER BY (Stage, Hour, ServiceName, Language, Provider, Model)
-{{ttl}};
+ORDER BY (Stage, Hour, ServiceName, Language, Provider, Model);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_request_latency_hours_mv {{on_cluster}} TO lk_request_latency_hours AS
 SELECT
@@ -66,6 +68,8 @@ SELECT
 FROM lk_requests
 GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 
+-- a crash during the backfill re-runs this file: start from empty, never add the rows twice
+TRUNCATE TABLE IF EXISTS lk_request_latency_hours {{on_cluster}};
 INSERT INTO lk_request_latency_hours
 SELECT
     toStartOfHour(Timestamp) AS Hour, Stage, ServiceName, Language, Provider, Model,
@@ -81,6 +85,7 @@ GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 -- Agent turns per call (trace) and day, for the per-call panels: a join with 139k calls instead of
 -- grouping a million turns. A call's turns are counted whole (a call running past midnight has a row
 -- per day; the panels sum them).
+-- retention: traces Day
 CREATE TABLE IF NOT EXISTS lk_call_turns {{on_cluster}} (
     Day Date,
     TraceId String CODEC(ZSTD(1)),
@@ -88,14 +93,15 @@ CREATE TABLE IF NOT EXISTS lk_call_turns {{on_cluster}} (
     Failed SimpleAggregateFunction(sum, UInt64)
 ) ENGINE = {{aggregating_engine}}
 PARTITION BY toYYYYMM(Day)
-ORDER BY (Day, TraceId)
-{{ttl}};
+ORDER BY (Day, TraceId);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_turns_mv {{on_cluster}} TO lk_call_turns AS
 SELECT toDate(Timestamp) AS Day, TraceId, count() AS Turns, countIf(IsError = 1) AS Failed
 FROM lk_turns
 GROUP BY Day, TraceId;
 
+-- a crash during the backfill re-runs this file: start from empty, never add the rows twice
+TRUNCATE TABLE IF EXISTS lk_call_turns {{on_cluster}};
 INSERT INTO lk_call_turns
 SELECT toDate(Timestamp) AS Day, TraceId, count() AS Turns, countIf(IsError = 1) AS Failed
 FROM lk_turns

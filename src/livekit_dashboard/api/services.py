@@ -1,0 +1,46 @@
+"""Services: what the routes may use (reads, ingest, keys, authorization), handed to the app by the
+composition root, and the HTTP dependency that authorizes a route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from livekit_dashboard.api.auth import Authorizer, Credentials, Principal
+from livekit_dashboard.domain.roles import Permission
+from livekit_dashboard.ingest import Ingestor
+from livekit_dashboard.store import Engine, KeyStore
+
+__all__ = ["Services", "client_address", "require", "services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    engine: Engine  # reads see every row acknowledged before them
+    ingestor: Ingestor
+    keys: KeyStore
+    authorizer: Authorizer
+    readiness: Callable[[], list[str]]  # what keeps the server from being ready (empty: ready)
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the peer, or what a configured trusted proxy says it forwarded for."""
+    return request.client.host if request.client else "unknown"
+
+
+def require(permission: Permission) -> Callable[[Request], Coroutine[Any, Any, Principal | None]]:
+    """A route dependency: the caller must hold `permission` (when keys are required; admin always)."""
+
+    async def dependency(request: Request) -> Principal | None:
+        credentials = Credentials.from_pairs(dict(request.headers), client_address(request))
+        return services(request).authorizer.authorize(credentials, permission)
+
+    return dependency

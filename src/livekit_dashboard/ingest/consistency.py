@@ -1,0 +1,45 @@
+"""Read-your-writes: ingest acknowledges rows once they are in the write-ahead log, a moment before
+they are in storage. Every read through this engine first waits (briefly, bounded) for the rows
+acknowledged before it, so a client that got a 200 and then asks sees its data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+
+from livekit_dashboard.ingest.batcher import Batcher
+from livekit_dashboard.store import Engine
+
+__all__ = ["ReadYourWritesEngine"]
+
+
+class ReadYourWritesEngine:
+    """An Engine whose queries wait for acknowledged ingest (at most `max_wait_s`, and not at all
+    while storage is failing); writes and everything else go straight through."""
+
+    def __init__(self, inner: Engine, batcher: Batcher, max_wait_s: float = 5.0) -> None:
+        self._inner = inner
+        self._batcher = batcher
+        self._max_wait_s = max_wait_s
+
+    @property
+    def description(self) -> str:
+        return self._inner.description
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self._batcher.wait_visible(self._max_wait_s)
+        return self._inner.query(sql, params)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._inner.command(sql, params)
+
+    def insert_arrow(self, table: str, data: pa.Table, *, token: str = "") -> None:
+        self._inner.insert_arrow(table, data, token=token)
+
+    def ping(self) -> None:
+        self._inner.ping()
+
+    def close(self) -> None:
+        self._inner.close()
