@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import threading
 import time
 from typing import Any
 
 import uvicorn
 
-from livekit_dashboard.api import Authorizer, Services, create_app, start_grpc_server
+from livekit_dashboard.api import Authorizer, IngestGate, Services, create_app, start_grpc_server
 from livekit_dashboard.config import Settings
 from livekit_dashboard.ingest import (
     Batcher,
@@ -40,6 +41,9 @@ __all__ = ["DashboardServer"]
 log = logging.getLogger(__name__)
 
 _KEY_RELOAD_S = 5.0
+# OTLP requests read and decoded at once per transport; more are refused with 503 before reading
+_MAX_INFLIGHT = 64
+_SWITCH_INTERVAL_S = 0.001
 _KEY_USE_FLUSH_S = 30.0
 
 
@@ -77,7 +81,7 @@ class DashboardServer:
             admission_wait_s=settings.queue_wait_ms / 1000,
         )
         # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
-        self.engine: Engine = ReadYourWritesEngine(storage, self.batcher)
+        self.engine: Engine = ReadYourWritesEngine(storage, self.batcher, max_backlog_rows=settings.batch_max_rows)
         data_dir = chdb_path(settings.resolved_dsn())
         watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]
         disk = DiskSpace(watched, settings.min_free_disk_mb * 2**20)
@@ -92,7 +96,12 @@ class DashboardServer:
             failed_keys_per_minute=settings.failed_keys_per_minute,
         )
         self.monitor = StorageMonitor(storage)
-        self.app = create_app(Services(self.engine, self.ingestor, self.keys, self.authorizer, self.readiness))
+        # decoding is CPU work under the GIL: two threads decode as fast as more (one may be waiting for
+        # room in the queue), with less memory and less contention with the event loop
+        self.ingest_gate = IngestGate(workers=2, max_inflight=_MAX_INFLIGHT)
+        self.app = create_app(
+            Services(self.engine, self.ingestor, self.keys, self.authorizer, self.readiness, self.ingest_gate)
+        )
         self._stopping = threading.Event()
         self._key_thread = threading.Thread(target=self._maintain_keys, name="keys", daemon=True)
         self._grpc: Any = None
@@ -108,6 +117,9 @@ class DashboardServer:
 
     def start_background(self) -> None:
         """Start writer, gRPC and HTTP in background threads; returns once both listen."""
+        # the event loop gives up the GIL at every socket call and waits for it again behind the decode
+        # and writer threads: a shorter switch interval keeps it (health, reads) responsive under load
+        sys.setswitchinterval(_SWITCH_INTERVAL_S)
         self.batcher.start()
         self.monitor.start()
         self._key_thread.start()
@@ -118,6 +130,7 @@ class DashboardServer:
                 self.settings.host,
                 self.settings.grpc_port,
                 self.settings.max_body_bytes,
+                max_inflight=_MAX_INFLIGHT,
             )
             self.grpc_port = self._grpc.bound_port
         proxies = self.settings.trusted_proxies.strip()
@@ -176,6 +189,7 @@ class DashboardServer:
         if self._grpc is not None:
             self._grpc.stop(grace=5).wait(10)
             self._grpc = None
+        self.ingest_gate.close()
         self.batcher.stop()
         self._stopping.set()
         self.monitor.stop()

@@ -6,6 +6,7 @@ import gzip
 import json
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from google.rpc import status_pb2
@@ -190,4 +191,82 @@ def test_empty_request_is_ok(loaded: tuple[DashboardServer, int]) -> None:
     for path in ("/v1/traces", "/v1/logs", "/v1/metrics"):
         assert httpx.post(f"{server.base_url}{path}", content=b"", headers=PB).status_code == 200
         assert httpx.post(f"{server.base_url}{path}", content=b"{}", headers=JSON).json() == {}
+    _assert_intact(server, before)
+
+
+def _len_field(number: int, payload: bytes) -> bytes:
+    size, varint = len(payload), bytearray()
+    while True:
+        byte, size = size & 0x7F, size >> 7
+        varint.append(byte | (0x80 if size else 0))
+        if not size:
+            return bytes([number << 3 | 2]) + bytes(varint) + payload
+
+
+def _hand_span(name: bytes, attribute: bytes = b"") -> bytes:
+    """A span written field by field (the SDK refuses to build these)."""
+    return (
+        _len_field(1, b"\x07" * 16)
+        + _len_field(2, b"\x08" * 8)
+        + _len_field(5, name)
+        + (attribute and _len_field(9, attribute))
+    )
+
+
+def _deep_attribute(depth: int) -> bytes:
+    value = _len_field(1, b"leaf")  # AnyValue.string_value
+    for _ in range(depth):  # AnyValue.array_value -> ArrayValue.values -> AnyValue
+        value = _len_field(5, _len_field(1, value))
+    return _len_field(1, b"deep") + _len_field(2, value)
+
+
+def test_a_bad_span_does_not_take_its_good_neighbours_with_it(loaded: tuple[DashboardServer, int]) -> None:
+    """One span with invalid UTF-8 and one nested past protobuf's limit: the rest of the request is
+    stored, the two are reported as partial success, with why."""
+    server, before = loaded
+    good = make_spans(n_turns=1)
+    body = encode_spans(good).SerializeToString()
+    bad_spans = _hand_span(b"bad \xff\xfe name")
+    deep_span = _hand_span(b"deep", _deep_attribute(60))
+    ok_span = _hand_span(b"fine")
+    # concatenated messages merge: another ResourceSpans with three spans in one scope
+    body += _len_field(1, _len_field(2, _len_field(2, bad_spans) + _len_field(2, deep_span) + _len_field(2, ok_span)))
+    r = httpx.post(f"{server.base_url}/v1/traces", content=body, headers=PB)
+    assert r.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(r.content).partial_success
+    assert partial.rejected_spans == 2
+    assert "span dropped: invalid UTF-8" in partial.error_message
+    assert _count(server) == before + len(good) + 1
+    names = server.engine.query("SELECT SpanName AS n FROM otel_traces WHERE TraceId = {t:String}", {"t": "07" * 16})
+    assert names == [{"n": "fine"}]
+
+
+def test_an_attribute_nested_30_levels_is_kept(loaded: tuple[DashboardServer, int]) -> None:
+    server, before = loaded
+    body = _len_field(1, _len_field(2, _len_field(2, _hand_span(b"nested", _deep_attribute(30)))))
+    r = httpx.post(f"{server.base_url}/v1/traces", content=body, headers=PB)
+    assert r.status_code == 200
+    assert not ExportTraceServiceResponse.FromString(r.content).HasField("partial_success")
+    assert _count(server) == before + 1
+
+
+@pytest.mark.parametrize("path", ["/v1/traces", "/v1/usage"])
+def test_json_nested_without_end_is_400_not_500(loaded: tuple[DashboardServer, int], path: str) -> None:
+    server, before = loaded
+    r = httpx.post(f"{server.base_url}{path}", content=b"[" * 50_000, headers=JSON)  # under the 64 KiB limit
+    assert r.status_code == 400
+    assert "nested too deeply" in r.text
+    _assert_intact(server, before)
+
+
+@pytest.mark.parametrize("signal", ["trace.v1.TraceService", "logs.v1.LogsService", "metrics.v1.MetricsService"])
+def test_malformed_grpc_message_is_invalid_argument(loaded: tuple[DashboardServer, int], signal: str) -> None:
+    server, before = loaded
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}")
+    export = channel.unary_unary(f"/opentelemetry.proto.collector.{signal}/Export")  # raw bytes both ways
+    with pytest.raises(grpc.RpcError) as err:
+        export(b"\x0a\xff\xff\xff\xff\x0f", timeout=10)
+    assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "malformed protobuf" in (err.value.details() or "")
+    channel.close()
     _assert_intact(server, before)

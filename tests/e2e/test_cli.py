@@ -33,7 +33,9 @@ class Served:
     """A `livekit-dashboard serve` process. Its stderr goes to a file beside the data directory (a pipe
     nobody reads would block the server once its buffer fills)."""
 
-    def __init__(self, data_dir: Path, port: int = 0, *args: str, grpc_port: int = 0) -> None:
+    def __init__(
+        self, data_dir: Path, port: int = 0, *args: str, grpc_port: int = 0, env: dict[str, str] | None = None
+    ) -> None:
         self.port, self.grpc_port = port or free_port(), grpc_port or free_port()
         self.log = data_dir.parent / f"serve-{self.port}.log"
         self._stderr = self.log.open("a")
@@ -52,7 +54,7 @@ class Served:
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             text=True,
-            env=_env(),
+            env={**_env(), **(env or {})},
         )
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 60

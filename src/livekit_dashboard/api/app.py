@@ -12,7 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard import __version__
 from livekit_dashboard.api.admin import admin_router
-from livekit_dashboard.api.errors import install_error_handlers
+from livekit_dashboard.api.errors import OTLP_PATHS, install_error_handlers
+from livekit_dashboard.api.gate import IngestGateMiddleware
 from livekit_dashboard.api.keys import keys_router
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.otlp import otlp_router
@@ -20,6 +21,7 @@ from livekit_dashboard.api.panels import panels_router
 from livekit_dashboard.api.services import Services, require, services
 from livekit_dashboard.api.usage import usage_router
 from livekit_dashboard.domain.roles import Permission
+from livekit_dashboard.ingest import DecodeError, Encoding, encode_error, encoding_for_content_type
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
 
@@ -37,6 +39,40 @@ SECURITY_HEADERS = {
 }
 
 
+_HEADERS = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+
+
+class SecurityHeadersMiddleware:
+    """Adds SECURITY_HEADERS to every response (a plain ASGI middleware: Starlette's decorator-based
+    middleware costs a task and a stream per request)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                present = {name for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in _HEADERS if h[0] not in present)]
+            await send(message)
+
+        await self._app(scope, receive, with_headers)
+
+
+def _refusal(scope: Any, app_services: Services) -> tuple[bytes, str, int]:
+    content_type = dict(scope.get("headers", [])).get(b"content-type", b"").decode(errors="replace")
+    try:
+        encoding: Encoding | None = encoding_for_content_type(content_type)
+    except DecodeError:
+        encoding = None
+    body, media_type = encode_error(503, "too many requests in flight; retry later", encoding)
+    return body, media_type, app_services.ingestor.retry_hint_s()
+
+
 def create_app(app_services: Services) -> FastAPI:
     app = FastAPI(
         title="livekit-dashboard",
@@ -45,13 +81,13 @@ def create_app(app_services: Services) -> FastAPI:
     )
     app.state.services = app_services
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
-
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(  # outermost: a refusal skips everything else
+        IngestGateMiddleware,
+        gate=app_services.ingest_gate,
+        paths=OTLP_PATHS,
+        refuse=lambda scope: _refusal(scope, app_services),
+    )
     install_error_handlers(app)
     read = [Depends(require(Permission.READ))]
     app.include_router(otlp_router, dependencies=[Depends(require(Permission.INGEST))])

@@ -19,9 +19,9 @@ from livekit_dashboard.api.auth import AuthError
 from livekit_dashboard.ingest import Encoding, encode_error
 from livekit_dashboard.store import StorageError
 
-__all__ = ["EnvelopeError", "envelope", "error_response", "install_error_handlers"]
+__all__ = ["OTLP_PATHS", "EnvelopeError", "envelope", "error_response", "install_error_handlers"]
 
-_OTLP_PATHS = ("/v1/traces", "/v1/logs", "/v1/metrics", "/observability/")
+OTLP_PATHS = ("/v1/traces", "/v1/logs", "/v1/metrics", "/observability/")
 
 
 class EnvelopeError(Exception):
@@ -43,7 +43,7 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
         response: Response = envelope(status, message)
         response.headers.update(headers or {})
         return response
-    if path.startswith(_OTLP_PATHS):
+    if path.startswith(OTLP_PATHS):
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         encoding = Encoding.PROTOBUF if media in ("application/x-protobuf", "application/protobuf") else None
         body, media_type = encode_error(status, message, encoding)

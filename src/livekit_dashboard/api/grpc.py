@@ -95,10 +95,13 @@ def start_grpc_server(
     port: int,
     max_message_bytes: int,
     workers: int = 8,
+    max_inflight: int = 64,
 ) -> Any:
     """Start serving on host:port; returns the grpc.Server (call .stop(grace)), with .bound_port."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="otlp-grpc"),
+        # beyond this many RPCs at once, RESOURCE_EXHAUSTED at once (OTLP exporters retry it)
+        maximum_concurrent_rpcs=max_inflight,
         options=[
             # applies to the decompressed message too, so gzip bombs stop here
             ("grpc.max_receive_message_length", max_message_bytes),

@@ -4,7 +4,6 @@ LiveKit-compatible /observability/*/otlp/v0 routes)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard.api.services import services
 from livekit_dashboard.ingest import (
@@ -59,16 +58,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 async def export_response(request: Request, signal: Signal) -> Response:
     """Read, decode and store one OTLP/HTTP request; the OTLP answer."""
-    ingestor = services(request).ingestor
+    ingestor, gate = services(request).ingestor, services(request).ingest_gate
     content_type = request.headers.get("content-type")
     encoding: Encoding | None = None
+    # (IngestGateMiddleware admitted it: not too many in flight)
     try:
         encoding = encoding_for_content_type(content_type)
-        refusal = ingestor.refusal()  # before reading the body: refusing costs almost nothing
+        refusal = ingestor.refusal()
         if refusal is not None:
             raise refusal
         body = await _read_body(request, ingestor.max_body_bytes)
-        result = await run_in_threadpool(
+        result = await gate.run(
             ingestor.export_otlp, signal, body, content_type, request.headers.get("content-encoding")
         )
     except DecodeError as exc:

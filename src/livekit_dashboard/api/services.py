@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import Request
 
 from livekit_dashboard.api.auth import Authorizer, Credentials, Principal
+from livekit_dashboard.api.gate import IngestGate
 from livekit_dashboard.domain.roles import Permission
 from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.store import Engine, KeyStore
@@ -24,6 +25,7 @@ class Services:
     keys: KeyStore
     authorizer: Authorizer
     readiness: Callable[[], list[str]]  # what keeps the server from being ready (empty: ready)
+    ingest_gate: IngestGate
 
 
 def services(request: Request) -> Services:

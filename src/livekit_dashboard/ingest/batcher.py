@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from livekit_dashboard.ingest.dedup import RecentRequests
+from livekit_dashboard.ingest.memory import release_memory
 from livekit_dashboard.ingest.wal import DIGEST_BYTES, Position, WalError, WriteAheadLog, encode_payload
 from livekit_dashboard.store import Engine, StorageError
 
@@ -84,6 +85,9 @@ class Batcher:
         self._items: deque[_Item] = deque()
         self._replay_end: Position | None = None  # the batch a crash interrupted ends here
         self._queued_rows = 0
+        self._reserved_rows = 0  # room held for requests being decoded (see reserve)
+        self._peak_rows = 0  # most rows queued since memory was last handed back
+        self._trimmed_at = 0.0
         self._accepted = 0  # items acknowledged (or recovered) so far
         self._committed = 0  # items in storage (or quarantined) so far
         self._cond = threading.Condition()
@@ -143,24 +147,58 @@ class Batcher:
         self._recent.close()
         self._wal.close()
 
-    def submit(self, tables: Mapping[str, pa.Table], digest: bytes = b"") -> bool:
-        """Log and queue rows (blocks up to admission_wait_s while the queue is full). True once they
-        are durable; False when a request with this digest was acknowledged recently (nothing is
-        stored again). QueueFullError when the queue stays full; StorageError when the log cannot
-        be written."""
-        num_rows = sum(t.num_rows for t in tables.values())
-        if num_rows == 0:
-            return True
-        if digest and len(digest) != DIGEST_BYTES:
-            raise ValueError(f"a request digest is {DIGEST_BYTES} bytes")
-        payload = encode_payload(tables, digest or bytes(DIGEST_BYTES))
+    def seen(self, digest: bytes) -> bool:
+        """Whether a request with this digest was acknowledged within the last minutes."""
         with self._cond:
-            if digest and self._recent.seen(digest):
-                self.duplicate_requests += 1
-                return False
+            return self._recent.seen(digest)
+
+    def reserve(self, num_rows: int) -> int:
+        """Hold room for `num_rows` before a request is decoded (waiting, first come first served, up
+        to admission_wait_s), so that a request that will be refused is refused before the work of
+        decoding it. Returns the rows held, for submit(reserved=...) or release(). QueueFullError when
+        no room came."""
+        if num_rows <= 0:
+            return 0
+        with self._cond:
             if self._stopping:
                 raise QueueFullError(self._retry_after_s)
             if self._waiting or not self._has_room(num_rows):
+                self._wait_for_room(num_rows)
+            self._reserved_rows += num_rows
+            return num_rows
+
+    def release(self, reserved: int) -> None:
+        """Give back room held by reserve() for a request that will not be submitted."""
+        if reserved:
+            with self._cond:
+                self._reserved_rows -= reserved
+                self._cond.notify_all()
+
+    def submit(self, tables: Mapping[str, pa.Table], digest: bytes = b"", *, reserved: int = 0) -> bool:
+        """Log and queue rows (in room held by reserve(), which this always takes back, or else waiting
+        up to admission_wait_s while the queue is full). True once they are durable; False when a
+        request with this digest was acknowledged recently (nothing is stored again). QueueFullError
+        when the queue stays full; StorageError when the log cannot be written."""
+        num_rows = sum(t.num_rows for t in tables.values())
+        try:
+            if digest and len(digest) != DIGEST_BYTES:
+                raise ValueError(f"a request digest is {DIGEST_BYTES} bytes")
+            payload = encode_payload(tables, digest or bytes(DIGEST_BYTES)) if num_rows else b""
+        except BaseException:
+            self.release(reserved)
+            raise
+        if num_rows == 0:
+            self.release(reserved)
+            return True
+        with self._cond:
+            self._reserved_rows -= reserved
+            if digest and self._recent.seen(digest):
+                self.duplicate_requests += 1
+                self._cond.notify_all()
+                return False
+            if self._stopping:
+                raise QueueFullError(self._retry_after_s)
+            if not reserved and (self._waiting or not self._has_room(num_rows)):
                 self._wait_for_room(num_rows)
             try:
                 start, end = self._wal.append(payload)
@@ -172,6 +210,7 @@ class Batcher:
                 self._recent.add(digest)
             self._items.append(_Item(tables, num_rows, start, end, time.monotonic()))
             self._queued_rows += num_rows
+            self._peak_rows = max(self._peak_rows, self._queued_rows)
             self._accepted += 1
             self._cond.notify_all()
         self._wal.sync(end)  # with fsync on: acknowledged only once on disk (shared by concurrent appends)
@@ -185,7 +224,8 @@ class Batcher:
 
     def _has_room(self, num_rows: int) -> bool:
         # a request larger than the whole queue is still accepted when the queue is empty
-        return not self._queued_rows or self._queued_rows + num_rows <= self._max_queue_rows
+        held = self._queued_rows + self._reserved_rows
+        return not held or held + num_rows <= self._max_queue_rows
 
     def _wait_for_room(self, num_rows: int) -> None:
         """With the queue full, wait (first come, first served) up to admission_wait_s for room, so
@@ -312,6 +352,14 @@ class Batcher:
             self._queued_rows -= sum(item.num_rows for item in batch)
             self._committed += len(batch)
             self._cond.notify_all()
+            # a burst is over: hand its memory back (a backlog of a few batches held it)
+            burst_over = self._queued_rows == 0 and self._peak_rows > 2 * self._max_batch_rows
+            if burst_over and time.monotonic() - self._trimmed_at > 5.0:
+                self._peak_rows, self._trimmed_at = 0, time.monotonic()
+            else:
+                burst_over = False
+        if burst_over:
+            release_memory()
 
     def _storage_takes_writes(self) -> bool:
         try:

@@ -11,6 +11,7 @@ import binascii
 import enum
 import json
 import zlib
+from collections import Counter
 from typing import Any
 
 from google.protobuf import json_format
@@ -30,6 +31,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from livekit_dashboard.ingest.salvage import WireError, salvage
+
 __all__ = [
     "DecodeError",
     "Encoding",
@@ -39,6 +42,7 @@ __all__ = [
     "encode_response",
     "encoding_for_content_type",
     "parse_request",
+    "parse_request_salvaging",
     "response_for",
 ]
 
@@ -162,6 +166,21 @@ def parse_request(signal: Signal, encoding: Encoding, body: bytes) -> Any:
     except RecursionError:
         raise DecodeError(400, f"malformed OTLP/JSON Export{_title(signal)}ServiceRequest: nested too deeply") from None
     return message
+
+
+def parse_request_salvaging(signal: Signal, encoding: Encoding, body: bytes) -> tuple[Any, Counter[str]]:
+    """parse_request, except that a protobuf body whose records do not all parse keeps those that do;
+    also returns why records were dropped (per record)."""
+    try:
+        return parse_request(signal, encoding, body), Counter()
+    except DecodeError:
+        if encoding is not Encoding.PROTOBUF:
+            raise
+        try:
+            return salvage(_REQUESTS[signal], body)
+        except WireError:
+            pass
+        raise
 
 
 def _title(signal: Signal) -> str:

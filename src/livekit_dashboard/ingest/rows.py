@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
 from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
 from livekit_dashboard.ingest.decode import Signal
 
-__all__ = ["Prepared", "ns"]
+__all__ = ["Prepared", "count_records", "ns"]
 
 
 def ns(value: int) -> int:
@@ -28,9 +29,9 @@ class Prepared:
     rejected: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
 
-    def reject(self, reason: str) -> None:
-        self.rejected += 1
-        self.reasons[reason] += 1
+    def reject(self, reason: str, count: int = 1) -> None:
+        self.rejected += count
+        self.reasons[reason] += count
 
     @property
     def num_rows(self) -> int:
@@ -42,3 +43,22 @@ class Prepared:
         unit = {Signal.TRACES: "spans", Signal.LOGS: "log records", Signal.METRICS: "data points"}[self.signal]
         detail = "; ".join(f"{reason} ({count})" for reason, count in self.reasons.most_common(5))
         return f"{self.rejected} {unit} rejected: {detail}"
+
+
+_POINT_KINDS = ("gauge", "sum", "histogram", "exponential_histogram", "summary")
+
+
+def count_records(signal: Signal, request: Any) -> int:
+    """Spans, log records or metric data points in a decoded request (cheap: no conversion)."""
+    if signal is Signal.TRACES:
+        return sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+    if signal is Signal.LOGS:
+        return sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
+    total = 0
+    for rm in request.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                kind = metric.WhichOneof("data")
+                if kind in _POINT_KINDS:
+                    total += len(getattr(metric, kind).data_points)
+    return total

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +18,13 @@ from livekit_dashboard.ingest.decode import (
     Signal,
     decompress,
     encoding_for_content_type,
-    parse_request,
+    parse_request_salvaging,
     response_for,
 )
 from livekit_dashboard.ingest.diskspace import DiskSpace
 from livekit_dashboard.ingest.logs import prepare_logs
 from livekit_dashboard.ingest.metrics import prepare_metrics
-from livekit_dashboard.ingest.rows import Prepared
+from livekit_dashboard.ingest.rows import Prepared, count_records
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.ingest.stats import IngestStats
 from livekit_dashboard.ingest.usage import parse_usage, usage_table
@@ -77,6 +78,10 @@ class Ingestor:
 
     # -- the verbs the transports call -------------------------------------------------------------
 
+    def retry_hint_s(self) -> int:
+        """When a refused client should come back (Retry-After)."""
+        return self._batcher.retry_hint_s()
+
     def refusal(self) -> IngestUnavailableError | None:
         """Why a new request would be refused right now (checked before its body is read), or None."""
         problem = self._disk.problem()
@@ -95,11 +100,22 @@ class Ingestor:
         encoding = encoding_for_content_type(content_type)
         try:
             raw = decompress(body, content_encoding, self.max_body_bytes)
-            prepared = self._prepare(signal, parse_request(signal, encoding, raw))
+            digest = _digest(signal.value, raw)
+            if self._batcher.seen(digest):  # a client's retry of a request already stored
+                self._stats.duplicate()
+                return ExportResult(response_for(signal), encoding, duplicate=True)
+            request, dropped = parse_request_salvaging(signal, encoding, raw)
         except DecodeError as exc:
             exc.encoding = encoding
             raise
-        stored = self._submit(prepared.tables, _digest(signal.value, raw), prepared.num_rows)
+        # room in the queue first: a request that is refused is refused before it is converted to rows
+        held = self._reserve(count_records(signal, request))
+        try:
+            prepared = self._prepare(signal, request, dropped)
+        except BaseException:
+            self._batcher.release(held)
+            raise
+        stored = self._submit(prepared.tables, digest, prepared.num_rows, reserved=held)
         if stored:
             self._stats.add(signal, stored=prepared.accepted)
         return ExportResult(_response(prepared), encoding, duplicate=not stored)
@@ -117,17 +133,30 @@ class Ingestor:
         stored = self._submit({_USAGE_TABLE: usage_table(row)}, _digest("usage", body), 1)
         return UsageAccepted(row["CallId"], kind, duplicate=not stored)
 
-    def _prepare(self, signal: Signal, request: Any) -> Prepared:
+    def _prepare(self, signal: Signal, request: Any, dropped: Counter[str]) -> Prepared:
         prepared = _PREPARE[signal](request)
+        for reason, count in dropped.items():  # records the body held that did not parse
+            prepared.reject(reason, count)
         self._stats.add(signal, received=prepared.accepted + prepared.rejected, rejected=prepared.rejected)
         return prepared
 
-    def _submit(self, tables: dict[str, Any], digest: bytes, num_rows: int) -> bool:
+    def _reserve(self, num_rows: int) -> int:
         problem = self._disk.problem()
         if problem and num_rows:
             raise IngestUnavailableError(problem, 30)
         try:
-            stored = self._batcher.submit(tables, digest)
+            return self._batcher.reserve(num_rows)
+        except QueueFullError as exc:
+            self._stats.refuse()
+            raise IngestUnavailableError(str(exc), exc.retry_after_s) from None
+
+    def _submit(self, tables: dict[str, Any], digest: bytes, num_rows: int, *, reserved: int = 0) -> bool:
+        problem = self._disk.problem()
+        if problem and num_rows:
+            self._batcher.release(reserved)
+            raise IngestUnavailableError(problem, 30)
+        try:
+            stored = self._batcher.submit(tables, digest, reserved=reserved)
         except QueueFullError as exc:
             self._stats.refuse()
             raise IngestUnavailableError(str(exc), exc.retry_after_s) from None
