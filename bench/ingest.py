@@ -20,6 +20,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -43,7 +44,8 @@ def build_batches(total_spans: int, batch: int, seed: int) -> list[tuple[bytes, 
     """(body, trace id of its last span) per batch of `batch` LiveKit-mix spans."""
     resources = {s.name: resource_for(s) for s in SERVICES}
     calls = simulate(DemoConfig(calls=max(1, total_spans // 70), days=1, seed=seed))
-    pending, out = [], []
+    pending: list[Any] = []
+    out: list[tuple[bytes, str]] = []
     for call in calls:
         pending.extend(call_spans(call, resources[call.service.name]))
         while len(pending) >= batch:

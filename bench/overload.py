@@ -39,13 +39,15 @@ local function varint(n)
   until n == 0
   return table.concat(out)
 end
+local threads = 0
 function setup(thread)
-  thread:set("tid", tostring(thread))
+  threads = threads + 1
+  thread:set("tid", threads)
 end
 request = function()
   counter = counter + 1
-  -- field 15 (varint), unknown to OTLP: makes every body distinct
-  local b = body .. "\120" .. varint(counter) .. "\120" .. varint(#tid + counter * 7919)
+  -- fields 15, 14 and 13 (varints), unknown to OTLP: every body of every thread and run differs
+  local b = body .. "\120" .. varint(counter) .. "\112" .. varint(tid) .. "\104" .. varint(%(run)d)
   return wrk.format("POST", "/v1/traces", {["Content-Type"] = "application/x-protobuf"}, b)
 end
 -- a polite client (as OTLP exporters are) waits out Retry-After before its next request
@@ -123,12 +125,13 @@ def main() -> None:
         body_path = Path(tmp) / "body.pb"
         body_path.write_bytes(build_batches(args.batch, args.batch, seed=3)[0][0])
         script = Path(tmp) / "post.lua"
-        script.write_text(_LUA % {"body": body_path, "polite": "false" if args.impolite else "true"})
         server = Server(Path(tmp) / "data")
         idle_rss = server.rss_mb()
         rows = []
         try:
-            for level in (int(x) for x in args.levels.split(",")):
+            for run, level in enumerate(int(x) for x in args.levels.split(",")):
+                polite = "false" if args.impolite else "true"
+                script.write_text(_LUA % {"body": body_path, "polite": polite, "run": run})
                 before_stored, before_cpu = _stored(server), server.cpu_s()
                 prober = Prober(server)
                 prober.start()

@@ -13,7 +13,7 @@ from typing import Any
 
 import uvicorn
 
-from livekit_dashboard.api import Authorizer, IngestGate, Services, create_app, start_grpc_server
+from livekit_dashboard.api import Authorizer, IngestGate, Services, create_app, serving_app, start_grpc_server
 from livekit_dashboard.config import Settings
 from livekit_dashboard.ingest import (
     Batcher,
@@ -96,9 +96,9 @@ class DashboardServer:
             failed_keys_per_minute=settings.failed_keys_per_minute,
         )
         self.monitor = StorageMonitor(storage)
-        # decoding is CPU work under the GIL: two threads decode as fast as more (one may be waiting for
-        # room in the queue), with less memory and less contention with the event loop
-        self.ingest_gate = IngestGate(workers=2, max_inflight=_MAX_INFLIGHT)
+        # ingest runs on threads of its own (reads keep the default pool); most of them wait (for room
+        # in the queue), two at a time convert requests to rows (the Ingestor's decode slots)
+        self.ingest_gate = IngestGate(workers=16, max_inflight=_MAX_INFLIGHT)
         self.app = create_app(
             Services(self.engine, self.ingestor, self.keys, self.authorizer, self.readiness, self.ingest_gate)
         )
@@ -135,7 +135,7 @@ class DashboardServer:
             self.grpc_port = self._grpc.bound_port
         proxies = self.settings.trusted_proxies.strip()
         config = uvicorn.Config(
-            self.app,
+            serving_app(self.app),
             host=self.settings.host,
             port=self.settings.port,
             log_level=self.settings.log_level,

@@ -4,15 +4,22 @@ every span: nothing acknowledged is lost, nothing is stored twice."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bench.ingest import build_batches
+from bench.overload import _LUA
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from tests.e2e.test_cli import Served, count_rows
 from tests.helpers import make_spans
 
 pytestmark = pytest.mark.slow
@@ -61,3 +68,84 @@ def test_overload_is_refused_then_delivered_by_sdk_retries(make_server: Any) -> 
         f"peak queue {max(depth_samples)} rows, RSS {rss_samples[0]} -> {max(rss_samples)} MB, "
         f"{len(sent)} spans stored once each"
     )
+
+
+def test_more_connections_do_not_collapse_throughput_health_or_memory(tmp_path: Path) -> None:
+    """wrk (a C load generator, so the client costs little) at 24 and then 288 connections of polite
+    OTLP clients against a real `serve`: refusals are cheap, so acknowledged throughput holds up,
+    liveness and a dashboard read keep answering, memory is handed back after the burst, and every
+    acknowledged request is stored exactly once."""
+    body = build_batches(256, 256, seed=3)[0][0]
+    (tmp_path / "body.pb").write_bytes(body)
+    script = tmp_path / "post.lua"
+    data_dir = tmp_path / "data"
+    server = Served(data_dir)
+    idle_mb = _proc_rss_mb(server.proc.pid)
+    results: dict[int, dict[str, float]] = {}
+    health_ms: list[float] = []
+
+    def stored_spans() -> int:
+        return int(httpx.get(f"{server.url}/api/v1/ingest/stats", timeout=60).json()["traces"]["stored"])
+
+    def drained() -> None:
+        for _ in range(300):
+            if httpx.get(f"{server.url}/api/v1/ingest/stats", timeout=60).json()["queue_depth"] == 0:
+                return
+            time.sleep(0.2)
+
+    try:
+        for run, connections in enumerate((24, 288)):
+            script.write_text(_LUA % {"body": tmp_path / "body.pb", "polite": "true", "run": run})
+            before = stored_spans()
+            done = threading.Event()
+
+            def probe(done: threading.Event = done) -> None:
+                while not done.wait(0.3):
+                    t0 = time.perf_counter()
+                    assert httpx.get(f"{server.url}/healthz", timeout=30).status_code == 200
+                    health_ms.append((time.perf_counter() - t0) * 1000)
+
+            prober = threading.Thread(target=probe)
+            prober.start()
+            out = subprocess.run(
+                ["wrk", "-t2", f"-c{connections}", "-d8s", "--timeout", "30s", "-s", str(script), server.url],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            t0 = time.perf_counter()
+            read = httpx.get(f"{server.url}/api/v1/panels/services_languages", timeout=30)
+            read_ms = (time.perf_counter() - t0) * 1000
+            done.set()
+            prober.join()
+            assert read.status_code == 200
+            drained()
+            wrk = json.loads(out.strip().splitlines()[-1])
+            results[connections] = {
+                # acknowledged by the server (requests still in flight when wrk stopped included)
+                "stored_spans": stored_spans() - before,
+                "refused": wrk["non2xx"],
+                "read_ms": read_ms,
+            }
+        time.sleep(2)
+        after_mb = _proc_rss_mb(server.proc.pid)
+        acknowledged = stored_spans()
+    finally:
+        server.stop()
+    print(f"overload: idle {idle_mb:.0f} MB, after {after_mb:.0f} MB, {results}, healthz max {max(health_ms):.0f} ms")
+    low, high = results[24], results[288]
+    assert high["refused"] > 0, "288 connections must overload the server"
+    assert high["stored_spans"] >= 0.5 * low["stored_spans"], "throughput collapsed as connections grew"
+    assert sorted(health_ms)[len(health_ms) // 2] < 500, "liveness must answer quickly under load"
+    assert max(health_ms) < 5000
+    assert high["read_ms"] < 5000
+    assert after_mb - idle_mb < 400, "memory of the burst must be handed back"
+    stored = count_rows(data_dir, {"spans": "SELECT count() AS n FROM otel_traces"})["spans"]
+    assert stored == acknowledged, "every acknowledged request once, nothing else"
+
+
+def _proc_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0

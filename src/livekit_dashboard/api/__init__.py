@@ -1,10 +1,10 @@
 """API: the HTTP routes (UI, JSON API, OTLP/HTTP, usage posting) and the OTLP/gRPC services, behind
 one authorize(). No SQL here: routes use the public verbs of ingest and query."""
 
-from livekit_dashboard.api.app import create_app
+from livekit_dashboard.api.app import create_app, serving_app
 from livekit_dashboard.api.auth import Authorizer
 from livekit_dashboard.api.gate import IngestGate
 from livekit_dashboard.api.grpc import start_grpc_server
 from livekit_dashboard.api.services import Services
 
-__all__ = ["Authorizer", "IngestGate", "Services", "create_app", "start_grpc_server"]
+__all__ = ["Authorizer", "IngestGate", "Services", "create_app", "serving_app", "start_grpc_server"]

@@ -23,7 +23,7 @@ from livekit_dashboard.api.usage import usage_router
 from livekit_dashboard.domain.roles import Permission
 from livekit_dashboard.ingest import DecodeError, Encoding, encode_error, encoding_for_content_type
 
-__all__ = ["SECURITY_HEADERS", "create_app"]
+__all__ = ["SECURITY_HEADERS", "create_app", "serving_app"]
 
 # No inline or remote script may run (telemetry text is attacker-controlled); styles may be inline
 # because the chart library sizes its canvases with style attributes. No CORS headers are sent: other
@@ -82,12 +82,6 @@ def create_app(app_services: Services) -> FastAPI:
     app.state.services = app_services
 
     app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(  # outermost: a refusal skips everything else
-        IngestGateMiddleware,
-        gate=app_services.ingest_gate,
-        paths=OTLP_PATHS,
-        refuse=lambda scope: _refusal(scope, app_services),
-    )
     install_error_handlers(app)
     read = [Depends(require(Permission.READ))]
     app.include_router(otlp_router, dependencies=[Depends(require(Permission.INGEST))])
@@ -141,3 +135,11 @@ def create_app(app_services: Services) -> FastAPI:
         return FileResponse(str(web.joinpath("index.html")), media_type="text/html")
 
     return app
+
+
+def serving_app(app: FastAPI) -> Any:
+    """The ASGI application to serve: the app behind the ingest gate, which refuses OTLP requests over
+    its limit before FastAPI's own middleware, routing and auth run (a refusal must cost almost
+    nothing: under a flood, refusals compete with decoding for the GIL)."""
+    app_services: Services = app.state.services
+    return IngestGateMiddleware(app, app_services.ingest_gate, OTLP_PATHS, lambda scope: _refusal(scope, app_services))

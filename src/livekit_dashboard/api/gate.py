@@ -74,6 +74,8 @@ class IngestGateMiddleware:
                 (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),
                 (b"retry-after", str(retry_after_s).encode()),
+                # closing spares the server reading (and parsing) the rest of the refused body
+                (b"connection", b"close"),
             ]
             await send({"type": "http.response.start", "status": 503, "headers": headers})
             await send({"type": "http.response.body", "body": body})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,11 +71,16 @@ def _digest(kind: str, body: bytes) -> bytes:
 
 
 class Ingestor:
-    def __init__(self, batcher: Batcher, stats: IngestStats, disk: DiskSpace, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, batcher: Batcher, stats: IngestStats, disk: DiskSpace, *, max_body_bytes: int, decoders: int = 2
+    ) -> None:
         self._batcher = batcher
         self._stats = stats
         self._disk = disk
         self.max_body_bytes = max_body_bytes
+        # converting a request to rows is Python work under the GIL: more at once than this only makes
+        # them (and the event loop) wait for each other. Waiting for room in the queue holds no slot.
+        self._decoding = threading.BoundedSemaphore(decoders)
 
     # -- the verbs the transports call -------------------------------------------------------------
 
@@ -111,7 +117,8 @@ class Ingestor:
         # room in the queue first: a request that is refused is refused before it is converted to rows
         held = self._reserve(count_records(signal, request))
         try:
-            prepared = self._prepare(signal, request, dropped)
+            with self._decoding:
+                prepared = self._prepare(signal, request, dropped)
         except BaseException:
             self._batcher.release(held)
             raise
