@@ -1,5 +1,6 @@
-"""Every benchmark, one command: ingest (HTTP and gRPC), panels over a freshly built dataset, and the
-footprint (disk per span, server memory, whole-dashboard time) of that dataset. Prints each table.
+"""Every benchmark, one command: ingest (HTTP and gRPC), overload (24/96/288 connections, with wrk),
+panels over a freshly built dataset, and the footprint (disk per span, server memory,
+whole-dashboard time) of that dataset. Prints each table.
 
     python -m bench.run [--spans 1000000] [--ingest-spans 200000] [--data-dir DIR]
 
@@ -11,6 +12,7 @@ in a temporary directory and deleted afterwards. Building 1M spans takes about 2
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +31,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep (or reuse) the panel dataset here")
     args = parser.parse_args()
     step("Ingest", "bench.ingest", "--spans", str(args.ingest_spans))
+    if shutil.which("wrk"):
+        step("Overload", "bench.overload")
+    else:
+        print("\n## Overload\n\nskipped: needs Debian's wrk (apt-get install wrk)", flush=True)
     with tempfile.TemporaryDirectory(prefix="lkd-bench-") as tmp:
         data_dir = str(args.data_dir or Path(tmp) / "data")
         step("Panels", "bench.panels", "--spans", str(args.spans), "--data-dir", data_dir)

@@ -29,6 +29,7 @@ from livekit_dashboard.store import (
     KeyStore,
     Retention,
     StorageMonitor,
+    apply_durability,
     apply_migrations,
     apply_retention,
     chdb_path,
@@ -64,6 +65,7 @@ class DashboardServer:
                     usage=settings.retention_days_usage,
                 ),
             )
+            apply_durability(storage, settings.wal_fsync)
             wal_dir = settings.wal_dir()
             wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync)
         except Exception:

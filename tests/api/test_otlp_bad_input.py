@@ -170,7 +170,7 @@ def test_partially_invalid_json_reports_partial_success(loaded: tuple[DashboardS
     trace = httpx.get(f"{server.base_url}/api/v1/traces/5b8efff798038103d269b633813fc60c").json()
     (span,) = trace["spans"]
     assert span["attributes"] == {"gen_ai.usage.input_tokens": "42"}
-    assert (span["kind"], span["service_name"], span["duration_ns"]) == (
+    assert (span["kind"], span["service"], span["duration_ns"]) == (
         "Internal",
         "json-svc",
         1_000_000_000,

@@ -62,7 +62,7 @@ def test_logs_from_python_logging_are_stored_and_correlated(server: DashboardSer
     entry = listed[0]
     assert entry["body"] == "failed to generate LLM completion"
     assert (entry["severity_text"], entry["severity_number"]) == ("WARN", 13)
-    assert (entry["trace_id"], entry["span_id"], entry["service_name"]) == (trace_id, span_id, "log-agent")
+    assert (entry["trace_id"], entry["span_id"], entry["service"]) == (trace_id, span_id, "log-agent")
     assert entry["scope_name"] == "livekit.agents.test"
 
     full = httpx.get(f"{server.base_url}/api/v1/logs/{entry['log_id']}").json()

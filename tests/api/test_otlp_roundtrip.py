@@ -54,7 +54,7 @@ def assert_trace_matches(base_url: str, sent: Sequence[ReadableSpan]) -> None:
         assert row["start_time_unix_nano"] == span.start_time
         assert row["end_time_unix_nano"] == span.end_time
         assert row["duration_ns"] == span.end_time - span.start_time
-        assert row["service_name"] == span.resource.attributes["service.name"]
+        assert row["service"] == span.resource.attributes["service.name"]
         assert row["scope_name"] == "livekit-agents"
         assert row["scope_version"] == "1.8.9"
         assert row["status_code"] == {"UNSET": "Unset", "OK": "Ok", "ERROR": "Error"}[span.status.status_code.name]

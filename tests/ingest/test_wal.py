@@ -3,6 +3,9 @@ segments rotate and are deleted once stored, one process at a time; and the serv
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +181,47 @@ def test_rows_storage_refuses_alone_are_quarantined_not_lost(make_server: Any, m
     (kept,) = [f.tables for f in WriteAheadLog.read_frames(quarantine)]
     assert set(kept["otel_traces"].column("ServiceName").to_pylist()) == {"poison-agent"}
     assert httpx.get(f"{server.base_url}/readyz").status_code == 200
+
+
+def test_with_fsync_an_append_is_on_disk_before_it_is_acknowledged(tmp_path: Path, monkeypatch: Any) -> None:
+    """wal_fsync: sync() returns only after an fsync covering the frame; appends waiting together
+    share one fsync (group commit), so 16 concurrent appends need far fewer than 16."""
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        time.sleep(0.02)  # a slow disk: others append meanwhile
+        real_fsync(fd)
+        synced.append(fd)
+
+    monkeypatch.setattr("livekit_dashboard.ingest.wal.os.fsync", counting_fsync)
+    wal = WriteAheadLog(tmp_path, fsync=True)
+    _, first = wal.append(encode_payload(_tables(1)))
+    synced.clear()  # (opening a segment syncs it and its directory)
+    wal.sync(first)
+    assert len(synced) >= 1
+    synced.clear()
+
+    def append_and_sync(i: int) -> None:
+        _, end = wal.append(encode_payload(_tables(i)))
+        wal.sync(end)
+
+    threads = [threading.Thread(target=append_and_sync, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert 1 <= len(synced) < 16
+    wal.close()
+    assert len(list(WriteAheadLog(tmp_path).recover())) == 17
+
+
+def test_without_fsync_nothing_is_synced(tmp_path: Path, monkeypatch: Any) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr("livekit_dashboard.ingest.wal.os.fsync", calls.append)
+    wal = WriteAheadLog(tmp_path)
+    _, end = wal.append(encode_payload(_tables(1)))
+    wal.sync(end)
+    wal.checkpoint(end)
+    wal.close()
+    assert calls == []

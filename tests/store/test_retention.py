@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import time
 
-from livekit_dashboard.store import Engine, Retention, apply_retention
+from livekit_dashboard.store import Engine, Retention, apply_durability, apply_retention
+from livekit_dashboard.store.catalog import table_definition
+from livekit_dashboard.store.retention import retained_tables
 
 DAY_S = 86400
 
@@ -59,3 +61,13 @@ def test_zero_keeps_forever(engine: Engine) -> None:
         "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'otel_traces'"
     )[0]["q"]
     assert "TTL" not in query
+
+
+def test_wal_fsync_makes_every_data_table_fsync_its_parts(engine: Engine) -> None:
+    changed = apply_durability(engine, True)
+    assert sorted(changed) == sorted(retained_tables())
+    for table in retained_tables():
+        assert "fsync_after_insert = 1" in (table_definition(engine, table) or ""), table
+    assert apply_durability(engine, True) == []  # a restart with the same setting changes nothing
+    assert sorted(apply_durability(engine, False)) == sorted(retained_tables())
+    assert "fsync_after_insert" not in (table_definition(engine, "otel_traces") or "")

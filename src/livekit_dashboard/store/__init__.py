@@ -1,6 +1,7 @@
 """Storage: the only package that talks to ClickHouse (embedded chDB or a server)."""
 
 from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key
+from livekit_dashboard.store.durability import apply_durability
 from livekit_dashboard.store.engine import (
     DataDirInUseError,
     Engine,
@@ -21,6 +22,7 @@ __all__ = [
     "Retention",
     "StorageError",
     "StorageMonitor",
+    "apply_durability",
     "apply_migrations",
     "apply_retention",
     "chdb_path",

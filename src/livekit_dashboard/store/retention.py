@@ -10,6 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from livekit_dashboard.store.catalog import table_definition
 from livekit_dashboard.store.engine import Engine
 from livekit_dashboard.store.migrate import list_migrations
 
@@ -49,13 +50,10 @@ class Retention:
 
 
 def _current_days(engine: Engine, table: str) -> int:
-    rows = engine.query(
-        "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
-        {"t": table},
-    )
-    if not rows:
+    definition = table_definition(engine, table)
+    if definition is None:
         return -1
-    match = _TTL.search(rows[0]["q"])
+    match = _TTL.search(definition)
     return int(match.group(1)) if match else 0
 
 

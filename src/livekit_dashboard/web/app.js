@@ -184,5 +184,18 @@ document.querySelector("#home").addEventListener("click", (e) => {
   history.pushState(null, "", `/${sessionStorage.getItem("lkd.dashboard") ? `?${sessionStorage.getItem("lkd.dashboard")}` : ""}`);
   route();
 });
+// Same-origin links to the app's own views are followed without a reload (a plain click only: with a
+// modifier key the browser opens a new tab or window as usual).
+const APP_PATHS = /^\/($|\?|traces\/|logs\/)/;
+document.addEventListener("click", (e) => {
+  const a = e.target.closest("a[href]");
+  if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !APP_PATHS.test(url.pathname)) return;
+  e.preventDefault();
+  history.pushState(null, "", url.pathname + url.search);
+  route();
+});
+
 window.addEventListener("popstate", route);
 route();

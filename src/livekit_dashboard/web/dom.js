@@ -23,24 +23,46 @@ export function clear(node, ...children) {
   return node;
 }
 
-// A table from rows and column specs {key, label, format?, class?}; onRow makes rows clickable links.
-export function table(rows, columns, { onRow, rowHref } = {}) {
+// A table from rows and column specs {key, label, format?, class?}. With rowHref, every row is a link:
+// its first cell holds a real <a> (new tab, keyboard, copy link all work) and a click anywhere on the
+// row follows it; the app routes same-origin links without a reload (app.js).
+export function table(rows, columns, { rowHref } = {}) {
   const head = el("thead", {}, el("tr", {}, columns.map((c) => el("th", { class: c.class, text: c.label }))));
   const body = el("tbody");
   for (const row of rows) {
-    const tr = el("tr", { class: onRow ? "clickable" : undefined });
-    for (const c of columns) {
+    const href = rowHref ? rowHref(row) : null;
+    const tr = el("tr", { class: href ? "clickable" : undefined });
+    columns.forEach((c, i) => {
       const raw = row[c.key];
       const shown = c.format ? c.format(raw, row) : raw;
-      tr.append(el("td", { class: c.class, title: typeof shown === "string" ? shown : undefined }, shown ?? ""));
-    }
-    if (onRow) {
-      tr.tabIndex = 0;
-      tr.addEventListener("click", () => onRow(row));
-      tr.addEventListener("keydown", (e) => e.key === "Enter" && onRow(row));
-      if (rowHref) tr.dataset.href = rowHref(row);
+      const content = href && i === 0 ? el("a", { href, class: "row-link" }, shown ?? "") : shown ?? "";
+      tr.append(el("td", { class: c.class, title: typeof shown === "string" ? shown : undefined }, content));
+    });
+    if (href) {
+      tr.addEventListener("click", (e) => {
+        if (!e.target.closest("a")) tr.querySelector("a.row-link").click();
+      });
     }
     body.append(tr);
   }
   return el("table", { class: "data" }, head, body);
+}
+
+// A titled definition list of a map's entries, sorted by key ("none" when empty).
+export function kv(title, map) {
+  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return el(
+    "div",
+    {},
+    el("h3", { text: title }),
+    entries.length
+      ? el("dl", { class: "kv" }, entries.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]))
+      : el("p", { class: "muted", text: "none" }),
+  );
+}
+
+// The link back to the dashboard, with the time range and filters it was left with.
+export function backLink() {
+  const qs = sessionStorage.getItem("lkd.dashboard") ?? "";
+  return el("a", { class: "back", href: `/${qs ? `?${qs}` : ""}`, text: "← Dashboard" });
 }

@@ -1,11 +1,11 @@
 -- query: log_entry
 -- One log record by its id (<timestamp ns>-<content hash>), with every stored field.
 -- params: timestamp_ns Int64, content_hash String
--- returns: log_id String, timestamp_unix_nano Int64, ... , log_attributes Map(String, String)
+-- returns: log_id String, time_unix_nano Int64, service String, ... , log_attributes Map(String, String)
 SELECT
     concat(toString(toUnixTimestamp64Nano(Timestamp)), '-', content_hash) AS log_id,
-    toUnixTimestamp64Nano(Timestamp) AS timestamp_unix_nano,
-    ServiceName AS service_name,
+    toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
+    ServiceName AS service,
     SeverityText AS severity_text,
     SeverityNumber AS severity_number,
     Body AS body,

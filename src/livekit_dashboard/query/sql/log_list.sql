@@ -1,14 +1,14 @@
 -- query: log_list
 -- Newest log records, optionally those of one trace and/or span; each with its stable log id.
 -- params: trace_id String, span_id String, limit UInt32
--- returns: log_id String, timestamp_unix_nano Int64, service_name String, severity_text String, ...
+-- returns: log_id String, time_unix_nano Int64, service String, severity_text String, ...
 SELECT
     concat(
         toString(toUnixTimestamp64Nano(Timestamp)), '-',
         {{log_hash}}
     ) AS log_id,
-    toUnixTimestamp64Nano(Timestamp) AS timestamp_unix_nano,
-    ServiceName AS service_name,
+    toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
+    ServiceName AS service,
     SeverityText AS severity_text,
     SeverityNumber AS severity_number,
     Body AS body,

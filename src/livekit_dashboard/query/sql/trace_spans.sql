@@ -15,7 +15,7 @@ SELECT
     TraceState AS trace_state,
     SpanName AS name,
     SpanKind AS kind,
-    ServiceName AS service_name,
+    ServiceName AS service,
     StatusCode AS status_code,
     StatusMessage AS status_message,
     ScopeName AS scope_name,

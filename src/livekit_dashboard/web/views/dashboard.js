@@ -1,5 +1,5 @@
 // The dashboard: stat tiles, charts, the model pie and the tables, every panel from /api/v1/panels.
-import { getJSON, navigate, stateParams } from "../api.js";
+import { getJSON, stateParams } from "../api.js";
 import { pie, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
 import { formatCount, formatMs, formatPercent, formatTimeNs } from "../format.js";
@@ -193,7 +193,7 @@ function chart(body, data, options) {
 }
 
 // Table panels with pagination (and the logs panel's own filters).
-function pagedTable(columns, { onRow, rowHref, controls } = {}) {
+function pagedTable(columns, { rowHref, controls } = {}) {
   return (body, data, ctx) => {
     const total = data.rows[0]?.total ?? 0;
     const { limit, offset } = ctx.page;
@@ -208,12 +208,10 @@ function pagedTable(columns, { onRow, rowHref, controls } = {}) {
       clear(body, controls ? controls(ctx) : null, el("div", { class: "empty", text: "Nothing in this time range." }));
       return "empty";
     }
-    clear(body, controls ? controls(ctx) : null, table(data.rows, columns, { onRow, rowHref }), pager);
+    clear(body, controls ? controls(ctx) : null, table(data.rows, columns, { rowHref }), pager);
     return true;
   };
 }
-
-const traceLink = (row) => navigate(`/traces/${row.trace_id}`, new URLSearchParams({ span: row.span_id ?? "" }));
 
 RENDER.error_records = pagedTable([
   { key: "time_unix_nano", label: "Time", format: formatTimeNs },
@@ -224,7 +222,7 @@ RENDER.error_records = pagedTable([
   { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
   { key: "http_status", label: "HTTP", format: (v, r) => [r.http_method, v].filter(Boolean).join(" ") },
   { key: "trace_id", label: "Trace", class: "mono", format: (v) => v.slice(0, 12) },
-], { onRow: traceLink, rowHref: (r) => `/traces/${r.trace_id}` });
+], { rowHref: (r) => `/traces/${r.trace_id}?span=${r.span_id}` });
 
 RENDER.conversations_below_threshold = pagedTable([
   { key: "time_unix_nano", label: "Started", format: formatTimeNs },
@@ -233,7 +231,7 @@ RENDER.conversations_below_threshold = pagedTable([
   { key: "room_name", label: "Room" },
   { key: "turns", label: "Turns", class: "num" },
   { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
-], { onRow: (r) => navigate(`/traces/${r.trace_id}`), rowHref: (r) => `/traces/${r.trace_id}` });
+], { rowHref: (r) => `/traces/${r.trace_id}` });
 
 const SEVERITIES = [["0", "All severities"], ["9", "INFO+"], ["13", "WARN+"], ["17", "ERROR+"]];
 
@@ -244,7 +242,6 @@ RENDER.logs = pagedTable([
   { key: "body", label: "Body", class: "wrap" },
   { key: "trace_id", label: "Trace", class: "mono", format: (v) => (v ? v.slice(0, 12) : "") },
 ], {
-  onRow: (r) => navigate(`/logs/${r.log_id}`),
   rowHref: (r) => `/logs/${r.log_id}`,
   controls: (ctx) => {
     const severity = el("select", { "aria-label": "Minimum severity", onchange: (e) => ctx.reload({ offset: 0, min_severity: e.target.value }) },

@@ -1,19 +1,7 @@
 // The log entry view: every stored field, with a link to its trace and span.
-import { getJSON, navigate } from "../api.js";
-import { clear, el } from "../dom.js";
+import { getJSON } from "../api.js";
+import { backLink, clear, el, kv } from "../dom.js";
 import { formatTimeNs } from "../format.js";
-
-function kv(title, map) {
-  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return el(
-    "div",
-    {},
-    el("h3", { text: title }),
-    entries.length
-      ? el("dl", { class: "kv" }, entries.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]))
-      : el("p", { class: "muted", text: "none" }),
-  );
-}
 
 export async function renderLog(root, logId) {
   clear(root, el("div", { class: "loading", text: "Loading log entry…" }));
@@ -29,15 +17,11 @@ export async function renderLog(root, logId) {
         href: `/traces/${log.trace_id}?span=${log.span_id}`,
         class: "trace-link",
         text: `Open trace ${log.trace_id}${log.span_id ? ` at span ${log.span_id}` : ""}`,
-        onclick: (e) => {
-          e.preventDefault();
-          navigate(`/traces/${log.trace_id}`, new URLSearchParams({ span: log.span_id }));
-        },
       })
     : el("span", { class: "muted", text: "Not correlated with a trace." });
   const fields = {
-    time: formatTimeNs(log.timestamp_unix_nano),
-    service: log.service_name,
+    time: formatTimeNs(log.time_unix_nano),
+    service: log.service,
     severity: `${log.severity_text} (${log.severity_number})`,
     scope: `${log.scope_name} ${log.scope_version}`.trim(),
     "trace id": log.trace_id,
@@ -54,7 +38,7 @@ export async function renderLog(root, logId) {
       el(
         "div",
         { class: "trace-head" },
-        el("button", { class: "back", text: "← Dashboard", onclick: () => navigate("/", sessionStorage.getItem("lkd.dashboard") ?? "") }),
+        backLink(),
         el("h1", { text: "Log entry" }),
       ),
       el(

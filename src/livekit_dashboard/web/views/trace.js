@@ -1,7 +1,7 @@
 // The trace view: a waterfall of every span (tree by parent, bars on a time axis), the selected
 // span's details (attributes, resource, events with stack traces, links) and the trace's logs.
-import { getJSON, navigate } from "../api.js";
-import { clear, el, table } from "../dom.js";
+import { getJSON } from "../api.js";
+import { backLink, clear, el, kv, table } from "../dom.js";
 import { formatMs, formatTimeNs } from "../format.js";
 
 function order(spans) {
@@ -26,17 +26,6 @@ function order(spans) {
   return out;
 }
 
-function kv(title, map) {
-  const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  if (!entries.length) return el("div", {}, el("h3", { text: title }), el("p", { class: "muted", text: "none" }));
-  return el(
-    "div",
-    {},
-    el("h3", { text: title }),
-    el("dl", { class: "kv" }, entries.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
-  );
-}
-
 function details(span) {
   const events = span.events.map((e) =>
     el(
@@ -54,7 +43,7 @@ function details(span) {
     el(
       "p",
       { class: "muted" },
-      `${span.service_name} · ${span.kind} · ${formatMs(span.duration_ns / 1e6)} · status ${span.status_code}`,
+      `${span.service} · ${span.kind} · ${formatMs(span.duration_ns / 1e6)} · status ${span.status_code}`,
       span.status_message ? ` (${span.status_message})` : "",
     ),
     el("p", { class: "mono muted", text: `span ${span.span_id}${span.parent_span_id ? ` ← ${span.parent_span_id}` : ""}` }),
@@ -95,7 +84,7 @@ export async function renderTrace(root, traceId, selectedSpan) {
     const row = el(
       "div",
       { class: `wf-row ${status}`, role: "treeitem", tabindex: "0", dataset: { spanId: span.span_id } },
-      el("div", { class: "wf-name", style: `padding-left:${depth * 14}px`, title: span.name }, span.name, el("span", { class: "muted", text: ` ${span.service_name}` })),
+      el("div", { class: "wf-name", style: `padding-left:${depth * 14}px`, title: span.name }, span.name, el("span", { class: "muted", text: ` ${span.service}` })),
       el("div", { class: "wf-track" }, el("div", { class: "wf-bar", style: `left:${left}%;width:${width}%` })),
       el("div", { class: "wf-dur", text: formatMs(span.duration_ns / 1e6) }),
     );
@@ -113,7 +102,7 @@ export async function renderTrace(root, traceId, selectedSpan) {
       el(
         "div",
         { class: "trace-head" },
-        el("button", { class: "back", text: "← Dashboard", onclick: () => navigate("/", sessionStorage.getItem("lkd.dashboard") ?? "") }),
+        backLink(),
         el("h1", { text: `Trace ${trace.trace_id}` }),
         el("span", { class: "muted", text: `${trace.spans.length} spans · ${formatMs(total / 1e6)} · ${formatTimeNs(t0)}` }),
       ),
@@ -129,12 +118,12 @@ export async function renderTrace(root, traceId, selectedSpan) {
         ? table(
             logs.logs,
             [
-              { key: "timestamp_unix_nano", label: "Time", format: formatTimeNs },
+              { key: "time_unix_nano", label: "Time", format: formatTimeNs },
               { key: "severity_text", label: "Severity" },
               { key: "body", label: "Body", class: "wrap" },
               { key: "span_id", label: "Span", class: "mono" },
             ],
-            { onRow: (r) => navigate(`/logs/${r.log_id}`), rowHref: (r) => `/logs/${r.log_id}` },
+            { rowHref: (r) => `/logs/${r.log_id}` },
           )
         : el("p", { class: "empty", text: "No logs for this trace." }),
     );

@@ -1,0 +1,29 @@
+"""Durability of stored parts: with `wal_fsync` on, ClickHouse fsyncs every part it writes (and its
+directory) before an insert returns, so rows the write-ahead log has checkpointed as stored survive a
+power cut too. Off by default, as in ClickHouse: parts then survive a killed process, not a power cut."""
+
+from __future__ import annotations
+
+from livekit_dashboard.store.catalog import table_definition
+from livekit_dashboard.store.engine import Engine
+from livekit_dashboard.store.retention import retained_tables
+
+__all__ = ["apply_durability"]
+
+_SETTINGS = ("fsync_after_insert", "fsync_part_directory")
+
+
+def apply_durability(engine: Engine, fsync: bool) -> list[str]:
+    """Turn part fsyncs on or off on every data table; returns the tables changed."""
+    changed = []
+    for table in retained_tables():
+        definition = table_definition(engine, table)
+        if definition is None or ("fsync_after_insert = 1" in definition) == fsync:
+            continue
+        # DDL takes no bound parameters; table names and settings are our own constants
+        if fsync:
+            engine.command(f"ALTER TABLE `{table}` MODIFY SETTING " + ", ".join(f"{s} = 1" for s in _SETTINGS))
+        else:
+            engine.command(f"ALTER TABLE `{table}` RESET SETTING " + ", ".join(_SETTINGS))
+        changed.append(table)
+    return changed
