@@ -172,6 +172,11 @@ def test_rows_storage_refuses_alone_are_quarantined_not_lost(make_server: Any, m
     for spans in (good, poison, also_good):
         r = httpx.post(f"{server.base_url}/v1/traces", content=encode_spans(spans).SerializeToString(), headers=PB)
         assert r.status_code == 200
+    # the batch is retried whole for a moment, then split; reads do not wait while inserts fail
+    deadline = time.monotonic() + 20
+    while server.batcher.quarantined_rows < len(poison) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.batcher.wait_visible(10)
     rows = server.engine.query("SELECT DISTINCT ServiceName AS s, TraceId AS t FROM otel_traces ORDER BY t")
     assert sorted(r["t"] for r in rows) == sorted(format(s[0].context.trace_id, "032x") for s in (good, also_good))
     assert server.batcher.quarantined_rows == len(poison)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from livekit_dashboard.query.panels import PANELS, header_params
-from livekit_dashboard.query.sqlfiles import fragment_names, load_sql
+from livekit_dashboard.query.sqlfiles import fragment_names, fragment_sql, load_sql
 
 SQL_DIR = resources.files("livekit_dashboard.query").joinpath("sql")
 SQL_FILES = sorted(p.name for p in SQL_DIR.iterdir() if p.name.endswith(".sql"))
@@ -42,7 +42,7 @@ def test_fragment_contract(name: str) -> None:
     assert lines[0] == f"-- fragment: {name}"
     assert len(lines[1]) > 20
     params_line = next(line for line in lines if line.startswith("-- params: "))
-    body = "\n".join(line for line in lines if not line.startswith("--"))
+    body = "\n".join(line for line in fragment_sql(name).splitlines() if not line.strip().startswith("--"))
     assert set(header_params(params_line)) == set(_USED.findall(body)), name
     users = [f for f in SQL_FILES if "{{" + name + "}}" in SQL_DIR.joinpath(f).read_text()]
     users += [

@@ -15,6 +15,7 @@ import pytest
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.calls import CallRecord
 from livekit_dashboard.demo.generator import simulate
+from livekit_dashboard.query import PANELS
 from livekit_dashboard.server import DashboardServer
 from tests.conftest import DatabasePool, serving
 
@@ -145,7 +146,21 @@ def test_error_rate(loaded: Any) -> None:
     assert row["requests"] == len(reqs)
     assert row["failed_requests"] == sum(1 for s in reqs if s.error)
     assert row["turns"] == len(turns)
-    assert row["failed_turns"] == sum(1 for s in turns if s.error)
+    # a turn failed when it did, or when a step of it did (a TTS failure leaves agent_turn unset)
+    failed_steps = {
+        (id(c), s.parent_id)
+        for c in calls
+        for s in c.spans
+        if s.error and s.name in ("llm_node", "tts_node", "realtime_inference")
+    }
+    expected_failed_turns = {
+        (id(c), s.span_id)
+        for c in calls
+        for s in c.spans
+        if s.name == "agent_turn" and (s.error or (id(c), s.span_id) in failed_steps)
+    }
+    assert row["failed_turns"] == len(expected_failed_turns)
+    assert row["failed_turns"] > sum(1 for s in turns if s.error), "the demo has turns whose TTS failed"
     assert row["calls"] == len(calls)
     failed_calls = sum(
         1 for c in calls if any(s.error for s in c.spans if s.name not in ("llm_request_run", "tts_request_run"))
@@ -209,23 +224,72 @@ def test_turns_and_short_conversations(loaded: Any) -> None:
     assert len(higher) == sum(1 for n in turns.values() if n < 6)
 
 
-def test_error_records_are_paginated_newest_first(loaded: Any) -> None:
+def _expected_error_records(calls: list[CallRecord]) -> set[tuple[str, str]]:
+    """(kind, span id) of every error record, worked out from the spans the demo sent: a failure is an
+    ERROR span none of whose children failed (retry attempts aside), a recovered request one whose
+    attempts failed but which did not, a tool error a tool that reported one."""
+    records = set()
+    for c in calls:
+        failed = {s.span_id: s for s in c.spans if s.error}
+        attempt = {sid for sid, s in failed.items() if s.name.endswith("_request_run")}
+        failing_parents = {s.parent_id for sid, s in failed.items() if sid not in attempt}
+        for sid, s in failed.items():
+            if sid in attempt:
+                if s.parent_id not in failed:
+                    records.add(("recovered", format(s.parent_id, "016x")))
+            elif sid not in failing_parents:
+                records.add(("failure", format(sid, "016x")))
+        for s in c.spans:
+            if s.attributes.get("lk.function_tool.is_error") and not s.error:
+                records.add(("tool_error", format(s.span_id, "016x")))
+    return records
+
+
+def test_error_records_are_one_per_root_cause_newest_first(loaded: Any) -> None:
     server, calls = loaded
-    errors = [s for c in calls for s in c.spans if s.error or s.attributes.get("lk.function_tool.is_error")]
+    expected = _expected_error_records(calls)
     page1 = panel(server, "error_records", limit=5)["rows"]
     page2 = panel(server, "error_records", limit=5, offset=5)["rows"]
-    assert page1[0]["total"] == len(errors)
+    assert page1[0]["total"] == len(expected)
     times = [r["time_unix_nano"] for r in page1 + page2]
     assert times == sorted(times, reverse=True)
     assert not {r["span_id"] for r in page1} & {r["span_id"] for r in page2}
-    by_id = {format(s.span_id, "016x"): s for s in errors}
-    for r in page1 + page2:
-        sent = by_id[r["span_id"]]
-        if sent.error:  # the exception event's message, or the status message
-            assert r["message"] == sent.error
-            assert r["error_type"] == sent.attributes["error.type"]
-        else:
-            assert r["error_type"] == "tool_error"
+    everything = panel(server, "error_records", limit=1000)["rows"]
+    assert {(r["kind"], r["span_id"]) for r in everything} == expected
+    kinds = Counter(kind for kind, _ in expected)
+    assert kinds["failure"], "the demo has failures"
+    assert kinds["recovered"], "the demo has recovered requests"
+    assert kinds["tool_error"], "the demo has tool errors"
+    # one failure, one record: the failed request's llm_node and agent_turn are its path, not records
+    spans_by_id = {format(s.span_id, "016x"): s for c in calls for s in c.spans}
+    assert all(
+        spans_by_id[r["span_id"]].name not in ("llm_node", "tts_node") for r in everything if r["kind"] == "failure"
+    )
+
+
+def test_error_groups_and_the_error_tile_count_the_same_failures(loaded: Any) -> None:
+    server, _ = loaded
+    rate = panel(server, "error_rate")["rows"][0]
+    records = panel(server, "error_records", limit=1000)["rows"]
+    groups = panel(server, "error_groups", limit=1000)["rows"]
+    assert sum(g["occurrences"] for g in groups) == len(records)
+    kinds = Counter(r["kind"] for r in records)
+    assert rate["failures"] == kinds["failure"] == sum(g["occurrences"] for g in groups if g["kind"] == "failure")
+    assert rate["tool_errors"] == kinds["tool_error"]
+    assert rate["recovered_requests"] == kinds["recovered"]
+    # failed requests are failures of the request stages
+    assert rate["failed_requests"] == sum(
+        1
+        for r in records
+        if r["kind"] == "failure" and r["span_name"] in ("llm_request", "tts_request", "realtime_inference")
+    )
+    # a group opens on its occurrences, newest first
+    top = groups[0]
+    occurrences = panel(server, "error_records", group=top["group"], limit=1000)["rows"]
+    assert len(occurrences) == top["occurrences"]
+    assert {r["group"] for r in occurrences} == {top["group"]}
+    assert len({r["trace_id"] for r in occurrences}) == top["calls"]
+    assert occurrences[0]["time_unix_nano"] == top["last_seen_unix_nano"]
 
 
 def test_logs_panel_filters(loaded: Any) -> None:
@@ -273,7 +337,9 @@ def test_filters_endpoint_lists_values(loaded: Any) -> None:
     body = httpx.get(f"{server.base_url}/api/v1/filters", params=RANGE).json()
     assert set(body["services"]) == {c.service.name for c in calls}
     assert set(body["languages"]) == {"python", "nodejs"}
-    assert "gpt-realtime" in body["models"] or "gemini-2.5-flash-native-audio" in body["models"]
+    models = {m["model"]: m["stages"] for m in body["models"]}
+    assert models.get("gpt-realtime") == ["realtime"] or models.get("gemini-2.5-flash-native-audio") == ["realtime"]
+    assert all(stages for stages in models.values()), "every model lists the stages it served"
 
 
 @pytest.mark.parametrize(
@@ -299,7 +365,8 @@ def test_unknown_panel_is_404_and_listing_describes_all(loaded: Any) -> None:
     server, _ = loaded
     assert httpx.get(f"{server.base_url}/api/v1/panels/nope").status_code == 404
     listing = httpx.get(f"{server.base_url}/api/v1/panels").json()["panels"]
-    assert len(listing) == 14
+    assert {p["name"] for p in listing} == set(PANELS)
+    assert len(listing) == 16
     assert all(p["title"] and p["description"] and p["unit"] and "start" in p["params"] for p in listing)
 
 

@@ -21,7 +21,7 @@ from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_fo
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.query.panels import PANELS, PanelQuery, run_panel
-from livekit_dashboard.query.sqlfiles import load_sql
+from livekit_dashboard.query.sqlfiles import load_sql, render_sql
 from livekit_dashboard.store import Engine
 from livekit_dashboard.store.migrate import Slots, list_migrations, render_ddl
 
@@ -131,7 +131,7 @@ def test_services_languages_rollup_equals_raw(loaded: Engine) -> None:
 
 @pytest.mark.parametrize("name", EXACT_PANELS)
 def test_panels_on_exact_rollups_equal_raw(loaded: Engine, name: str) -> None:
-    reference = (REFERENCE / f"{name}.sql").read_text()
+    reference = render_sql((REFERENCE / f"{name}.sql").read_text())
     models = [r["m"] for r in loaded.query("SELECT DISTINCT Model AS m FROM lk_requests WHERE Model != '' ORDER BY m")]
     filters: list[dict[str, Any]] = [
         {},

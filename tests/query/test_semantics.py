@@ -136,7 +136,7 @@ def test_json_metrics_blobs_are_the_fallback(engine: Engine) -> None:
         {
             "Stage": "llm",
             "Model": "gpt-4.1",
-            "Provider": "api.openai.com",
+            "Provider": "openai",  # canonical (lkd_provider)
             "TtftS": 0.2,
             "TtsCharacters": 0,
             "TtsAudioS": 0.0,

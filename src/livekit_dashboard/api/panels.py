@@ -56,6 +56,7 @@ async def list_panels() -> dict[str, Any]:
                 "unit": p.unit,
                 "kind": p.kind,
                 "params": list(p.params),
+                "model_filter": p.model_filter,
                 "thresholds": list(p.thresholds),
             }
             for p in PANELS.values()
@@ -70,8 +71,10 @@ async def get_panel(
     start: Annotated[str, Query(description="ISO 8601 or now-relative (now-6h). Default now-6h.")] = "",
     end: Annotated[str, Query(description="ISO 8601 or now-relative. Default now.")] = "",
     service: Annotated[list[str], Query(description="Only these service.name values (repeatable).")] = [],  # noqa: B006
-    language: Annotated[list[str], Query(description="Only these telemetry.sdk.language values.")] = [],  # noqa: B006
-    model: Annotated[list[str], Query(description="Only these models.")] = [],  # noqa: B006
+    language: Annotated[list[str], Query(description="Only these SDK languages (telemetry.sdk.language).")] = [],  # noqa: B006
+    model: Annotated[
+        list[str], Query(description="Only these models: requests to them, or calls that used them (model_filter).")
+    ] = [],  # noqa: B006
     step: Annotated[str, Query(description="Bucket width: seconds or 30s/5m/1h/1d. Default ~120 buckets.")] = "",
     by_model: Annotated[bool, Query(description="token_usage_over_time: split series per model.")] = False,
     threshold: Annotated[int, Query(ge=1, le=1000, description="conversations_below_threshold: turns.")] = 3,
@@ -81,6 +84,9 @@ async def get_panel(
         int, Query(ge=0, le=24, description="logs: lowest severity number (9 INFO, 13 WARN, 17 ERROR).")
     ] = 0,
     text: Annotated[str, Query(max_length=200, description="logs: body contains (case-insensitive).")] = "",
+    group: Annotated[
+        str, Query(pattern="^([0-9a-f]{16})?$", description="error_records: one error group's occurrences.")
+    ] = "",
 ) -> dict[str, Any]:
     panel = PANELS.get(name)
     if panel is None:
@@ -108,6 +114,7 @@ async def get_panel(
         offset=offset,
         min_severity=min_severity,
         text=text,
+        group=group,
     )
     rows = await run_in_threadpool(run_panel, services(request).engine, name, query)
     return {
@@ -121,7 +128,7 @@ async def get_panel(
     }
 
 
-@panels_router.get("/filters", summary="Services, languages and models seen in the range")
+@panels_router.get("/filters", summary="Services, SDK languages and models (with their stages) seen in the range")
 async def filters(request: Request, start: str = "", end: str = "") -> dict[str, Any]:
     start_ns, end_ns = _range(start, end)
     return await run_in_threadpool(list_filter_values, services(request).engine, start_ns, end_ns)

@@ -23,6 +23,9 @@ class Panel:
     unit: str  # tokens, ratio, requests, calls, ms, turns, rows
     kind: str  # stat, timeseries, pie, table
     params: tuple[str, ...]  # the SQL parameters, from the file's header
+    # what a model filter keeps: "requests" of the model, "calls" that used it, or both (a contract
+    # test checks it against the SQL); "" when the panel takes no model filter
+    model_filter: str = ""
     thresholds: tuple[float, ...] = ()
     # a <name>_hourly.sql variant reads a rollup for whole-hour buckets, unless one of these
     # parameters is set (None: no variant)
@@ -55,6 +58,7 @@ class PanelQuery:
     offset: int = 0
     min_severity: int = 0
     text: str = ""
+    group: str = ""
 
     def values(self) -> dict[str, Any]:
         return {
@@ -70,6 +74,7 @@ class PanelQuery:
             "offset": self.offset,
             "min_severity": self.min_severity,
             "text": self.text,
+            "group": self.group,
         }
 
 
@@ -90,37 +95,55 @@ def _panel(
     title: str,
     unit: str,
     kind: str,
+    model_filter: str = "",
     thresholds: tuple[float, ...] = (),
     hourly_unless: tuple[str, ...] | None = None,
 ) -> Panel:
     sql = load_sql(name)
     description = sql.splitlines()[1].removeprefix("-- ").strip()
-    return Panel(name, title, description, unit, kind, header_params(sql), thresholds, hourly_unless)
+    return Panel(name, title, description, unit, kind, header_params(sql), model_filter, thresholds, hourly_unless)
 
 
 PANELS: dict[str, Panel] = {
     p.name: p
     for p in (
-        _panel("token_usage_totals", "Total token usage", "tokens", "stat"),
-        _panel("error_rate", "Error rate", "ratio", "stat", thresholds=(0.05, 0.10)),
-        _panel("turns_per_conversation", "Turns per conversation", "turns", "stat"),
-        _panel("token_usage_over_time", "Token usage over time", "tokens", "timeseries"),
-        _panel("model_distribution", "Model distribution", "requests", "pie"),
-        _panel("requests_over_time", "LLM requests over time", "requests", "timeseries"),
-        _panel("conversations_over_time", "Conversations over time", "calls", "timeseries"),
+        _panel("token_usage_totals", "Total token usage", "tokens", "stat", "requests"),
+        _panel("error_rate", "Errors", "ratio", "stat", "requests and calls", thresholds=(0.05, 0.10)),
+        _panel("turns_per_conversation", "Turns per conversation", "turns", "stat", "calls"),
+        _panel("token_usage_over_time", "Token usage over time", "tokens", "timeseries", "requests"),
+        _panel("model_distribution", "Model distribution", "requests", "pie", "requests"),
+        _panel("requests_over_time", "LLM requests over time", "requests", "timeseries", "requests"),
+        _panel("conversations_over_time", "Conversations over time", "calls", "timeseries", "calls"),
         # a model filter on turns needs each turn's trace: the exact SQL
         _panel(
             "latency_p95_over_time",
             "Agent turn latency (p50 / p95 / p99)",
             "ms",
             "timeseries",
+            "calls",
             hourly_unless=("models",),
         ),
-        _panel("http_request_duration_over_time", "Outbound request duration", "ms", "timeseries", hourly_unless=()),
-        _panel("tts_duration_over_time", "TTS duration and time to first byte", "ms", "timeseries", hourly_unless=()),
-        _panel("services_languages", "Services and languages", "rows", "table"),
-        _panel("conversations_below_threshold", "Conversations below the turn threshold", "calls", "table"),
-        _panel("error_records", "Error records", "rows", "table"),
+        _panel(
+            "http_request_duration_over_time",
+            "Outbound request duration",
+            "ms",
+            "timeseries",
+            "requests",
+            hourly_unless=(),
+        ),
+        _panel(
+            "tts_duration_over_time",
+            "TTS duration and time to first byte",
+            "ms",
+            "timeseries",
+            "requests",
+            hourly_unless=(),
+        ),
+        _panel("services_languages", "Services and SDK languages", "rows", "table"),
+        _panel("speech_usage", "Speech usage (TTS and STT)", "rows", "table"),
+        _panel("conversations_below_threshold", "Conversations below the turn threshold", "calls", "table", "calls"),
+        _panel("error_groups", "Errors by cause", "rows", "table", "calls"),
+        _panel("error_records", "Error records", "rows", "table", "calls"),
         _panel("logs", "Logs", "rows", "table"),
     )
 }
@@ -134,10 +157,14 @@ def run_panel(engine: Engine, name: str, query: PanelQuery) -> list[dict[str, An
     return engine.query(sql, {key: values[key] for key in panel.params})
 
 
-def list_filter_values(engine: Engine, start_ns: int, end_ns: int) -> dict[str, list[str]]:
-    """Services, languages and models seen in the range, most used first."""
+def list_filter_values(engine: Engine, start_ns: int, end_ns: int) -> dict[str, Any]:
+    """Services, SDK languages and models (each with the stages it served) seen in the range, most used
+    first."""
     rows = engine.query(load_sql("filter_values"), {"start": format_ch_time(start_ns), "end": format_ch_time(end_ns)})
-    out: dict[str, list[str]] = {"services": [], "languages": [], "models": []}
+    out: dict[str, Any] = {"services": [], "languages": [], "models": []}
     for row in rows:
-        out[row["kind"] + "s"].append(row["value"])
+        if row["kind"] == "model":
+            out["models"].append({"model": row["value"], "stages": row["stages"]})
+        else:
+            out[row["kind"] + "s"].append(row["value"])
     return out

@@ -13,7 +13,7 @@ import functools
 import re
 from importlib import resources
 
-__all__ = ["fragment_names", "load_sql"]
+__all__ = ["fragment_names", "fragment_sql", "load_sql", "render_sql"]
 
 _INCLUDE = re.compile(r"\{\{(\w+)\}\}")
 
@@ -52,6 +52,16 @@ def load_sql(name: str) -> str:
     if not text.startswith(f"-- query: {name}\n") and not text.startswith(f"-- panel: {name}\n"):
         raise ValueError(f"query/sql/{name}.sql must start with its header ('-- query: {name}')")
     return _include(text, ())
+
+
+def render_sql(text: str) -> str:
+    """Any SQL text with the fragments it names put in place (for reference queries in tests)."""
+    return _include(text, ())
+
+
+def fragment_sql(name: str) -> str:
+    """A fragment's SQL with the fragments it names put in place (header stripped)."""
+    return _include(_fragment(name), (name,))
 
 
 def fragment_names() -> list[str]:

@@ -6,7 +6,7 @@ SELECT
     Stage AS stage,
     Provider AS provider,
     Model AS model,
-    count() AS requests
+    countIf(IsRequest = 1) AS requests
 FROM lk_requests
 WHERE Timestamp >= {start:DateTime64(9, 'UTC')} AND Timestamp < {end:DateTime64(9, 'UTC')}
     AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})

@@ -5,7 +5,7 @@
 SELECT
     toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
     ServiceName AS service,
-    count() AS requests,
+    countIf(IsRequest = 1) AS requests,
     countIf(IsError = 1) AS failed
 FROM lk_requests
 WHERE Stage IN ('llm', 'realtime')

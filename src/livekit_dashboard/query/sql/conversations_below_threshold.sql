@@ -7,7 +7,8 @@ SELECT
     toUnixTimestamp64Nano(c.Timestamp) AS time_unix_nano,
     c.ServiceName AS service,
     c.CallId AS call_id,
-    c.RoomName AS room_name,
+    -- the session span's room name, else the job span's (lk.pii.room_name can be empty on the session)
+    if(c.RoomName != '', c.RoomName, ifNull(u.room_name, '')) AS room_name,
     c.TraceId AS trace_id,
     t.turns AS turns,
     c.DurationNs / 1e6 AS duration_ms
@@ -23,6 +24,11 @@ LEFT JOIN (
     WHERE Day >= toDate({start:DateTime64(9, 'UTC')}) AND Day <= toDate({end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY)
     GROUP BY TraceId
 ) AS t USING (TraceId)
+LEFT JOIN (
+    SELECT TraceId, max(RoomName) AS room_name FROM lk_call_usage
+    WHERE TraceId IN (SELECT TraceId FROM lk_calls WHERE {{in_range}} AND RoomName = '')
+    GROUP BY TraceId
+) AS u USING (TraceId)
 WHERE turns < {threshold:UInt32}
 ORDER BY time_unix_nano DESC, trace_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}

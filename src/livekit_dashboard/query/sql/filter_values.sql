@@ -1,21 +1,21 @@
 -- query: filter_values
--- The services, languages and models seen in the range, for the dashboard's filter lists.
+-- The services, SDK languages and models (with the stages they served) seen in the range, for the dashboard's filter lists.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC')
--- returns: kind String, value String, n UInt64
-SELECT kind, value, sum(n) AS n FROM (
-    SELECT 'service' AS kind, ServiceName AS value, count() AS n FROM lk_requests
+-- returns: kind String, value String, stages Array(String), n UInt64
+SELECT kind, value, arraySort(groupUniqArrayArray(stage)) AS stages, sum(n) AS n FROM (
+    SELECT 'service' AS kind, ServiceName AS value, [] :: Array(String) AS stage, count() AS n FROM lk_requests
     WHERE {{in_range}}
     GROUP BY value
     UNION ALL
-    SELECT 'service' AS kind, ServiceName AS value, count() AS n FROM lk_calls
+    SELECT 'service' AS kind, ServiceName AS value, [] :: Array(String) AS stage, count() AS n FROM lk_calls
     WHERE {{in_range}}
     GROUP BY value
     UNION ALL
-    SELECT 'language' AS kind, Language AS value, count() AS n FROM lk_requests
+    SELECT 'language' AS kind, Language AS value, [] :: Array(String) AS stage, count() AS n FROM lk_requests
     WHERE {{in_range}}
     GROUP BY value
     UNION ALL
-    SELECT 'model' AS kind, Model AS value, count() AS n FROM lk_requests
+    SELECT 'model' AS kind, Model AS value, groupUniqArray(Stage) AS stage, count() AS n FROM lk_requests
     WHERE {{in_range}}
     GROUP BY value
 )

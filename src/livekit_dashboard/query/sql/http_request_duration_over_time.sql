@@ -14,7 +14,7 @@ SELECT * FROM (
         avg(DurationNs) / 1e6 AS avg_ms,
         quantileExactInclusive(0.95)(DurationNs) / 1e6 AS p95_ms
     FROM lk_requests
-    WHERE Stage IN ('llm', 'realtime', 'tts')
+    WHERE IsRequest = 1 AND Stage IN ('llm', 'realtime', 'tts')
         AND {{in_range}}
         AND {{service_language}}
         AND {{model}}

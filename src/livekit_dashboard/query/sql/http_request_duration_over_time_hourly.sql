@@ -43,7 +43,7 @@ SELECT * FROM (
             sum(DurationNs) AS dsum,
             quantileDDState(0.01, 0.95)(DurationNs) AS d
         FROM lk_requests
-        WHERE Stage IN ('llm', 'realtime', 'tts') AND no_histograms
+        WHERE IsRequest = 1 AND Stage IN ('llm', 'realtime', 'tts') AND no_histograms
             AND {{raw_edges}}
             AND {{service_language}}
             AND {{model}}

@@ -19,7 +19,7 @@ FROM (
         AND {{model}}
     GROUP BY stage, provider, model
     UNION ALL
-    SELECT Stage AS stage, Provider AS provider, Model AS model, count() AS n
+    SELECT Stage AS stage, Provider AS provider, Model AS model, countIf(IsRequest = 1) AS n
     FROM lk_requests
     WHERE 1
         AND {{raw_edges}}

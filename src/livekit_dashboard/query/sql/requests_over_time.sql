@@ -27,7 +27,7 @@ FROM (
     SELECT
         toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
         ServiceName AS service,
-        count() AS n,
+        countIf(IsRequest = 1) AS n,
         countIf(IsError = 1) AS f
     FROM lk_requests
     WHERE Stage IN ('llm', 'realtime')

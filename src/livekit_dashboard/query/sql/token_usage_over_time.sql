@@ -1,5 +1,5 @@
 -- panel: token_usage_over_time
--- Input and output tokens of LLM and realtime requests per time bucket and service (per model with by_model=1).
+-- Input and output tokens of LLM and realtime requests per time bucket and service (per model with by_model=1), plus what livekit-agents counted but no span carries, at the end of its call.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, by_model UInt8
 -- returns: bucket UInt32, service String, model String, input_tokens UInt64, output_tokens UInt64
 WITH
@@ -37,6 +37,15 @@ FROM (
         AND {{raw_edges}}
         AND {{service_language}}
         AND {{model}}
+    GROUP BY bucket, service, model
+    UNION ALL
+    SELECT
+        toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({step_s:UInt32}))) AS bucket,
+        ServiceName AS service,
+        if({by_model:UInt8} = 1, Model, '') AS model,
+        sum(InputTokens) AS i,
+        sum(OutputTokens) AS o
+    FROM ({{usage_adjustments}})
     GROUP BY bucket, service, model
 )
 GROUP BY bucket, service, model

@@ -1,7 +1,7 @@
 -- panel: token_usage_totals
--- Token sums of LLM and realtime requests in the range; input includes cached, total = input + output.
+-- Token sums of LLM and realtime requests in the range, plus what livekit-agents counted for calls ending in it but no span carries (unattributed_tokens); input includes cached, total = input + output.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
--- returns: requests UInt64, input_tokens UInt64, output_tokens UInt64, total_tokens UInt64, cache_read_tokens UInt64, cache_write_tokens UInt64, reasoning_tokens UInt64, input_audio_tokens UInt64, input_text_tokens UInt64, output_audio_tokens UInt64, output_text_tokens UInt64
+-- returns: requests UInt64, input_tokens UInt64, output_tokens UInt64, total_tokens UInt64, cache_read_tokens UInt64, cache_write_tokens UInt64, reasoning_tokens UInt64, input_audio_tokens UInt64, input_text_tokens UInt64, output_audio_tokens UInt64, output_text_tokens UInt64, unattributed_tokens UInt64
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the edges from lk_requests
     {{hour_window}}
@@ -16,19 +16,23 @@ SELECT
     toUInt64(sum(InputAudioTokens)) AS input_audio_tokens,
     toUInt64(sum(InputTextTokens)) AS input_text_tokens,
     toUInt64(sum(OutputAudioTokens)) AS output_audio_tokens,
-    toUInt64(sum(OutputTextTokens)) AS output_text_tokens
+    toUInt64(sum(OutputTextTokens)) AS output_text_tokens,
+    toUInt64(sum(unattributed)) AS unattributed_tokens
 FROM (
-    SELECT sum(Requests) AS n, sum(InputTokens) AS InputTokens, sum(OutputTokens) AS OutputTokens, sum(CacheReadTokens) AS CacheReadTokens, sum(CacheWriteTokens) AS CacheWriteTokens, sum(ReasoningTokens) AS ReasoningTokens, sum(InputAudioTokens) AS InputAudioTokens, sum(InputTextTokens) AS InputTextTokens, sum(OutputAudioTokens) AS OutputAudioTokens, sum(OutputTextTokens) AS OutputTextTokens
+    SELECT 0 AS unattributed, sum(Requests) AS n, sum(InputTokens) AS InputTokens, sum(OutputTokens) AS OutputTokens, sum(CacheReadTokens) AS CacheReadTokens, sum(CacheWriteTokens) AS CacheWriteTokens, sum(ReasoningTokens) AS ReasoningTokens, sum(InputAudioTokens) AS InputAudioTokens, sum(InputTextTokens) AS InputTextTokens, sum(OutputAudioTokens) AS OutputAudioTokens, sum(OutputTextTokens) AS OutputTextTokens
     FROM lk_request_hours
     WHERE Stage IN ('llm', 'realtime')
         AND {{rollup_hours}}
         AND {{service_language}}
         AND {{model}}
     UNION ALL
-    SELECT count() AS n, sum(InputTokens) AS InputTokens, sum(OutputTokens) AS OutputTokens, sum(CacheReadTokens) AS CacheReadTokens, sum(CacheWriteTokens) AS CacheWriteTokens, sum(ReasoningTokens) AS ReasoningTokens, sum(InputAudioTokens) AS InputAudioTokens, sum(InputTextTokens) AS InputTextTokens, sum(OutputAudioTokens) AS OutputAudioTokens, sum(OutputTextTokens) AS OutputTextTokens
+    SELECT 0 AS unattributed, countIf(IsRequest = 1) AS n, sum(InputTokens) AS InputTokens, sum(OutputTokens) AS OutputTokens, sum(CacheReadTokens) AS CacheReadTokens, sum(CacheWriteTokens) AS CacheWriteTokens, sum(ReasoningTokens) AS ReasoningTokens, sum(InputAudioTokens) AS InputAudioTokens, sum(InputTextTokens) AS InputTextTokens, sum(OutputAudioTokens) AS OutputAudioTokens, sum(OutputTextTokens) AS OutputTextTokens
     FROM lk_requests
     WHERE Stage IN ('llm', 'realtime')
         AND {{raw_edges}}
         AND {{service_language}}
         AND {{model}}
+    UNION ALL
+    SELECT sum(adjusted_tokens) AS unattributed, 0 AS n, sum(InputTokens) AS InputTokens, sum(OutputTokens) AS OutputTokens, sum(CacheReadTokens) AS CacheReadTokens, sum(CacheWriteTokens) AS CacheWriteTokens, sum(ReasoningTokens) AS ReasoningTokens, sum(InputAudioTokens) AS InputAudioTokens, sum(InputTextTokens) AS InputTextTokens, sum(OutputAudioTokens) AS OutputAudioTokens, sum(OutputTextTokens) AS OutputTextTokens
+    FROM (SELECT *, InputTokens + OutputTokens AS adjusted_tokens FROM ({{usage_adjustments}}))
 )

@@ -10,7 +10,7 @@ SELECT
     avg(TtftS) * 1000 AS avg_ttfb_ms,
     quantileExactInclusive(0.95)(TtftS) * 1000 AS p95_ttfb_ms
 FROM lk_requests
-WHERE Stage = 'tts'
+WHERE IsRequest = 1 AND Stage = 'tts'
     AND {{in_range}}
     AND {{service_language}}
     AND {{model}}

@@ -38,7 +38,7 @@ FROM (
             sum(ifNull(TtftS, 0)) AS tsum,
             quantileDDState(0.01, 0.95)(TtftS) AS t
         FROM lk_requests
-        WHERE Stage = 'tts'
+        WHERE IsRequest = 1 AND Stage = 'tts'
             AND {{raw_edges}}
             AND {{service_language}}
             AND {{model}}
