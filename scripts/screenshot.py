@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="docs/images/dashboard.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--full-page", action="store_true", help="the whole page, not only its top")
     args = parser.parse_args()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -43,7 +44,7 @@ def main() -> None:
                 page.wait_for_selector("body[data-loaded=true]", timeout=60_000)
                 page.wait_for_timeout(500)
                 Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=args.out)
+                page.screenshot(path=args.out, full_page=args.full_page)
                 browser.close()
         finally:
             server.stop()

@@ -113,12 +113,20 @@ def open_dashboard(page: Page, site: dict[str, Any], query: str = RANGE) -> None
     page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
 
 
+def dashboard_panels(site: dict[str, Any], key: str = "") -> set[str]:
+    """The panels the dashboard shows: every listed panel but error_records, which the error groups
+    panel opens for one group."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    listed = {p["name"] for p in httpx.get(f"{site['url']}/api/v1/panels", headers=headers).json()["panels"]}
+    return listed - {"error_records"}
+
+
 def test_dashboard_renders_every_panel_with_the_api_numbers(page: Page, site: dict[str, Any]) -> None:
     open_dashboard(page, site)
     states = {
         s.get_attribute("data-panel"): s.get_attribute("data-state") for s in page.query_selector_all("section.panel")
     }
-    assert len(states) == 14
+    assert set(states) == dashboard_panels(site)
     assert set(states.values()) == {"ready"}, states
     totals = api(site, "token_usage_totals")["rows"][0]
     for metric in ("total_tokens", "input_tokens", "output_tokens", "cache_read_tokens"):
@@ -131,8 +139,8 @@ def test_dashboard_renders_every_panel_with_the_api_numbers(page: Page, site: di
     )
     assert page.locator("section[data-panel=token_usage_over_time] canvas").count() >= 1
     assert page.locator("section[data-panel=model_distribution] canvas").count() >= 1
-    errors_total = api(site, "error_records", f"{RANGE}&limit=10")["rows"][0]["total"]
-    assert page.locator("section[data-panel=error_records] tbody tr").count() == min(10, errors_total)
+    groups_total = api(site, "error_groups", f"{RANGE}&limit=10")["rows"][0]["total"]
+    assert page.locator("section[data-panel=error_groups] tbody tr").count() == min(10, groups_total)
     page.screenshot(path=str(Path(os.environ.get("LIVEKIT_DASHBOARD_SCREENSHOT_DIR", "/tmp")) / "dashboard-test.png"))
 
 
@@ -160,16 +168,79 @@ def test_time_range_preset_updates_url(page: Page, site: dict[str, Any]) -> None
     page.wait_for_url("**refresh=30s**")
 
 
-def test_error_record_opens_its_trace(page: Page, site: dict[str, Any]) -> None:
+def test_error_group_opens_its_occurrences_and_each_its_span(page: Page, site: dict[str, Any]) -> None:
     open_dashboard(page, site)
-    first = api(site, "error_records", f"{RANGE}&limit=10")["rows"][0]
-    page.locator("section[data-panel=error_records] tbody tr").first.click()
-    page.wait_for_url(f"**/traces/{first['trace_id']}**")
+    group = api(site, "error_groups", f"{RANGE}&limit=10")["rows"][0]
+    occurrences = api(site, "error_records", f"{RANGE}&limit=10&group={group['group']}")["rows"]
+    assert len(occurrences) == min(10, group["occurrences"])
+    panel = page.locator("section[data-panel=error_groups]")
+    panel.locator("tbody tr").first.click()
+    expect(panel.locator(".back-to-groups")).to_be_visible()
+    expect(panel.locator("tbody tr")).to_have_count(len(occurrences))
+    expect(panel.locator("tbody tr").first).to_contain_text(occurrences[0]["message"])
+    panel.locator(".back-to-groups").click()
+    expect(panel.locator(".back-to-groups")).to_have_count(0)
+    panel.locator("tbody tr").first.click()
+    panel.locator("tbody tr a.row-link").first.click()
+    first = occurrences[0]
+    page.wait_for_url(f"**/traces/{first['trace_id']}?span={first['span_id']}")
     spans = httpx.get(f"{site['url']}/api/v1/traces/{first['trace_id']}").json()["spans"]
     expect(page.locator(".wf-row")).to_have_count(len(spans))
-    expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", first["span_id"])
+    expect(page.locator(".wf-row.selected.linked")).to_have_attribute("data-span-id", first["span_id"])
     assert page.locator(".span-detail h2").inner_text() == first["span_name"]
     assert page.locator(".wf-row.error").count() >= 1
+
+
+def chart_series(page: Page, panel: str) -> list[dict[str, Any]]:
+    """What a panel's chart draws: ECharts' own option, as set."""
+    return list(
+        page.evaluate(
+            """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getOption()
+                 .series.map((s) => ({name: s.name, type: s.type, stack: s.stack ?? null, data: s.data}))""",
+            panel,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("panel", "value", "empty"),
+    [
+        ("conversations_over_time", "calls", 0),
+        ("requests_over_time", "requests", 0),
+        ("latency_p95_over_time", "p95_ms", None),
+    ],
+)
+def test_charts_draw_exactly_what_the_api_returns(
+    page: Page, site: dict[str, Any], panel: str, value: str, empty: int | None
+) -> None:
+    """Sparse, interleaved services: every series holds every bucket of the range in the same order
+    (stacked bars stack by position), a bucket the API did not return is 0 for a count and a gap
+    for a latency, and every returned value is drawn at its own bucket."""
+    open_dashboard(page, site)
+    data = api(site, panel)
+    rows, step = data["rows"], data["range"]["step_s"]
+    assert len({r["service"] for r in rows}) >= 2
+    first = data["range"]["start_unix_nano"] // 10**9 // step * step
+    buckets = list(range(first, -(-data["range"]["end_unix_nano"] // 10**9), step))
+    assert len({r["bucket"] for r in rows}) < len(buckets)  # sparse
+    # one series per service (the latency chart: its p95 line per service)
+    series_of = {s["name"]: s for s in chart_series(page, panel)}
+    drawn = {name.split(" · ")[0]: s for name, s in series_of.items() if empty == 0 or name.endswith(" · p95")}
+    assert set(drawn) == {r["service"] for r in rows}
+    for service, series in drawn.items():
+        assert [point[0] for point in series["data"]] == [b * 1000 for b in buckets]
+        expected = {r["bucket"] * 1000: r[value] for r in rows if r["service"] == service}
+        for at, shown in series["data"]:
+            if at in expected:
+                assert shown == pytest.approx(expected[at])
+            else:
+                assert shown == empty
+        if panel == "conversations_over_time":
+            assert (series["type"], series["stack"]) == ("bar", "total")
+    if panel == "conversations_over_time":  # the stacked height of a bucket is the API's sum for it
+        for b in {r["bucket"] for r in rows}:
+            total = sum(s["data"][buckets.index(b)][1] for s in drawn.values())
+            assert total == sum(r["calls"] for r in rows if r["bucket"] == b)
 
 
 def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
@@ -188,8 +259,19 @@ def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> N
     open_dashboard(page, site, f"{RANGE}&service=hostile-agent")
     logs = page.locator("section[data-panel=logs] tbody")
     expect(logs).to_contain_text(XSS)
-    errors = page.locator("section[data-panel=error_records] tbody")
-    expect(errors).to_contain_text(f"failed: {XSS}")
+    groups = page.locator("section[data-panel=error_groups]")
+    expect(groups.locator("tbody")).to_contain_text(f"failed: {XSS}")
+    groups.locator("tbody tr").first.click()
+    expect(groups.locator(".back-to-groups")).to_be_visible()
+    expect(groups.locator("tbody")).to_contain_text(f"failed: {XSS}")
+    pie = page.locator("section[data-panel=model_distribution] canvas").first
+    pie.scroll_into_view_if_needed()
+    box = pie.bounding_box()
+    assert box is not None
+    pie.hover(position={"x": box["width"] * 0.36, "y": box["height"] * 0.2})  # on the ring: a tooltip
+    tooltip = page.locator("section[data-panel=model_distribution] .lkd-tooltip")
+    expect(tooltip).to_contain_text("<b>m</b>")
+    assert tooltip.locator("b").count() == 0
     page.goto(f"{site['url']}/traces/{site['xss_trace']}")
     expect(page.locator(".span-detail")).to_contain_text(XSS)
     log_id = httpx.get(f"{site['url']}/api/v1/logs", params={"trace_id": site["xss_trace"]}).json()["logs"][0]["log_id"]
@@ -223,7 +305,7 @@ def test_ui_asks_for_a_key_when_the_server_requires_one(browser: Browser, make_s
     page.fill("#api-key", created["key"])
     page.click(".key-form button")
     page.wait_for_selector("body[data-loaded=true]")
-    assert page.locator("section.panel").count() == 14
+    assert page.locator("section.panel").count() == len(dashboard_panels({"url": server.base_url}, created["key"]))
     page.reload()  # the key is kept for the browser session
     page.wait_for_selector("body[data-loaded=true]")
     assert page.locator(".key-form").count() == 0

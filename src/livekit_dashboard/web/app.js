@@ -54,34 +54,44 @@ function timeControls(state) {
   const from = el("input", { type: "datetime-local", id: "range-start", value: isPreset ? "" : toLocalInput(state.start), "aria-label": "From" });
   const to = el("input", { type: "datetime-local", id: "range-end", value: isPreset || state.end === "now" ? "" : toLocalInput(state.end), "aria-label": "To" });
   const apply = el("button", { text: "Apply", id: "range-apply" });
-  const custom = el("span", { class: `custom-range ${isPreset ? "hidden" : ""}` }, from, "–", to, apply);
+  const problem = el("span", { class: "range-error error", role: "alert" });
+  const custom = el("span", { class: `custom-range ${isPreset ? "hidden" : ""}` }, from, "–", to, apply, problem);
   range.addEventListener("change", () => {
     if (range.value === "custom") custom.classList.remove("hidden");
     else setState({ start: range.value, end: "now" });
   });
   apply.addEventListener("click", () => {
-    if (!from.value) return;
-    setState({
-      start: new Date(from.value).toISOString(),
-      end: to.value ? new Date(to.value).toISOString() : "now",
-    });
+    if (!from.value) {
+      problem.textContent = "Choose a start time.";
+      return;
+    }
+    const start = new Date(from.value);
+    const end = to.value ? new Date(to.value) : new Date();
+    if (end <= start) {
+      problem.textContent = "The end must be after the start.";
+      return;
+    }
+    problem.textContent = "";
+    setState({ start: start.toISOString(), end: to.value ? end.toISOString() : "now" });
   });
   return el("span", { class: "range" }, range, custom);
 }
 
+// options: values, or {value, label} pairs (models are labelled with the stages they served)
 function filterControl(label, key, param, options, selected) {
   const summary = el("summary", { text: selected.length ? `${label}: ${selected.join(", ")}` : `${label}: all` });
   const box = el("details", { class: "filter", dataset: { filter: param } }, summary);
   const list = el("div", { class: "filter-list" });
-  const values = [...new Set([...options, ...selected])];
-  if (!values.length) list.append(el("div", { class: "muted", text: "no values in range" }));
-  for (const value of values) {
+  const labels = new Map(options.map((o) => (typeof o === "string" ? [o, o] : [o.value, o.label])));
+  for (const value of selected) if (!labels.has(value)) labels.set(value, value);
+  if (!labels.size) list.append(el("div", { class: "muted", text: "no values in range" }));
+  for (const [value, text] of labels) {
     const input = el("input", { type: "checkbox", value, checked: selected.includes(value) });
     input.addEventListener("change", () => {
       const chosen = [...list.querySelectorAll("input:checked")].map((i) => i.value);
       setState({ [key]: chosen });
     });
-    list.append(el("label", {}, input, " ", value));
+    list.append(el("label", {}, input, " ", text));
   }
   box.append(list);
   return box;
@@ -104,8 +114,14 @@ async function renderControls(state) {
     controls,
     timeControls(state),
     filterControl("Service", "services", "service", options.services, state.services),
-    filterControl("Language", "languages", "language", options.languages, state.languages),
-    filterControl("Model", "models", "model", options.models, state.models),
+    filterControl("SDK language", "languages", "language", options.languages, state.languages),
+    filterControl(
+      "Model",
+      "models",
+      "model",
+      options.models.map((m) => ({ value: m.model, label: `${m.model || "(unknown)"} · ${m.stages.join(", ")}` })),
+      state.models,
+    ),
     refresh,
   );
 }

@@ -1,9 +1,48 @@
-// ECharts wrappers: time series per group, and a pie. Charts are resized with their container.
+// ECharts wrappers: time series and a pie that draw exactly what the panel API returned.
+//
+// - Every series has a value for every bucket of the range, in the same order (ECharts stacks bars
+//   by position, so a series missing a bucket would stack on the wrong bars).
+// - Counts are zero in an empty bucket; latencies have no value there (a gap, never a line drawn
+//   across hours without data).
+// - One colour per series key (service, model, stage, …) in every chart and time range: a key's colour
+//   comes from a hash of the key, and within one chart two keys never share a colour.
+// - One unit per axis (ms below a second, s above, never "900 ms" beside "1.20 s").
+// Each chart's element carries the instance (`node.lkdChart`) so tests can read what is drawn.
 import * as echarts from "./vendor/echarts-6.1.0.esm.min.js";
-import { formatValue } from "./format.js";
+import { escapeHtml } from "./dom.js";
+import { formatCount, formatPercent } from "./format.js";
 
 const live = new Set();
 window.addEventListener("resize", () => live.forEach((chart) => chart.resize()));
+
+// Tableau 10: ten colours that stay apart side by side; a chart with more keys than that also takes
+// the ten of Tableau 20's lighter shades
+const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+const LIGHTER = ["#a0cbe8", "#ffbe7d", "#8cd17d", "#ff9d9a", "#86bcb6", "#f1ce63", "#d4a6c8", "#fabfd2", "#d7b5a6", "#79706e"];
+
+function hash(text) {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  return h >>> 0;
+}
+
+// key -> colour for the keys of one chart: each key's own colour unless an earlier key took it
+export function colours(keys) {
+  const sorted = [...new Set(keys)].sort();
+  const palette = sorted.length > PALETTE.length ? [...PALETTE, ...LIGHTER] : PALETTE;
+  const used = new Set();
+  const out = new Map();
+  for (const key of sorted) {
+    let index = hash(key) % palette.length;
+    for (let tries = 0; used.has(index) && tries < palette.length; tries++) index = (index + 1) % palette.length;
+    used.add(index);
+    out.set(key, palette[index]);
+  }
+  return out;
+}
 
 export function disposeCharts(root) {
   for (const chart of [...live]) {
@@ -17,49 +56,111 @@ export function disposeCharts(root) {
 function mount(node) {
   const chart = echarts.init(node, null, { renderer: "canvas" });
   live.add(chart);
+  node.lkdChart = chart;
   return chart;
 }
 
-// rows: [{bucket, <group keys>, <value keys>}]; series: [{label, value, group?}] -> one line per
-// series x group value. Buckets are unix seconds.
-export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range }) {
-  const lines = new Map();
-  for (const row of rows) {
-    for (const s of series) {
-      const group = groupBy ? row[groupBy] || "(none)" : "";
-      const name = [group, s.label].filter(Boolean).join(" · ");
-      if (!lines.has(name)) lines.set(name, []);
-      lines.get(name).push([row.bucket * 1000, row[s.value]]);
+// The bucket starts (unix seconds) of a range, as the API's toStartOfInterval makes them.
+export function buckets(range) {
+  const step = range.step_s;
+  const first = Math.floor(range.start_unix_nano / 1e9 / step) * step;
+  const out = [];
+  for (let t = first; t < range.end_unix_nano / 1e9; t += step) out.push(t);
+  return out;
+}
+
+export function stepLabel(seconds) {
+  const units = [
+    [86400 * 7, "week"],
+    [86400, "day"],
+    [3600, "hour"],
+    [60, "min"],
+    [1, "s"],
+  ];
+  for (const [size, name] of units) {
+    if (seconds % size === 0) {
+      const n = seconds / size;
+      return n === 1 ? `1 ${name}` : `${n} ${name === "min" || name === "s" ? name : `${name}s`}`;
     }
   }
+  return `${seconds} s`;
+}
+
+// One unit for a whole axis of milliseconds, chosen from the largest value.
+export function msAxis(max) {
+  if (max >= 60000) return { divisor: 60000, suffix: " min", digits: max >= 600000 ? 0 : 1 };
+  if (max >= 1000) return { divisor: 1000, suffix: " s", digits: max >= 10000 ? 0 : 1 };
+  return { divisor: 1, suffix: " ms", digits: 0 };
+}
+
+function formatMsWith(axis, value) {
+  if (value === null || value === undefined || !Number.isFinite(Number(value))) return "–";
+  return `${(Number(value) / axis.divisor).toFixed(axis.digits)}${axis.suffix}`;
+}
+
+// rows: [{bucket, <group keys>, <value keys>}]; series: [{label, value}] -> one series per
+// series × group value, aligned on the range's buckets.
+export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range }) {
+  const times = buckets(range);
+  const index = new Map(times.map((t, i) => [t, i]));
+  const isCount = unit !== "ms";
+  const lines = new Map();
+  for (const row of rows) {
+    const group = groupBy ? row[groupBy] || "(none)" : "";
+    for (const s of series) {
+      const name = [group, s.label].filter(Boolean).join(" · ");
+      if (!lines.has(name)) lines.set(name, { key: group || s.label, values: times.map(() => (isCount ? 0 : null)) });
+      const at = index.get(row.bucket);
+      const value = row[s.value];
+      if (at !== undefined && value !== null && value !== undefined) lines.get(name).values[at] = Number(value);
+    }
+  }
+  const palette = colours([...lines.keys()]);
+  const max = Math.max(0, ...[...lines.values()].flatMap((l) => l.values.filter((v) => v !== null)));
+  const axis = unit === "ms" ? msAxis(max) : null;
+  const format = (v) => (axis ? formatMsWith(axis, v) : unit === "ratio" ? formatPercent(v) : formatCount(v));
   const chart = mount(node);
   chart.setOption({
     animation: false,
-    grid: { left: 56, right: 16, top: 28, bottom: 28 },
+    grid: { left: 60, right: 16, top: 28, bottom: 28 },
     legend: { type: "scroll", top: 0, textStyle: { fontSize: 11 } },
-    tooltip: { trigger: "axis", valueFormatter: (v) => formatValue(v, unit) },
-    xAxis: {
-      type: "time",
-      min: range ? range.start_unix_nano / 1e6 : undefined,
-      max: range ? range.end_unix_nano / 1e6 : undefined,
+    tooltip: {
+      trigger: "axis",
+      className: "lkd-tooltip",
+      valueFormatter: format,
+      // series names are telemetry text: the tooltip is HTML, so escape them
+      formatter: (items) =>
+        [
+          escapeHtml(new Date(items[0].value[0]).toLocaleString()),
+          ...items.map((p) => `${p.marker}${escapeHtml(p.seriesName)}: <b>${escapeHtml(format(p.value[1]))}</b>`),
+        ].join("<br>"),
     },
-    yAxis: { type: "value", axisLabel: { formatter: (v) => formatValue(v, unit) } },
-    series: [...lines.entries()].map(([name, data]) => ({
+    xAxis: { type: "time", min: range.start_unix_nano / 1e6, max: range.end_unix_nano / 1e6 },
+    yAxis: { type: "value", axisLabel: { formatter: format } },
+    series: [...lines.entries()].map(([name, line]) => ({
       name,
       type: stack ? "bar" : "line",
       stack: stack ? "total" : undefined,
-      showSymbol: data.length < 40,
-      data,
+      showSymbol: times.length < 40,
+      connectNulls: false,
+      color: palette.get(name),
+      data: times.map((t, i) => [t * 1000, line.values[i]]),
     })),
   });
   return chart;
 }
 
 export function pie(node, items) {
+  const palette = colours(items.map((item) => item.name));
   const chart = mount(node);
   chart.setOption({
     animation: false,
-    tooltip: { trigger: "item", formatter: (p) => `${p.name}: ${p.value} (${p.percent}%)` },
+    tooltip: {
+      trigger: "item",
+      className: "lkd-tooltip",
+      // model and provider names are telemetry text: the tooltip is HTML, so escape them
+      formatter: (p) => `${escapeHtml(p.name)}: ${escapeHtml(formatCount(p.value))} (${p.percent}%)`,
+    },
     legend: { type: "scroll", orient: "vertical", right: 0, top: 8, textStyle: { fontSize: 11 } },
     series: [
       {
@@ -67,7 +168,7 @@ export function pie(node, items) {
         radius: ["38%", "68%"],
         center: ["36%", "52%"],
         label: { show: false },
-        data: items,
+        data: items.map((item) => ({ ...item, itemStyle: { color: palette.get(item.name) } })),
       },
     ],
   });

@@ -18,6 +18,13 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
+const HTML_ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+// For the few places a library takes HTML (chart tooltips): telemetry text escaped.
+export function escapeHtml(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
 export function clear(node, ...children) {
   node.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
   return node;
@@ -25,22 +32,26 @@ export function clear(node, ...children) {
 
 // A table from rows and column specs {key, label, format?, class?}. With rowHref, every row is a link:
 // its first cell holds a real <a> (new tab, keyboard, copy link all work) and a click anywhere on the
-// row follows it; the app routes same-origin links without a reload (app.js).
-export function table(rows, columns, { rowHref } = {}) {
+// row follows it; the app routes same-origin links without a reload (app.js). With rowAction instead,
+// the first cell holds a button that runs it (an action inside the page, such as a drill-down).
+export function table(rows, columns, { rowHref, rowAction } = {}) {
   const head = el("thead", {}, el("tr", {}, columns.map((c) => el("th", { class: c.class, text: c.label }))));
   const body = el("tbody");
   for (const row of rows) {
     const href = rowHref ? rowHref(row) : null;
-    const tr = el("tr", { class: href ? "clickable" : undefined });
+    const linked = href || rowAction;
+    const tr = el("tr", { class: linked ? "clickable" : undefined });
     columns.forEach((c, i) => {
       const raw = row[c.key];
       const shown = c.format ? c.format(raw, row) : raw;
-      const content = href && i === 0 ? el("a", { href, class: "row-link" }, shown ?? "") : shown ?? "";
+      let content = shown ?? "";
+      if (i === 0 && href) content = el("a", { href, class: "row-link" }, content);
+      else if (i === 0 && rowAction) content = el("button", { type: "button", class: "row-link", onclick: () => rowAction(row) }, content);
       tr.append(el("td", { class: c.class, title: typeof shown === "string" ? shown : undefined }, content));
     });
-    if (href) {
+    if (linked) {
       tr.addEventListener("click", (e) => {
-        if (!e.target.closest("a")) tr.querySelector("a.row-link").click();
+        if (!e.target.closest("a, button")) tr.querySelector(".row-link").click();
       });
     }
     body.append(tr);

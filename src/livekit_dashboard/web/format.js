@@ -25,7 +25,7 @@ export function formatMs(value) {
   if (value === null || value === undefined || !Number.isFinite(ms)) return "–";
   if (ms >= 60000) return `${(ms / 60000).toFixed(1)} min`;
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
-  if (ms >= 10) return `${ms.toFixed(0)} ms`;
+  if (ms >= 10 || ms === 0) return `${ms.toFixed(0)} ms`;
   return `${ms.toFixed(1)} ms`;
 }
 

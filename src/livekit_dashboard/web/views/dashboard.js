@@ -1,6 +1,6 @@
 // The dashboard: stat tiles, charts, the model pie and the tables, every panel from /api/v1/panels.
 import { getJSON, stateParams } from "../api.js";
-import { pie, timeSeries } from "../charts.js";
+import { pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
 import { formatCount, formatMs, formatPercent, formatTimeNs } from "../format.js";
 
@@ -10,15 +10,15 @@ const LAYOUT = [
   ["row", ["requests_over_time", "conversations_over_time"]],
   ["row", ["latency_p95_over_time", "http_request_duration_over_time"]],
   ["row", ["tts_duration_over_time", "services_languages"]],
-  ["full", ["error_records"]],
-  ["full", ["conversations_below_threshold"]],
+  ["row", ["speech_usage", "conversations_below_threshold"]],
+  ["full", ["error_groups"]],
   ["full", ["logs"]],
 ];
 
 function tile(label, value, raw, extra = {}) {
   return el(
     "div",
-    { class: `tile ${extra.level ?? ""}`, dataset: { metric: extra.metric ?? label, value: String(raw) } },
+    { class: `tile ${extra.level ?? ""}`, title: extra.title, dataset: { metric: extra.metric ?? label, value: String(raw) } },
     el("div", { class: "tile-value", text: value }),
     el("div", { class: "tile-label", text: label }),
     extra.sub ? el("div", { class: "tile-sub", text: extra.sub }) : null,
@@ -41,7 +41,9 @@ const RENDER = {
         { class: "tiles" },
         tile("Total tokens", formatCount(r.total_tokens), r.total_tokens, {
           metric: "total_tokens",
-          sub: `${formatCount(r.requests)} LLM requests`,
+          sub: r.unattributed_tokens
+            ? `${formatCount(r.requests)} LLM requests · ${formatCount(r.unattributed_tokens)} counted by livekit-agents on no span`
+            : `${formatCount(r.requests)} LLM requests`,
         }),
         tile("Input tokens", formatCount(r.input_tokens), r.input_tokens, {
           metric: "input_tokens",
@@ -67,20 +69,23 @@ const RENDER = {
       el(
         "div",
         { class: "tiles" },
-        tile("Request error rate", formatPercent(r.request_error_rate), r.request_error_rate, {
+        tile("Failed requests", formatPercent(r.request_error_rate), r.request_error_rate, {
           metric: "request_error_rate",
           level: level(r.request_error_rate, t),
-          sub: `${formatCount(r.failed_requests)} of ${formatCount(r.requests)} requests`,
+          sub: `${formatCount(r.failed_requests)} of ${formatCount(r.requests)} failed after retries · ${formatCount(r.recovered_requests)} recovered`,
+          title: "Provider requests (LLM, realtime, TTS) that failed after all their attempts. Recovered: succeeded after a failed attempt.",
         }),
-        tile("Turn error rate", formatPercent(r.turn_error_rate), r.turn_error_rate, {
+        tile("Failed turns", formatPercent(r.turn_error_rate), r.turn_error_rate, {
           metric: "turn_error_rate",
           level: level(r.turn_error_rate, t),
           sub: `${formatCount(r.failed_turns)} of ${formatCount(r.turns)} turns`,
+          title: "Agent replies that failed: the turn, or a step of it (LLM, TTS, realtime), failed.",
         }),
         tile("Calls with a failure", formatPercent(r.call_error_rate), r.call_error_rate, {
           metric: "call_error_rate",
           level: level(r.call_error_rate, t),
-          sub: `${formatCount(r.failed_calls)} of ${formatCount(r.calls)} calls`,
+          sub: `${formatCount(r.failed_calls)} of ${formatCount(r.calls)} calls · ${formatCount(r.failures)} failures, ${formatCount(r.tool_errors)} tool errors`,
+          title: "Calls in which anything failed (not counting recovered requests or tool errors).",
         }),
       ),
     );
@@ -173,7 +178,7 @@ const RENDER = {
       body,
       table(data.rows, [
         { key: "service", label: "Service" },
-        { key: "language", label: "Language" },
+        { key: "language", label: "SDK language" },
         { key: "service_version", label: "Version" },
         { key: "sdk_version", label: "SDK" },
         { key: "calls", label: "Calls", class: "num", format: formatCount },
@@ -182,18 +187,37 @@ const RENDER = {
     );
     return data.rows.length > 0;
   },
+  speech_usage(body, data) {
+    const seconds = (v) => formatMs(Number(v) * 1000);
+    clear(
+      body,
+      table(data.rows, [
+        { key: "service", label: "Service" },
+        { key: "tts_requests", label: "TTS requests", class: "num", format: formatCount },
+        { key: "tts_characters", label: "TTS characters", class: "num", format: formatCount },
+        { key: "tts_audio_s", label: "TTS audio", class: "num", format: seconds },
+        { key: "stt_audio_s", label: "STT audio", class: "num", format: seconds },
+        { key: "unattributed_stt_s", label: "of it in no call", class: "num", format: seconds },
+      ]),
+    );
+    return data.rows.length > 0;
+  },
 };
+
+// A chart of counts says what one bucket holds ("calls per 5 min").
+const COUNT_UNITS = { tokens: "tokens", requests: "requests", calls: "calls" };
 
 function chart(body, data, options) {
   if (!data.rows.length) return false;
   const node = el("div", { class: "chart" });
-  clear(body, node);
+  const per = COUNT_UNITS[options.unit];
+  clear(body, per ? el("p", { class: "note per-bucket", text: `${per} per ${stepLabel(data.range.step_s)}` }) : null, node);
   timeSeries(node, data.rows, { ...options, range: data.range });
   return true;
 }
 
 // Table panels with pagination (and the logs panel's own filters).
-function pagedTable(columns, { rowHref, controls } = {}) {
+function pagedTable(columns, { rowHref, rowAction, controls } = {}) {
   return (body, data, ctx) => {
     const total = data.rows[0]?.total ?? 0;
     const { limit, offset } = ctx.page;
@@ -208,21 +232,55 @@ function pagedTable(columns, { rowHref, controls } = {}) {
       clear(body, controls ? controls(ctx) : null, el("div", { class: "empty", text: "Nothing in this time range." }));
       return "empty";
     }
-    clear(body, controls ? controls(ctx) : null, table(data.rows, columns, { rowHref }), pager);
+    const action = rowAction ? (row) => rowAction(row, ctx) : undefined;
+    clear(body, controls ? controls(ctx) : null, table(data.rows, columns, { rowHref, rowAction: action }), pager);
     return true;
   };
 }
 
-RENDER.error_records = pagedTable([
+const KIND_LABELS = { failure: "failure", recovered: "recovered", tool_error: "tool error" };
+const kindBadge = (v) => el("span", { class: `badge kind-${v}`, text: KIND_LABELS[v] ?? v });
+const where = (v, r) => [r.stage, r.provider, r.model].filter(Boolean).join(" · ");
+
+// Error groups: one row per root cause; a row opens its occurrences (error_records?group=…) in place,
+// each occurrence links to its span in the trace.
+const errorOccurrences = pagedTable([
   { key: "time_unix_nano", label: "Time", format: formatTimeNs },
+  { key: "kind", label: "Kind", format: kindBadge },
   { key: "service", label: "Service" },
+  { key: "stage", label: "Where", format: where },
   { key: "span_name", label: "Span" },
   { key: "error_type", label: "Error type" },
   { key: "message", label: "Message", class: "wrap" },
   { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
   { key: "http_status", label: "HTTP", format: (v, r) => [r.http_method, v].filter(Boolean).join(" ") },
   { key: "trace_id", label: "Trace", class: "mono", format: (v) => v.slice(0, 12) },
-], { rowHref: (r) => `/traces/${r.trace_id}?span=${r.span_id}` });
+], {
+  rowHref: (r) => `/traces/${r.trace_id}?span=${r.span_id}`,
+  controls: (ctx) =>
+    el(
+      "div",
+      { class: "panel-controls" },
+      el("button", { type: "button", class: "back-to-groups", text: "← All error groups", onclick: () => ctx.reload({ group: "", offset: 0 }) }),
+      el("span", { class: "muted", text: ctx.page.groupLabel ?? "" }),
+    ),
+});
+
+const errorGroupList = pagedTable([
+  { key: "kind", label: "Kind", format: kindBadge },
+  { key: "service", label: "Service" },
+  { key: "stage", label: "Where", format: where },
+  { key: "error_type", label: "Error type" },
+  { key: "message", label: "Latest message", class: "wrap" },
+  { key: "occurrences", label: "Occurrences", class: "num", format: formatCount },
+  { key: "calls", label: "Calls", class: "num", format: formatCount },
+  { key: "last_seen_unix_nano", label: "Last seen", format: formatTimeNs },
+], {
+  rowAction: (r, ctx) =>
+    ctx.reload({ group: r.group, groupLabel: [KIND_LABELS[r.kind], r.service, where(null, r), r.error_type].filter(Boolean).join(" · "), offset: 0 }),
+});
+
+RENDER.error_groups = (body, data, ctx) => (ctx.page.group ? errorOccurrences : errorGroupList)(body, data, ctx);
 
 RENDER.conversations_below_threshold = pagedTable([
   { key: "time_unix_nano", label: "Started", format: formatTimeNs },
@@ -252,7 +310,15 @@ RENDER.logs = pagedTable([
   },
 });
 
-const TABLE_PANELS = new Set(["error_records", "conversations_below_threshold", "logs"]);
+// What the model filter keeps in each panel (the panel list's model_filter).
+const MODEL_FILTER_NOTES = {
+  requests: "model filter: requests to these models",
+  calls: "model filter: calls that used these models",
+  "requests and calls": "model filter: requests to these models; turns and calls that used them",
+  "": "not filtered by model",
+};
+
+const TABLE_PANELS = new Set(["error_groups", "conversations_below_threshold", "logs"]);
 
 export function renderDashboard(root, state, panels) {
   const byName = new Map(panels.map((p) => [p.name, p]));
@@ -267,11 +333,17 @@ export function renderDashboard(root, state, panels) {
       const section = el(
         "section",
         { class: "panel", dataset: { panel: name, state: "loading" } },
-        el("header", {}, el("h2", { text: meta.title }), el("span", { class: "info", title: meta.description, text: "ⓘ" })),
+        el(
+          "header",
+          {},
+          el("h2", { text: meta.title }),
+          el("span", { class: "info", title: meta.description, text: "i", "aria-label": "About this panel" }),
+          state.models.length ? el("span", { class: "model-filter-note", text: MODEL_FILTER_NOTES[meta.model_filter] ?? MODEL_FILTER_NOTES[""] }) : null,
+        ),
         body,
       );
       row.append(section);
-      const page = { limit: name === "logs" ? 25 : 10, offset: 0, min_severity: "0", text: "" };
+      const page = { limit: name === "logs" ? 25 : 10, offset: 0, min_severity: "0", text: "", group: "" };
       const load = async (change = {}) => {
         Object.assign(page, change);
         section.dataset.state = "loading";
@@ -285,8 +357,11 @@ export function renderDashboard(root, state, panels) {
           params.set("min_severity", page.min_severity);
           if (page.text) params.set("text", page.text);
         }
+        // an error group's occurrences come from error_records
+        const source = name === "error_groups" && page.group ? "error_records" : name;
+        if (source === "error_records") params.set("group", page.group);
         try {
-          const data = await getJSON(`/api/v1/panels/${name}`, params);
+          const data = await getJSON(`/api/v1/panels/${source}`, params);
           const filled = RENDER[name](body, data, { page, reload: load });
           if (filled === false) clear(body, el("div", { class: "empty", text: "No data in this time range." }));
           section.dataset.state = filled === true ? "ready" : "empty";

@@ -110,7 +110,15 @@ export async function renderTrace(root, traceId, selectedSpan) {
       logsBox,
     ),
   );
-  if (initial) select(...initial);
+  if (initial) {
+    select(...initial);
+    // a link to one span (an error occurrence) shows it: scrolled into view and focused
+    if (selectedSpan && initial[0].span_id === selectedSpan) {
+      initial[1].classList.add("linked");
+      initial[1].scrollIntoView({ block: "center" });
+      initial[1].focus({ preventScroll: true });
+    }
+  }
   try {
     const logs = await getJSON("/api/v1/logs", new URLSearchParams({ trace_id: trace.trace_id, limit: "200" }));
     logsBox.append(
