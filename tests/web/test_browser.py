@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,12 +29,13 @@ from tests.conftest import DatabasePool, serving
 
 CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 XSS = "<img src=x onerror=alert(1)>"
+HOSTILE = "<i>hostile-agent</i>"  # a service name is telemetry text too: it names chart series
 RANGE = "start=now-2d"
 
 
 def _send_hostile_telemetry(base_url: str) -> tuple[str, str]:
     memory = InMemorySpanExporter()
-    provider = TracerProvider(resource=Resource.create({"service.name": "hostile-agent"}))
+    provider = TracerProvider(resource=Resource.create({"service.name": HOSTILE}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("livekit-agents")
     with tracer.start_as_current_span("llm_request", attributes={"gen_ai.request.model": "<b>m</b>", "note": XSS}) as s:
@@ -47,7 +49,7 @@ def _send_hostile_telemetry(base_url: str) -> tuple[str, str]:
     ).is_success
     request = ExportLogsServiceRequest()
     rl = request.resource_logs.add()
-    rl.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="hostile-agent")))
+    rl.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value=HOSTILE)))
     record = rl.scope_logs.add().log_records.add()
     record.time_unix_nano = time.time_ns() - 10**9
     record.severity_number = SeverityNumber.SEVERITY_NUMBER_ERROR
@@ -256,7 +258,7 @@ def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
 
 
 def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> None:
-    open_dashboard(page, site, f"{RANGE}&service=hostile-agent")
+    open_dashboard(page, site, f"{RANGE}&service={quote(HOSTILE)}")
     logs = page.locator("section[data-panel=logs] tbody")
     expect(logs).to_contain_text(XSS)
     groups = page.locator("section[data-panel=error_groups]")
@@ -264,14 +266,26 @@ def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> N
     groups.locator("tbody tr").first.click()
     expect(groups.locator(".back-to-groups")).to_be_visible()
     expect(groups.locator("tbody")).to_contain_text(f"failed: {XSS}")
+    # every chart's tooltip names series and slices by telemetry text: hover each one
     pie = page.locator("section[data-panel=model_distribution] canvas").first
     pie.scroll_into_view_if_needed()
     box = pie.bounding_box()
     assert box is not None
-    pie.hover(position={"x": box["width"] * 0.36, "y": box["height"] * 0.2})  # on the ring: a tooltip
+    pie.hover(position={"x": box["width"] * 0.36, "y": box["height"] * 0.2})  # on the ring
     tooltip = page.locator("section[data-panel=model_distribution] .lkd-tooltip")
     expect(tooltip).to_contain_text("<b>m</b>")
     assert tooltip.locator("b").count() == 0
+    charts = page.locator("section[data-panel$=_over_time] .chart")
+    assert charts.count() >= 2
+    for i in range(charts.count()):
+        chart = charts.nth(i)
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        assert box is not None
+        chart.hover(position={"x": box["width"] - 24, "y": box["height"] / 2})  # the newest bucket
+        tip = chart.locator(".lkd-tooltip")
+        expect(tip).to_contain_text(HOSTILE)
+        assert tip.locator("i, img, script").count() == 0  # (values are set in <b> by our formatter)
     page.goto(f"{site['url']}/traces/{site['xss_trace']}")
     expect(page.locator(".span-detail")).to_contain_text(XSS)
     log_id = httpx.get(f"{site['url']}/api/v1/logs", params={"trace_id": site["xss_trace"]}).json()["logs"][0]["log_id"]
@@ -279,7 +293,7 @@ def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> N
     expect(page.locator(".log-body")).to_have_text(XSS)
     expect(page.locator(".log-view")).to_contain_text("<script>alert(2)</script>")
     page.wait_for_timeout(300)
-    assert page.locator("main img, main script, main b").count() == 0
+    assert page.locator("main img, main script, main b, main i").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
 
 
