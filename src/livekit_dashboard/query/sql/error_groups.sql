@@ -21,9 +21,7 @@ SELECT
 FROM (
     SELECT *, {{error_group}} AS group
     FROM (
-        {{failures}}
-        UNION ALL
-        {{recovered}}
+        {{error_occurrences}}
     )
 )
 GROUP BY group

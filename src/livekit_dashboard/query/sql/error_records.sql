@@ -20,9 +20,7 @@ SELECT
     SpanId AS span_id,
     {{error_group}} AS group
 FROM (
-    {{failures}}
-    UNION ALL
-    {{recovered}}
+    {{error_occurrences}}
 )
 WHERE {group:String} = '' OR group = {group:String}
 ORDER BY Timestamp DESC, span_id

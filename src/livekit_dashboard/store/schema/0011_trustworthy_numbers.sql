@@ -281,8 +281,10 @@ SELECT
     ResourceAttributes['telemetry.sdk.language'] AS Language,
     '' AS SpanName,
     '' AS Model,
-    if(LogAttributes['exception.type'] != '', LogAttributes['exception.type'], 'RealtimeModelError') AS ErrorType,
-    Body AS Message,
+    -- the error livekit-agents raises to the caller (and puts on a failed agent_turn): RealtimeError
+    if(LogAttributes['exception.type'] != '', LogAttributes['exception.type'], 'RealtimeError') AS ErrorType,
+    -- the provider's message, as on a failed agent_turn, so one cause is one error group
+    replaceRegexpOne(Body, '^failed to generate a reply( after tool execution)?: ', '') AS Message,
     toUInt64(0) AS DurationNs,
     '' AS HttpMethod,
     '' AS HttpStatus,
@@ -342,9 +344,10 @@ SELECT
     countIf(StatusCode = 'Error'
         AND SpanName IN ('llm_request_run', 'tts_request_run', 'realtime_inference', 'user_turn')) AS Errors
 FROM otel_traces
-WHERE SpanName IN ('agent_session', 'session_close', 'agent_turn', 'assistant_turn', 'realtime_assistant_turn')
+WHERE SpanName IN ('agent_session', 'job_entrypoint', 'session_close', 'agent_turn', 'assistant_turn',
+        'realtime_assistant_turn')
     OR StatusCode = 'Error'
-GROUP BY TraceId;;
+GROUP BY TraceId;
 
 -- Usage derived from telemetry, one record per call (appears once its agent_session span is stored).
 -- Spans give the per-request detail; the framework's own counters (lk.agents.usage.*, by the call's

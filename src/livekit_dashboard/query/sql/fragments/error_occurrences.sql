@@ -1,0 +1,26 @@
+-- fragment: error_occurrences
+-- The error records of [start, end) (failures, recovered requests, tool errors), each with the provider
+-- and model of its stage: a record whose span names none (a failed agent_turn, a realtime reply that
+-- failed before any span existed) takes those of the call's requests of the same stage.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+SELECT
+    e.Timestamp AS Timestamp, e.TraceId AS TraceId, e.SpanId AS SpanId, e.ServiceName AS ServiceName,
+    e.SpanName AS SpanName, e.Stage AS Stage,
+    if(e.Provider = '', m.provider, e.Provider) AS Provider, if(e.Model = '', m.model, e.Model) AS Model,
+    e.ErrorType AS ErrorType, e.Message AS Message, e.DurationNs AS DurationNs, e.HttpMethod AS HttpMethod,
+    e.HttpStatus AS HttpStatus, e.Kind AS Kind
+FROM (
+    {{failures}}
+    UNION ALL
+    {{recovered}}
+) AS e
+LEFT JOIN (
+    SELECT TraceId, Stage, any(Provider) AS provider, any(Model) AS model
+    FROM lk_requests
+    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+        AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
+        AND TraceId IN (
+            SELECT TraceId FROM lk_errors
+            WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage != '')
+    GROUP BY TraceId, Stage
+) AS m ON m.TraceId = e.TraceId AND m.Stage = e.Stage
