@@ -324,3 +324,30 @@ def test_ui_asks_for_a_key_when_the_server_requires_one(browser: Browser, make_s
     page.wait_for_selector("body[data-loaded=true]")
     assert page.locator(".key-form").count() == 0
     context.close()
+
+
+def test_a_key_has_one_colour_in_every_chart_and_axes_keep_one_unit(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    colours = {
+        name: {s["name"]: s["color"] for s in page.evaluate(SERIES_COLOURS, name)}
+        for name in ("requests_over_time", "conversations_over_time")
+    }
+    for chart in colours.values():
+        assert len(set(chart.values())) == len(chart), "two series of one chart share a colour"
+    shared = set(colours["requests_over_time"]) & set(colours["conversations_over_time"])
+    assert len(shared) >= 2
+    assert all(colours["requests_over_time"][k] == colours["conversations_over_time"][k] for k in shared)
+    # the labels ECharts drew on each latency axis: one unit per axis, never "0.0 ms"
+    for name in ("latency_p95_over_time", "http_request_duration_over_time", "tts_duration_over_time"):
+        labels = page.evaluate(AXIS_LABELS, name)
+        assert len(labels) >= 3
+        units = {label.split(" ")[-1] for label in labels}
+        assert len(units) == 1, (name, labels)
+        assert units <= {"ms", "s", "min"}
+        assert labels[0] == f"0 {units.pop()}"  # not "0.0 ms"
+
+
+SERIES_COLOURS = """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getOption()
+    .series.map((s) => ({name: s.name, color: s.color}))"""
+AXIS_LABELS = """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getModel()
+    .getComponent("yAxis", 0).axis.getViewLabels().map((l) => l.formattedLabel)"""

@@ -95,6 +95,7 @@ export function msAxis(max) {
 
 function formatMsWith(axis, value) {
   if (value === null || value === undefined || !Number.isFinite(Number(value))) return "–";
+  if (Number(value) === 0) return `0${axis.suffix}`;
   return `${(Number(value) / axis.divisor).toFixed(axis.digits)}${axis.suffix}`;
 }
 
