@@ -86,7 +86,7 @@ def truth(scenario: str) -> Truth:
     )
 
 
-_GRPC = {
+_GRPC: dict[str, tuple[Any, Any]] = {
     "traces": (trace_service_pb2_grpc.TraceServiceStub, ExportTraceServiceRequest),
     "logs": (logs_service_pb2_grpc.LogsServiceStub, ExportLogsServiceRequest),
     "metrics": (metrics_service_pb2_grpc.MetricsServiceStub, ExportMetricsServiceRequest),
