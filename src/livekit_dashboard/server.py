@@ -24,6 +24,7 @@ from livekit_dashboard.ingest import (
     RecentRequests,
     WriteAheadLog,
 )
+from livekit_dashboard.query import CallRecords
 from livekit_dashboard.store import (
     Engine,
     KeyStore,
@@ -42,6 +43,7 @@ __all__ = ["DashboardServer"]
 log = logging.getLogger(__name__)
 
 _KEY_RELOAD_S = 5.0
+_SETTLE_S = 2.0
 # OTLP requests read and decoded at once per transport; more are refused with 503 before reading
 _MAX_INFLIGHT = 64
 _SWITCH_INTERVAL_S = 0.001
@@ -82,8 +84,15 @@ class DashboardServer:
             flush_interval_s=settings.flush_interval_ms / 1000,
             admission_wait_s=settings.queue_wait_ms / 1000,
         )
+        # call records are settled from what ingest stored, in rounds and before a read that needs them
+        self.call_records = CallRecords(storage)
         # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
-        self.engine: Engine = ReadYourWritesEngine(storage, self.batcher, max_backlog_rows=settings.batch_max_rows)
+        self.engine: Engine = ReadYourWritesEngine(
+            storage,
+            self.batcher,
+            max_backlog_rows=settings.batch_max_rows,
+            barriers={"lk_call_records": self.call_records.barrier},
+        )
         data_dir = chdb_path(settings.resolved_dsn())
         watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]
         disk = DiskSpace(watched, settings.min_free_disk_mb * 2**20)
@@ -106,6 +115,7 @@ class DashboardServer:
         )
         self._stopping = threading.Event()
         self._key_thread = threading.Thread(target=self._maintain_keys, name="keys", daemon=True)
+        self._settle_thread = threading.Thread(target=self._settle_calls, name="settle-calls", daemon=True)
         self._grpc: Any = None
         self._http: uvicorn.Server | None = None
         self._http_thread: threading.Thread | None = None
@@ -125,6 +135,7 @@ class DashboardServer:
         self.batcher.start()
         self.monitor.start()
         self._key_thread.start()
+        self._settle_thread.start()
         if self.settings.grpc_port:
             self._grpc = start_grpc_server(
                 self.ingestor,
@@ -173,6 +184,14 @@ class DashboardServer:
             except Exception:  # a storage hiccup must not end the thread; the next round retries
                 log.warning("could not reload API keys or record their use", exc_info=True)
 
+    def _settle_calls(self) -> None:
+        """Settle touched calls into their records every few seconds (reads also settle on demand)."""
+        while not self._stopping.wait(_SETTLE_S):
+            try:
+                self.call_records.settle()
+            except Exception:  # a storage hiccup must not end the thread; the next round retries
+                log.warning("could not settle call records", exc_info=True)
+
     def wait(self) -> None:
         """Block until the HTTP server ends (Ctrl-C / SIGTERM)."""
         if self._http_thread is not None:
@@ -194,6 +213,10 @@ class DashboardServer:
         self.ingest_gate.close()
         self.batcher.stop()
         self._stopping.set()
+        # background rounds use storage: they end before it is released
+        for thread in (self._settle_thread, self._key_thread):
+            if thread.is_alive():
+                thread.join(60)
         self.monitor.stop()
         try:
             self.keys.flush_usage()

@@ -2,11 +2,14 @@
 they are in storage. Every read through this engine first waits (briefly, bounded) for the rows
 acknowledged before it, so a client that got a 200 and then asks sees its data. While ingest is
 overloaded (more queued than one insert writes) reads do not wait: a dashboard then shows data a
-moment old rather than answering seconds late."""
+moment old rather than answering seconds late.
+
+Derived data that is settled outside the insert (call records) registers a barrier: a read that
+names its table runs the barrier after the wait, so it sees the writes settled too."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyarrow as pa
@@ -21,11 +24,20 @@ class ReadYourWritesEngine:
     """An Engine whose queries wait for acknowledged ingest (at most `max_wait_s`, and not at all
     while storage is failing); writes and everything else go straight through."""
 
-    def __init__(self, inner: Engine, batcher: Batcher, *, max_backlog_rows: int, max_wait_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        inner: Engine,
+        batcher: Batcher,
+        *,
+        max_backlog_rows: int,
+        max_wait_s: float = 5.0,
+        barriers: Mapping[str, Callable[[], None]] | None = None,
+    ) -> None:
         self._inner = inner
         self._batcher = batcher
         self._max_backlog_rows = max_backlog_rows
         self._max_wait_s = max_wait_s
+        self._barriers = dict(barriers or {})  # table name -> run before a read that names it
 
     @property
     def description(self) -> str:
@@ -34,6 +46,9 @@ class ReadYourWritesEngine:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         if self._batcher.queue_depth <= self._max_backlog_rows:
             self._batcher.wait_visible(self._max_wait_s)
+        for table, barrier in self._barriers.items():
+            if table in sql:
+                barrier()
         return self._inner.query(sql, params)
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:

@@ -1,6 +1,7 @@
 """Query: read-only analytics and lookups, one SQL file per question. The API uses only what this
 package exports here."""
 
+from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.query.lookup import count_spans, get_log, get_trace, list_logs
 from livekit_dashboard.query.panels import PANELS, Panel, PanelQuery, list_filter_values, run_panel
 from livekit_dashboard.query.usage import (
@@ -16,6 +17,7 @@ __all__ = [
     "CALL_SORT_FIELDS",
     "GRANULARITIES",
     "PANELS",
+    "CallRecords",
     "Panel",
     "PanelQuery",
     "UsageFilter",

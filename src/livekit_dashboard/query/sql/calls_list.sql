@@ -11,7 +11,7 @@ SELECT
     llm_input_audio_tokens, llm_input_text_tokens, llm_input_cached_audio_tokens, llm_input_cached_text_tokens,
     llm_output_audio_tokens, llm_output_text_tokens, total_llm_tokens, llm_cache_write_tokens, llm_reasoning_tokens,
     tts_characters, tts_audio_duration, stt_audio_duration, turns, errors, close_reason, source
-FROM lk_usage_records
+FROM {{usage_records}}
 WHERE started_at >= {start:DateTime64(9, 'UTC')} AND started_at <= {end:DateTime64(9, 'UTC')}
     AND ({user_email:String} = '' OR user_email = {user_email:String})
     AND ({assistant_id:String} = '' OR assistant_id = {assistant_id:String})

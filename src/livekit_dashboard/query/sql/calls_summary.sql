@@ -10,7 +10,7 @@ SELECT
     uniqExactIf(assistant_id, assistant_id != '') AS active_assistants,
     sum(turns) AS total_turns,
     sum(errors) AS total_errors
-FROM lk_usage_records
+FROM {{usage_records}}
 WHERE started_at >= {start:DateTime64(9, 'UTC')} AND started_at <= {end:DateTime64(9, 'UTC')}
     AND ({user_email:String} = '' OR user_email = {user_email:String})
     AND ({assistant_id:String} = '' OR assistant_id = {assistant_id:String})

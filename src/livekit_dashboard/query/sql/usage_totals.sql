@@ -27,7 +27,7 @@ SELECT
     sum(tts_audio_duration) AS total_tts_audio_duration,
     sum(call_duration_s) / 60 AS total_call_duration_minutes,
     sum(stt_audio_duration) AS total_stt_audio_duration
-FROM lk_usage_records
+FROM {{usage_records}}
 WHERE started_at >= {start:DateTime64(9, 'UTC')} AND started_at <= {end:DateTime64(9, 'UTC')}
     AND ({user_email:String} = '' OR user_email = {user_email:String})
     AND ({assistant_id:String} = '' OR assistant_id = {assistant_id:String})

@@ -27,7 +27,7 @@ GROUP BY Hour, ServiceName, Language;
 
 -- a crash during the backfill re-runs this file: start from empty, never add the rows twice
 TRUNCATE TABLE IF EXISTS lk_turn_hours {{on_cluster}};
-INSERT INTO lk_turn_hours
+INSERT INTO lk_turn_hours (Hour, ServiceName, Language, Turns, Failed, Duration)
 SELECT
     toStartOfHour(Timestamp) AS Hour, ServiceName, Language,
     count() AS Turns,

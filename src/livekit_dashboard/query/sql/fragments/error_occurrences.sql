@@ -17,10 +17,11 @@ FROM (
 LEFT JOIN (
     SELECT TraceId, Stage, any(Provider) AS provider, any(Model) AS model
     FROM lk_requests
-    WHERE Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
+    WHERE Stage IN ('llm', 'realtime', 'tts', 'stt')
+        AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
         AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
         AND TraceId IN (
             SELECT TraceId FROM lk_errors
-            WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage != '')
+            WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage IN ('llm', 'realtime', 'tts', 'stt'))
     GROUP BY TraceId, Stage
 ) AS m ON m.TraceId = e.TraceId AND m.Stage = e.Stage

@@ -1,0 +1,124 @@
+"""Settled call records: every write that can change a call touches it (lk_call_touch, filled by
+materialized views), and `settle()` recomputes the touched calls into lk_call_records, the table the
+admin API, the call list and the token panels read.
+
+Settling runs in a background round every few seconds and before any read of lk_call_records that
+could see a call touched since the last round (a read-your-writes barrier), so a client that wrote a
+call and then asks for it sees it settled. Rounds are serialized; each reads the touches since the
+previous round started, less an overlap that covers inserts still committing when it ran. A barrier
+settles when the touch queue differs (row count or newest touch) from what the last round saw at its
+start, so a touch that committed after a round read the queue is never left unsettled."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from livekit_dashboard.domain.timerange import format_ch_time
+from livekit_dashboard.query.sqlfiles import load_sql
+from livekit_dashboard.store import Engine
+
+__all__ = ["CallRecords"]
+
+log = logging.getLogger(__name__)
+
+_OVERLAP_S = 15  # an insert's touch is stamped when it starts; it may commit a little later
+_CHUNK = 2000  # calls settled per statement
+
+
+class CallRecords:
+    """Keeps lk_call_records settled. `engine` must see storage directly (not wait for ingest)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._watermark_ms: int | None = None  # touches at or before this (unix ms) are settled
+        self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
+        self._done: set[tuple[str, str, int]] = set()  # touches within the overlap the last round settled
+
+    def settle(self) -> int:
+        """Settle every call touched since the last round; returns how many calls (traces) were settled."""
+        with self._lock:
+            return self._settle_locked()
+
+    def barrier(self) -> None:
+        """Before a read of lk_call_records: settle now if anything was touched since the last round."""
+        with self._lock:
+            if self._queue_state() != self._seen:
+                self._settle_locked()
+
+    def _queue_state(self) -> tuple[int, int]:
+        row = self._engine.query(
+            "SELECT count() AS n, toUnixTimestamp64Milli(max(TouchedAt)) AS ms FROM lk_call_touch"
+        )[0]
+        return int(row["n"]), int(row["ms"])
+
+    def _settle_locked(self) -> int:
+        seen = self._queue_state()
+        round_start_ms = self._engine.query("SELECT toUnixTimestamp64Milli(now64(3)) AS ms")[0]["ms"]
+        if self._watermark_ms is None:
+            # after a restart: everything touched since the newest settled record
+            found = self._engine.query("SELECT toUnixTimestamp64Milli(max(settled_at)) AS ms FROM lk_call_records")
+            self._watermark_ms = found[0]["ms"]
+        rows = self._engine.query(
+            "SELECT TraceId AS trace, CallId AS call, toUnixTimestamp64Milli(TouchedAt) AS ms FROM lk_call_touch "
+            "WHERE TouchedAt > fromUnixTimestamp64Milli({since:Int64}, 'UTC')",
+            {"since": self._watermark_ms - _OVERLAP_S * 1000},
+        )
+        # the overlap re-reads touches the previous round settled: skip those
+        fresh = [r for r in rows if (r["trace"], r["call"], r["ms"]) not in self._done]
+        self._done = {(r["trace"], r["call"], r["ms"]) for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000}
+        traces = sorted({r["trace"] for r in fresh if r["trace"]})
+        calls = sorted({r["call"] for r in fresh if r["call"]})
+        settled = 0
+        if traces or calls:
+            started = time.monotonic()
+            # counters and posted reports name calls: settle their traces; a posted call without one by id
+            if calls:
+                trace_of = self._traces_of(calls)
+                traces = sorted(set(traces) | set(trace_of.values()))
+                calls = [c for c in calls if c not in trace_of]
+            for trace_chunk, call_chunk in _chunks(traces, calls):
+                self._settle_chunk(trace_chunk, call_chunk, round_start_ms)
+            settled = len(traces) + len(calls)
+            if settled > _CHUNK:
+                log.info("settled %d calls in %.1f s", settled, time.monotonic() - started)
+        self._watermark_ms = round_start_ms
+        self._seen = seen
+        return settled
+
+    def _traces_of(self, calls: list[str]) -> dict[str, str]:
+        rows = self._engine.query(
+            "SELECT CallId AS c, any(TraceId) AS t FROM lk_calls WHERE CallId IN {calls:Array(String)} GROUP BY CallId",
+            {"calls": calls},
+        )
+        return {row["c"]: row["t"] for row in rows}
+
+    def _settle_chunk(self, traces: list[str], calls: list[str], settled_at_ms: int) -> None:
+        bounds = self._engine.query(
+            "SELECT toUnixTimestamp64Nano(min(Timestamp)) AS lo, toUnixTimestamp64Nano(max(Timestamp)) AS hi, "
+            "count() AS n FROM lk_calls WHERE TraceId IN {traces:Array(String)}",
+            {"traces": traces},
+        )[0]
+        lo = bounds["lo"] if bounds["n"] else settled_at_ms * 10**6
+        hi = bounds["hi"] if bounds["n"] else settled_at_ms * 10**6
+        params: dict[str, Any] = {
+            "traces": traces,
+            "calls": calls,
+            # a call's turns and errors fall within a day of its session's start
+            "start": format_ch_time(lo - 3600 * 10**9),
+            "end": format_ch_time(hi + 86400 * 10**9),
+            "services": [],
+            "languages": [],
+            "models": [],
+            "settled_at": format_ch_time(settled_at_ms * 10**6),
+        }
+        self._engine.command(load_sql("settle_calls"), params)
+
+
+def _chunks(traces: list[str], calls: list[str]) -> Iterator[tuple[list[str], list[str]]]:
+    for i in range(0, max(len(traces), len(calls)), _CHUNK):
+        yield traces[i : i + _CHUNK], calls[i : i + _CHUNK]
