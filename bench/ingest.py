@@ -43,7 +43,8 @@ def _free_port() -> int:
 def build_batches(total_spans: int, batch: int, seed: int) -> list[tuple[bytes, str]]:
     """(body, trace id of its last span) per batch of `batch` LiveKit-mix spans."""
     resources = {s.name: resource_for(s) for s in SERVICES}
-    calls = simulate(DemoConfig(calls=max(1, total_spans // 70), days=1, seed=seed))
+    # about 70 spans a call: simulate twice that many calls, so short calls still fill every batch
+    calls = simulate(DemoConfig(calls=max(4, total_spans // 35), days=1, seed=seed))
     pending: list[Any] = []
     out: list[tuple[bytes, str]] = []
     for call in calls:

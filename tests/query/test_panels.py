@@ -170,21 +170,30 @@ def test_error_rate(loaded: Any) -> None:
     assert panel(server, "error_rate")["thresholds"] == [0.05, 0.1]
 
 
-def test_turn_latency_percentiles(loaded: Any) -> None:
+def test_response_latency_percentiles(loaded: Any) -> None:
+    """The latency panel is response latency (lk.e2e_latency), not the agent turn's span duration (which
+    includes the agent speaking); values outside 0-30 s are flagged and left out of the percentiles."""
     server, calls = loaded
     # sub-hour buckets: exact percentiles (whole-hour buckets use the rollup: tests/query/test_rollups.py)
     data = panel(server, "latency_p95_over_time", step="30m")
-    durations: dict[tuple[int, str], list[float]] = {}
+    latencies: dict[tuple[int, str], list[float]] = {}
+    flagged: dict[tuple[int, str], int] = {}
     for c in calls:
         for s in c.spans:
             if s.name == "agent_turn":
-                bucket = (s.start_ns // 10**9) // 1800 * 1800
-                durations.setdefault((bucket, c.service.name), []).append(s.end_ns - s.start_ns)
-    assert len(data["rows"]) == len(durations)
+                key = ((s.start_ns // 10**9) // 1800 * 1800, c.service.name)
+                e2e = float(s.attributes["lk.e2e_latency"])
+                latencies.setdefault(key, [])
+                if 0 <= e2e <= 30:
+                    latencies[key].append(e2e * 1000)
+                else:
+                    flagged[key] = flagged.get(key, 0) + 1
+    assert len(data["rows"]) == len(latencies)
     for r in data["rows"]:
-        values = durations[(r["bucket"], r["service"])]
-        assert r["turns"] == len(values)
-        assert r["p95_ms"] == pytest.approx(quantile_inclusive(values, 0.95) / 1e6, rel=1e-9)
+        values = latencies[(r["bucket"], r["service"])]
+        assert r["responses"] == len(values)
+        assert r["flagged"] == flagged.get((r["bucket"], r["service"]), 0)
+        assert r["p95_ms"] == pytest.approx(quantile_inclusive(values, 0.95), rel=1e-9)
         assert r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"]
 
 
@@ -366,7 +375,7 @@ def test_unknown_panel_is_404_and_listing_describes_all(loaded: Any) -> None:
     assert httpx.get(f"{server.base_url}/api/v1/panels/nope").status_code == 404
     listing = httpx.get(f"{server.base_url}/api/v1/panels").json()["panels"]
     assert {p["name"] for p in listing} == set(PANELS)
-    assert len(listing) == 16
+    assert len(listing) == 19
     assert all(p["title"] and p["description"] and p["unit"] and "start" in p["params"] for p in listing)
 
 

@@ -32,7 +32,7 @@ MINUTE_NS = 60 * 10**9
 REFERENCE = Path(__file__).parent / "raw_reference"
 LATENCY_PANELS = {
     # panel: (group columns, count column, exact columns, estimated percentile columns)
-    "latency_p95_over_time": (("bucket", "service"), "turns", (), ("p50_ms", "p95_ms", "p99_ms")),
+    "latency_p95_over_time": (("bucket", "service"), "responses", ("flagged",), ("p50_ms", "p95_ms", "p99_ms")),
     "tts_duration_over_time": (
         ("bucket",),
         "requests",
@@ -196,7 +196,10 @@ def _raw_values(engine: Engine, name: str, query: PanelQuery) -> dict[tuple[Any,
     bucket = f"toUnixTimestamp(toStartOfInterval(Timestamp, toIntervalSecond({query.step_s})))"
     out: dict[tuple[Any, ...], dict[str, list[float]]] = {}
     if name == "latency_p95_over_time":
-        sql = f"SELECT {bucket} AS b, ServiceName AS s, DurationNs / 1e6 AS d FROM lk_turns WHERE {span}"
+        sql = (
+            f"SELECT {bucket} AS b, ServiceName AS s, E2eLatencyS * 1000 AS d FROM lk_turns "
+            f"WHERE lkd_latency_ok(E2eLatencyS) AND {span}"
+        )
         for r in engine.query(sql, bounds):
             group = out.setdefault((r["b"], r["s"]), {"p50_ms": [], "p95_ms": [], "p99_ms": []})
             for values in group.values():

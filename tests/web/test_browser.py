@@ -22,12 +22,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Status, StatusCode
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from livekit_dashboard.demo import DemoConfig, generate
 from tests.conftest import DatabasePool, serving
 
-CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 XSS = "<img src=x onerror=alert(1)>"
 HOSTILE = "<i>hostile-agent</i>"  # a service name is telemetry text too: it names chart series
 RANGE = "start=now-2d"
@@ -71,39 +70,6 @@ def site(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[dict[str, Any]
         generate(DemoConfig(calls=40, days=1, seed=9, end_ns=time.time_ns() - 120 * 10**9), server.base_url)
         trace_id, span_id = _send_hostile_telemetry(server.base_url)
         yield {"server": server, "url": server.base_url, "xss_trace": trace_id, "xss_span": span_id}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run scripts/test (it installs Debian's chromium)")
-    with sync_playwright() as p:
-        instance = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    page.dialogs = []  # type: ignore[attr-defined]
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))  # type: ignore[attr-defined,call-overload]
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert errors == [], f"JavaScript errors: {errors}"
 
 
 def api(site: dict[str, Any], name: str, query: str = RANGE) -> dict[str, Any]:

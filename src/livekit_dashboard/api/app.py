@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard import __version__
 from livekit_dashboard.api.admin import admin_router
+from livekit_dashboard.api.calls import calls_router
 from livekit_dashboard.api.errors import OTLP_PATHS, install_error_handlers
 from livekit_dashboard.api.gate import IngestGateMiddleware
 from livekit_dashboard.api.keys import keys_router
@@ -88,6 +89,7 @@ def create_app(app_services: Services) -> FastAPI:
     app.include_router(usage_router)
     app.include_router(lookup_router, dependencies=read)
     app.include_router(panels_router, dependencies=read)
+    app.include_router(calls_router, dependencies=read)
     app.include_router(admin_router)
     app.include_router(keys_router)
 
@@ -129,6 +131,8 @@ def create_app(app_services: Services) -> FastAPI:
 
     # the UI routes its own paths; every view is a shareable URL
     @app.get("/", include_in_schema=False)
+    @app.get("/calls", include_in_schema=False)
+    @app.get("/calls/{call_id}", include_in_schema=False)
     @app.get("/traces/{trace_id}", include_in_schema=False)
     @app.get("/logs/{log_id}", include_in_schema=False)
     async def index() -> FileResponse:

@@ -12,7 +12,7 @@ from livekit_dashboard.api.services import services
 from livekit_dashboard.domain.timerange import choose_step_s, parse_duration_s, parse_time_ns
 from livekit_dashboard.query import PANELS, PanelQuery, list_filter_values, run_panel
 
-__all__ = ["panels_router"]
+__all__ = ["panels_router", "parse_names", "parse_range"]
 
 panels_router = APIRouter(prefix="/api/v1", tags=["Dashboard panels"])
 
@@ -24,7 +24,7 @@ def _bad(param: str, message: str) -> HTTPException:
     return HTTPException(400, f"invalid parameter {param}: {message}")
 
 
-def _range(start: str, end: str) -> tuple[int, int]:
+def parse_range(start: str, end: str) -> tuple[int, int]:
     now = time.time_ns()
     try:
         start_ns = parse_time_ns(start or _DEFAULT_RANGE, now)
@@ -39,7 +39,7 @@ def _range(start: str, end: str) -> tuple[int, int]:
     return start_ns, end_ns
 
 
-def _names(param: str, values: list[str]) -> tuple[str, ...]:
+def parse_names(param: str, values: list[str]) -> tuple[str, ...]:
     if len(values) > _MAX_LIST:
         raise _bad(param, f"at most {_MAX_LIST} values")
     return tuple(v for v in values if v)
@@ -91,7 +91,7 @@ async def get_panel(
     panel = PANELS.get(name)
     if panel is None:
         raise HTTPException(404, f"unknown panel {name!r}; GET /api/v1/panels lists them")
-    start_ns, end_ns = _range(start, end)
+    start_ns, end_ns = parse_range(start, end)
     if step:
         try:
             step_s = parse_duration_s(step)
@@ -105,9 +105,9 @@ async def get_panel(
         start_ns=start_ns,
         end_ns=end_ns,
         step_s=step_s,
-        services=_names("service", service),
-        languages=_names("language", language),
-        models=_names("model", model),
+        services=parse_names("service", service),
+        languages=parse_names("language", language),
+        models=parse_names("model", model),
         by_model=by_model,
         threshold=threshold,
         limit=limit,
@@ -130,5 +130,5 @@ async def get_panel(
 
 @panels_router.get("/filters", summary="Services, SDK languages and models (with their stages) seen in the range")
 async def filters(request: Request, start: str = "", end: str = "") -> dict[str, Any]:
-    start_ns, end_ns = _range(start, end)
+    start_ns, end_ns = parse_range(start, end)
     return await run_in_threadpool(list_filter_values, services(request).engine, start_ns, end_ns)

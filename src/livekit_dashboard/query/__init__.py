@@ -2,6 +2,7 @@
 package exports here."""
 
 from livekit_dashboard.query.call_records import CallRecords
+from livekit_dashboard.query.calls import CALL_LIST_SORTS, CallSearch, calls_csv, get_call, search_calls
 from livekit_dashboard.query.lookup import count_spans, get_log, get_trace, list_logs
 from livekit_dashboard.query.panels import PANELS, Panel, PanelQuery, list_filter_values, run_panel
 from livekit_dashboard.query.usage import (
@@ -14,20 +15,25 @@ from livekit_dashboard.query.usage import (
 )
 
 __all__ = [
+    "CALL_LIST_SORTS",
     "CALL_SORT_FIELDS",
     "GRANULARITIES",
     "PANELS",
     "CallRecords",
+    "CallSearch",
     "Panel",
     "PanelQuery",
     "UsageFilter",
+    "calls_csv",
     "count_spans",
+    "get_call",
     "get_log",
     "get_trace",
     "list_calls",
     "list_filter_values",
     "list_logs",
     "run_panel",
+    "search_calls",
     "sum_usage",
     "summarize_calls",
 ]

@@ -117,12 +117,15 @@ PANELS: dict[str, Panel] = {
         # a model filter on turns needs each turn's trace: the exact SQL
         _panel(
             "latency_p95_over_time",
-            "Agent turn latency (p50 / p95 / p99)",
+            "Response latency (p50 / p95 / p99)",
             "ms",
             "timeseries",
             "calls",
             hourly_unless=("models",),
         ),
+        _panel("latency_stages_over_time", "Where the response time goes (per stage)", "ms", "timeseries", "calls"),
+        _panel("slowest_turns", "Slowest responses", "rows", "table", "calls"),
+        _panel("turn_taking", "Interruptions", "ratio", "timeseries", "calls"),
         _panel(
             "http_request_duration_over_time",
             "Outbound request duration",

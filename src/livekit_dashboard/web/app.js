@@ -1,8 +1,10 @@
-// App shell: routing (/, /traces/<id>, /logs/<id>), the header's time range, filters and
+// App shell: routing (/, /calls, /calls/<id>, /traces/<id>, /logs/<id>), the header's time range, filters and
 // auto-refresh, all kept in the URL so every view can be shared.
 import { getJSON, readState, setKey, stateParams } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { clear, el } from "./dom.js";
+import { renderCall } from "./views/call.js";
+import { listParams, renderCalls } from "./views/calls.js";
 import { renderDashboard } from "./views/dashboard.js";
 import { renderLog } from "./views/log.js";
 import { renderTrace } from "./views/trace.js";
@@ -29,10 +31,17 @@ let panels = null;
 let refreshTimer = null;
 let reloadDashboard = null;
 
+// The header's range and filters apply to the view they are on: the dashboard or the call list (which
+// keeps its own search and filters, back on its first page).
 function setState(change) {
   const state = { ...readState(), ...change };
   const qs = stateParams(state, { forPage: true });
-  history.pushState(null, "", `/${String(qs) ? `?${qs}` : ""}`);
+  const onCalls = location.pathname === "/calls";
+  if (onCalls) {
+    const own = listParams();
+    for (const key of ["q", "agent", "user", "has_errors", "min_response_s", "sort", "order"]) if (own.get(key)) qs.set(key, own.get(key));
+  }
+  history.pushState(null, "", `${onCalls ? "/calls" : "/"}${String(qs) ? `?${qs}` : ""}`);
   route();
 }
 
@@ -132,11 +141,24 @@ async function route() {
   const path = location.pathname;
   const params = new URLSearchParams(location.search);
   const trace = path.match(/^\/traces\/([^/]+)$/);
+  const call = path.match(/^\/calls\/([^/]+)$/);
   const log = path.match(/^\/logs\/([^/]+)$/);
   if (trace) {
     clear(controls);
     document.title = "Trace · livekit-dashboard";
     await renderTrace(main, decodeURIComponent(trace[1]), params.get("span"));
+    return;
+  }
+  if (call) {
+    clear(controls);
+    document.title = "Call · livekit-dashboard";
+    await renderCall(main, decodeURIComponent(call[1]), params.get("turn"));
+    return;
+  }
+  if (path === "/calls") {
+    document.title = "Calls · livekit-dashboard";
+    renderControls(readState());
+    await renderCalls(main);
     return;
   }
   if (log) {
@@ -200,9 +222,17 @@ document.querySelector("#home").addEventListener("click", (e) => {
   history.pushState(null, "", `/${sessionStorage.getItem("lkd.dashboard") ? `?${sessionStorage.getItem("lkd.dashboard")}` : ""}`);
   route();
 });
+// Calls: the list over the dashboard's current range and filters.
+document.querySelector("#nav-calls").addEventListener("click", (e) => {
+  if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  e.preventDefault();
+  const qs = location.pathname === "/" ? location.search : sessionStorage.getItem("lkd.dashboard") ? `?${sessionStorage.getItem("lkd.dashboard")}` : "";
+  history.pushState(null, "", `/calls${qs}`);
+  route();
+});
 // Same-origin links to the app's own views are followed without a reload (a plain click only: with a
 // modifier key the browser opens a new tab or window as usual).
-const APP_PATHS = /^\/($|\?|traces\/|logs\/)/;
+const APP_PATHS = /^\/($|\?|calls($|\/)|traces\/|logs\/)/;
 document.addEventListener("click", (e) => {
   const a = e.target.closest("a[href]");
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

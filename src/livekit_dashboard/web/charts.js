@@ -100,8 +100,9 @@ function formatMsWith(axis, value) {
 }
 
 // rows: [{bucket, <group keys>, <value keys>}]; series: [{label, value}] -> one series per
-// series × group value, aligned on the range's buckets.
-export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range }) {
+// series × group value, aligned on the range's buckets. onBucket(start unix s, step s): a click
+// anywhere in the plot over a bucket (click-through to what that bucket counted).
+export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range, onBucket }) {
   const times = buckets(range);
   const index = new Map(times.map((t, i) => [t, i]));
   const isCount = unit !== "ms";
@@ -148,6 +149,16 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
       data: times.map((t, i) => [t * 1000, line.values[i]]),
     })),
   });
+  if (onBucket) {
+    node.classList.add("clickable-chart");
+    chart.getZr().on("click", (e) => {
+      const at = [e.offsetX, e.offsetY];
+      if (!chart.containPixel({ gridIndex: 0 }, at)) return;
+      const ms = chart.convertFromPixel({ gridIndex: 0 }, at)[0];
+      const bucket = times.filter((t) => t * 1000 <= ms).pop();
+      if (bucket !== undefined) onBucket(bucket, range.step_s);
+    });
+  }
   return chart;
 }
 

@@ -59,15 +59,23 @@ export function table(rows, columns, { rowHref, rowAction } = {}) {
   return el("table", { class: "data" }, head, body);
 }
 
-// A titled definition list of a map's entries, sorted by key ("none" when empty).
-export function kv(title, map) {
+// A titled definition list of a map's entries, sorted by key ("none" when empty); hrefFor(key, value)
+// may make a value a link.
+export function kv(title, map, hrefFor = () => null) {
   const entries = Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return el(
     "div",
     {},
     el("h3", { text: title }),
     entries.length
-      ? el("dl", { class: "kv" }, entries.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]))
+      ? el(
+          "dl",
+          { class: "kv" },
+          entries.flatMap(([k, v]) => {
+            const href = hrefFor(k, v);
+            return [el("dt", { text: k }), el("dd", {}, href ? el("a", { href, text: v }) : String(v))];
+          }),
+        )
       : el("p", { class: "muted", text: "none" }),
   );
 }

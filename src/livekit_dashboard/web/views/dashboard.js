@@ -1,5 +1,5 @@
 // The dashboard: stat tiles, charts, the model pie and the tables, every panel from /api/v1/panels.
-import { getJSON, stateParams } from "../api.js";
+import { getJSON, navigate, stateParams } from "../api.js";
 import { pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
 import { formatCount, formatMs, formatPercent, formatTimeNs } from "../format.js";
@@ -8,9 +8,11 @@ const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
   ["row", ["token_usage_over_time", "model_distribution"]],
   ["row", ["requests_over_time", "conversations_over_time"]],
-  ["row", ["latency_p95_over_time", "http_request_duration_over_time"]],
-  ["row", ["tts_duration_over_time", "services_languages"]],
+  ["row", ["latency_p95_over_time", "latency_stages_over_time"]],
+  ["row", ["http_request_duration_over_time", "tts_duration_over_time"]],
+  ["row", ["turn_taking", "services_languages"]],
   ["row", ["speech_usage", "conversations_below_threshold"]],
+  ["full", ["slowest_turns"]],
   ["full", ["error_groups"]],
   ["full", ["logs"]],
 ];
@@ -120,8 +122,8 @@ const RENDER = {
     chart(body, data, { series: [{ label: "", value: "requests" }], groupBy: "service", unit: "requests" }),
   conversations_over_time: (body, data) =>
     chart(body, data, { series: [{ label: "", value: "calls" }], groupBy: "service", unit: "calls", stack: true }),
-  latency_p95_over_time: (body, data) =>
-    chart(body, data, {
+  latency_p95_over_time(body, data, ctx) {
+    const ok = chart(body, data, {
       series: [
         { label: "p50", value: "p50_ms" },
         { label: "p95", value: "p95_ms" },
@@ -129,6 +131,37 @@ const RENDER = {
       ],
       groupBy: "service",
       unit: "ms",
+      onBucket: toCalls(ctx, "response_max_s"),
+    });
+    const flagged = data.rows.reduce((n, r) => n + r.flagged, 0);
+    const responses = data.rows.reduce((n, r) => n + r.responses, 0);
+    if (ok) {
+      body.prepend(
+        el("p", { class: "note" }, `${formatCount(responses)} responses`, flagged ? el("span", { class: "flagged-note", text: ` · ${formatCount(flagged)} flagged (negative or over 30 s) and left out` }) : "", " · click a bucket for its slowest calls"),
+      );
+    }
+    return ok;
+  },
+  latency_stages_over_time(body, data, ctx) {
+    const ok = chart(body, data, {
+      series: [{ label: "", value: "avg_ms" }],
+      groupBy: "stage",
+      unit: "ms",
+      stack: true,
+      onBucket: toCalls(ctx, "response_max_s"),
+    });
+    const flagged = data.rows.reduce((n, r) => n + r.flagged, 0);
+    if (ok) {
+      body.prepend(el("p", { class: "note", text: `Average per stage; stages overlap, so the stack is not the response latency${flagged ? ` · ${formatCount(flagged)} flagged values left out` : ""}.` }));
+    }
+    return ok;
+  },
+  turn_taking: (body, data, ctx) =>
+    chart(body, data, {
+      series: [{ label: "interrupted", value: "interruption_rate" }],
+      groupBy: "service",
+      unit: "ratio",
+      onBucket: toCalls(ctx, "interruptions"),
     }),
   http_request_duration_over_time(body, data) {
     const source = data.rows[0]?.source;
@@ -216,6 +249,17 @@ function chart(body, data, options) {
   return true;
 }
 
+// Click-through: a chart bucket opens the call list for that bucket (with the dashboard's services and
+// models), sorted by the measure clicked.
+function toCalls(ctx, sort) {
+  return (bucket, step) => {
+    const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
+    params.delete("language");
+    params.set("sort", sort);
+    navigate("/calls", params);
+  };
+}
+
 // Table panels with pagination (and the logs panel's own filters).
 function pagedTable(columns, { rowHref, rowAction, controls } = {}) {
   return (body, data, ctx) => {
@@ -254,7 +298,7 @@ const errorOccurrences = pagedTable([
   { key: "message", label: "Message", class: "wrap" },
   { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
   { key: "http_status", label: "HTTP", format: (v, r) => [r.http_method, v].filter(Boolean).join(" ") },
-  { key: "trace_id", label: "Trace", class: "mono", format: (v) => v.slice(0, 12) },
+  { key: "trace_id", label: "Call", format: (v) => (v ? el("a", { href: `/calls/${v}`, class: "call-link", text: "call →" }) : "") },
 ], {
   rowHref: (r) => `/traces/${r.trace_id}?span=${r.span_id}`,
   controls: (ctx) =>
@@ -289,7 +333,22 @@ RENDER.conversations_below_threshold = pagedTable([
   { key: "room_name", label: "Room" },
   { key: "turns", label: "Turns", class: "num" },
   { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
-], { rowHref: (r) => `/traces/${r.trace_id}` });
+], { rowHref: (r) => `/calls/${r.trace_id}` });
+
+const STAGE_LABELS = { end_of_turn: "end of turn", transcription: "transcription", on_user_turn_completed: "on_user_turn_completed", llm_ttft: "LLM TTFT", tts_ttfb: "TTS TTFB" };
+
+RENDER.slowest_turns = pagedTable([
+  { key: "response_ms", label: "Response", class: "num", format: formatMs },
+  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${STAGE_LABELS[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
+  { key: "time_unix_nano", label: "Time", format: formatTimeNs },
+  { key: "service", label: "Service" },
+  { key: "agent", label: "Agent" },
+  { key: "end_of_turn_ms", label: "End of turn", class: "num", format: formatMs },
+  { key: "transcription_ms", label: "Transcription", class: "num", format: formatMs },
+  { key: "llm_ttft_ms", label: "LLM TTFT", class: "num", format: formatMs },
+  { key: "tts_ttfb_ms", label: "TTS TTFB", class: "num", format: formatMs },
+  { key: "user_text", label: "Caller said", class: "wrap" },
+], { rowHref: (r) => `/calls/${r.trace_id}?turn=${r.span_id}` });
 
 const SEVERITIES = [["0", "All severities"], ["9", "INFO+"], ["13", "WARN+"], ["17", "ERROR+"]];
 
@@ -318,7 +377,7 @@ const MODEL_FILTER_NOTES = {
   "": "not filtered by model",
 };
 
-const TABLE_PANELS = new Set(["error_groups", "conversations_below_threshold", "logs"]);
+const TABLE_PANELS = new Set(["error_groups", "conversations_below_threshold", "slowest_turns", "logs"]);
 
 export function renderDashboard(root, state, panels) {
   const byName = new Map(panels.map((p) => [p.name, p]));
@@ -362,7 +421,7 @@ export function renderDashboard(root, state, panels) {
         if (source === "error_records") params.set("group", page.group);
         try {
           const data = await getJSON(`/api/v1/panels/${source}`, params);
-          const filled = RENDER[name](body, data, { page, reload: load });
+          const filled = RENDER[name](body, data, { page, reload: load, state });
           if (filled === false) clear(body, el("div", { class: "empty", text: "No data in this time range." }));
           section.dataset.state = filled === true ? "ready" : "empty";
         } catch (err) {

@@ -19,6 +19,9 @@ export async function renderLog(root, logId) {
         text: `Open trace ${log.trace_id}${log.span_id ? ` at span ${log.span_id}` : ""}`,
       })
     : el("span", { class: "muted", text: "Not correlated with a trace." });
+  // a job, room or call named in a log opens the calls it names
+  const callHref = (key, value) => (/(^|[._])(job_id|room_id|room_name|room|call_id)$/.test(key) && value ? `/calls?q=${encodeURIComponent(value)}&start=now-30d` : null);
+  const callLink = log.trace_id ? el("a", { href: `/calls/${log.trace_id}`, class: "trace-link call-link", text: "Open its call" }) : null;
   const fields = {
     time: formatTimeNs(log.time_unix_nano),
     service: log.service,
@@ -46,10 +49,12 @@ export async function renderLog(root, logId) {
         { class: "panel" },
         el("pre", { class: "log-body", text: log.body }),
         traceLink,
+        callLink ? " · " : null,
+        callLink,
         kv("Fields", fields),
-        kv("Attributes", log.attributes),
+        kv("Attributes", log.attributes, callHref),
         kv("Resource", log.resource_attributes),
-        kv("Scope attributes", log.scope_attributes),
+        kv("Scope attributes", log.scope_attributes, callHref),
       ),
     ),
   );

@@ -1,0 +1,140 @@
+"""Calls: the call explorer (list, filters, search) and one call's page (record, turns, timeline, logs)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from livekit_dashboard.domain.calls import assemble_call
+from livekit_dashboard.domain.timerange import format_ch_time
+from livekit_dashboard.query.lookup import get_trace
+from livekit_dashboard.query.sqlfiles import load_sql
+from livekit_dashboard.store import Engine
+
+__all__ = ["CALL_LIST_SORTS", "CallSearch", "calls_csv", "get_call", "search_calls"]
+
+# the numeric columns the call list sorts by (started_at: newest first by default)
+CALL_LIST_SORTS = (
+    "started_at",
+    "call_duration_s",
+    "turns",
+    "failures",
+    "errors",
+    "tool_errors",
+    "total_llm_tokens",
+    "tts_characters",
+    "stt_audio_duration",
+    "response_p50_s",
+    "response_max_s",
+    "flagged_latencies",
+    "interruptions",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallSearch:
+    """What the call list asks for: calls that started in [start, end), narrowed by the filters."""
+
+    start_ns: int
+    end_ns: int
+    services: tuple[str, ...] = ()
+    agent: str = ""
+    user: str = ""
+    has_errors: bool = False
+    min_response_s: float = 0.0
+    models: tuple[str, ...] = ()
+    q: str = ""
+    sort: str = "started_at"
+    descending: bool = True
+    limit: int = 50
+    offset: int = 0
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "start": format_ch_time(self.start_ns),
+            "end": format_ch_time(self.end_ns),
+            "services": list(self.services),
+            "agent": self.agent,
+            "user": self.user,
+            "has_errors": int(self.has_errors),
+            "min_response_s": self.min_response_s,
+            "models": list(self.models),
+            "q": self.q.strip(),
+            "sort": self.sort,
+            "descending": int(self.descending),
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def _call_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The row with its ISO times in place (after who, before the numbers)."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "started_at_iso":
+            out["started_at"] = value
+        elif key == "ended_at_iso":
+            out["ended_at"] = value
+        elif key != "total":
+            out[key] = value
+    return out
+
+
+def search_calls(engine: Engine, search: CallSearch) -> tuple[int, list[dict[str, Any]]]:
+    """(how many calls match, this page of them)."""
+    rows = engine.query(load_sql("call_list"), search.values())
+    total = int(rows[0]["total"]) if rows else 0
+    return total, [_call_row(row) for row in rows]
+
+
+_CSV_SKIP = ("models",)
+
+
+def calls_csv(rows: list[dict[str, Any]]) -> str:
+    """The call list as CSV: one header row, one row per call (models joined with spaces)."""
+    out = io.StringIO()
+    if not rows:
+        return ""
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (" ".join(v) if k in _CSV_SKIP else ("" if v is None else v)) for k, v in row.items()})
+    return out.getvalue()
+
+
+def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str, Any] | None:
+    """One call by call id or trace id: its settled record (None until settled), its turns and timeline
+    from the trace's spans, its error logs and logs. None when neither a record nor a span is found."""
+    rows = engine.query(load_sql("call_record"), {"id": call_id})
+    record = _call_row(rows[0]) if rows else None
+    trace_id = record["trace_id"] if record else call_id.lower()
+    trace = get_trace(engine, trace_id) if trace_id else None
+    if record is None and trace is None:
+        return None
+    spans = trace["spans"] if trace else []
+    call = assemble_call(spans)
+    logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit}) if trace_id else []
+    # a failure travels up its spans (tts_request_run -> tts_request -> tts_node): name it once, where
+    # it surfaced last
+    failed = {s["span_id"] for s in spans if s["status_code"] == "Error"}
+    errors = [
+        {"kind": "span", "span_id": s["span_id"], "name": s["name"], "message": s["status_message"] or "error"}
+        for s in spans
+        if s["span_id"] in failed and s["parent_span_id"] not in failed
+    ]
+    errors += [
+        {"kind": "log", "log_id": g["log_id"], "name": g["severity_text"], "message": g["body"]}
+        for g in logs
+        if g["severity_number"] >= 17
+    ]
+    return {
+        "call_id": record["call_id"] if record else trace_id,
+        "trace_id": trace_id,
+        "record": record,
+        "span_count": len(spans),
+        **call,
+        "errors": errors,
+        "logs": logs,
+    }

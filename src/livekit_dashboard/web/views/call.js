@@ -1,0 +1,197 @@
+// One call: who, when and what it used; a timeline of every turn on one time axis (user speaking, end of
+// turn, transcription, LLM with its time to first token, tools, TTS with its time to first byte, agent
+// speaking, interruptions); the transcript turn by turn with each turn's latency stages; errors and logs.
+// /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
+import { getJSON } from "../api.js";
+import { clear, el, table } from "../dom.js";
+import { formatCount, formatMs, formatTimeNs } from "../format.js";
+
+const STAGES = [
+  ["end_of_turn", "end of turn"],
+  ["transcription", "transcription"],
+  ["on_user_turn_completed", "on_user_turn_completed"],
+  ["llm_ttft", "LLM TTFT"],
+  ["tts_ttfb", "TTS TTFB"],
+];
+const FLAG_TEXT = { negative: "negative: a clock bug", absurd: "over 30 s: a clock bug", missing: "missing" };
+
+const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
+
+function backToCalls() {
+  const qs = sessionStorage.getItem("lkd.calls") ?? "";
+  return el("a", { class: "back", href: `/calls${qs}`, text: "← Calls" });
+}
+
+function tile(label, value, sub) {
+  return el("div", { class: "tile" }, el("div", { class: "tile-value", text: value }), el("div", { class: "tile-label", text: label }), sub ? el("div", { class: "tile-sub", text: sub }) : null);
+}
+
+function header(call) {
+  const r = call.record;
+  const who = r
+    ? [r.service, r.agent_name || r.assistant_id, r.user_email, r.room_name].filter(Boolean).join(" · ")
+    : "not settled yet: the call's record appears once its session span is stored";
+  const when = r ? `${new Date(r.started_at).toLocaleString()} · ${seconds(r.call_duration_s)}` : formatTimeNs(call.origin_unix_nano);
+  const tiles = r
+    ? [
+        tile("Turns", formatCount(r.turns), `${r.responses} timed responses`),
+        tile("Errors", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered`),
+        tile("Response p50 / slowest", `${seconds(r.response_p50_s)} / ${seconds(r.response_max_s)}`, r.flagged_latencies ? `${r.flagged_latencies} flagged` : "no flagged latencies"),
+        tile("LLM tokens", formatCount(r.total_llm_tokens), `in text ${formatCount(r.llm_input_text_tokens)} · audio ${formatCount(r.llm_input_audio_tokens)} · cached ${formatCount(r.llm_input_cached_text_tokens + r.llm_input_cached_audio_tokens)} · out ${formatCount(r.llm_output_text_tokens + r.llm_output_audio_tokens)}`),
+        tile("TTS", `${formatCount(r.tts_characters)} chars`, `${seconds(r.tts_audio_duration)} of audio`),
+        tile("STT", seconds(r.stt_audio_duration), "of audio transcribed"),
+        tile("Interruptions", formatCount(r.interruptions), r.close_reason ? `closed: ${r.close_reason}` : ""),
+      ]
+    : [];
+  return el(
+    "div",
+    {},
+    el(
+      "div",
+      { class: "trace-head" },
+      backToCalls(),
+      el("h1", { text: `Call ${call.call_id}` }),
+      el("span", { class: "muted", text: when }),
+      el("a", { class: "trace-link", id: "raw-trace", href: `/traces/${call.trace_id}`, text: `Raw trace (${call.span_count} spans)` }),
+    ),
+    el("p", { class: "muted call-who", text: who }),
+    tiles.length ? el("div", { class: "tiles call-tiles" }, tiles) : null,
+  );
+}
+
+function timeline(call) {
+  const total = Math.max(call.duration_s, 0.001);
+  const pct = (s) => `${Math.max(0, Math.min(100, (s / total) * 100))}%`;
+  const lanes = call.lanes.filter((lane) => call.timeline.some((s) => s.lane === lane));
+  const rows = lanes.map((lane) => {
+    const track = el("div", { class: "tl-track" });
+    for (const seg of call.timeline.filter((s) => s.lane === lane)) {
+      const width = Math.max(((seg.end_s - seg.start_s) / total) * 100, 0.25);
+      const tip = `turn ${seg.turn} · ${seg.label} · ${seconds(seg.end_s - seg.start_s)} (at ${seg.start_s.toFixed(2)} s)` + (seg.mark_s !== null ? ` · first ${seg.lane === "LLM" ? "token" : "byte"} after ${seconds(seg.mark_s - seg.start_s)}` : "") + (seg.error ? ` · failed: ${seg.error}` : "");
+      const a = el("a", {
+        class: `tl-seg lane-${lane.replace(/\W+/g, "-")} ${seg.error ? "failed" : ""}`,
+        href: `/traces/${call.trace_id}?span=${seg.span_id}`,
+        title: tip,
+        "aria-label": tip,
+        style: `left:${pct(seg.start_s)};width:${width}%`,
+        dataset: { turn: seg.turn },
+      });
+      track.append(a);
+      if (seg.mark_s !== null) track.append(el("span", { class: "tl-mark", style: `left:${pct(seg.mark_s)}`, title: tip }));
+    }
+    for (const turn of call.turns) {
+      if (lane === "agent" && turn.interrupted) {
+        const at = turn.end_s;
+        track.append(el("span", { class: "tl-interrupt", style: `left:${pct(at)}`, title: `turn ${turn.index}: the caller cut the agent off${turn.heard_share !== null ? ` (${Math.round(turn.heard_share * 100)}% heard)` : ""}` }));
+      }
+    }
+    return el("div", { class: "tl-row" }, el("div", { class: "tl-lane", text: lane }), track);
+  });
+  const axis = el("div", { class: "tl-row tl-axis" }, el("div", { class: "tl-lane" }), el("div", { class: "tl-track" }, call.turns.map((t) => el("a", { class: "tl-turn", href: `?turn=${t.index}`, style: `left:${pct(t.start_s)}`, text: `T${t.index}`, title: `turn ${t.index}` }))));
+  return el(
+    "section",
+    { class: "panel call-timeline" },
+    el("header", {}, el("h2", { text: "Timeline" }), el("span", { class: "muted", text: `${seconds(call.duration_s)} · ${call.turns.length} turns · hover a segment for its numbers, click it for its span` })),
+    call.timeline.length ? [axis, ...rows] : el("p", { class: "empty", text: "No turn spans in this call." }),
+  );
+}
+
+function stageChips(turn) {
+  const chips = [];
+  if (turn.response_s !== null || turn.response_flag) {
+    const flagged = turn.response_flag;
+    chips.push(el("span", { class: `chip response ${flagged ? "flagged" : ""}`, title: flagged ? `flagged: ${FLAG_TEXT[flagged]}` : "response latency: end of the user's speech to the agent's first audio", text: `response ${seconds(turn.response_s)}${flagged ? " ⚑" : ""}` }));
+  } else if (!turn.spoke) {
+    chips.push(el("span", { class: "chip muted", text: "no audio played" }));
+  }
+  for (const [key, label] of STAGES) {
+    const value = turn.stages[key];
+    if (value === null || value === undefined) continue;
+    const flag = turn.flags[key];
+    const dominant = turn.dominant_stage === key;
+    chips.push(el("span", { class: `chip ${dominant ? "dominant" : ""} ${flag ? "flagged" : ""}`, dataset: { stage: key }, title: flag ? `flagged: ${FLAG_TEXT[flag]}` : dominant ? "the longest stage of this turn" : "", text: `${label} ${seconds(value)}${flag ? " ⚑" : ""}` }));
+  }
+  if (turn.interrupted) {
+    const heard = turn.heard_share !== null ? ` · ${Math.round(turn.heard_share * 100)}% heard` : turn.playout_position_s !== null ? ` · ${seconds(turn.playout_position_s)} played` : "";
+    chips.push(el("span", { class: "chip interrupted", text: `interrupted${turn.interruption_source ? ` (${turn.interruption_source})` : ""}${heard}` }));
+  }
+  return el("div", { class: "chips" }, chips);
+}
+
+function transcript(call) {
+  const noContent = "not captured (content capture is off: the agent ran with allow_pii=False or without recording text)";
+  const turns = call.turns.map((turn) => {
+    const said = (text, who) => el("div", { class: `said ${who}` }, el("span", { class: "who", text: who === "user" ? "Caller" : turn.agent || "Agent" }), el("span", { class: text ? "text" : "text muted", text: text || (call.content_captured ? "(nothing)" : noContent) }));
+    return el(
+      "article",
+      { class: "turn", id: `turn-${turn.index}`, dataset: { spanId: turn.span_id, turn: turn.index } },
+      el("div", { class: "turn-head" }, el("a", { href: `?turn=${turn.index}`, class: "turn-no", text: `Turn ${turn.index}` }), el("span", { class: "muted", text: `at ${turn.start_s.toFixed(2)} s` }), stageChips(turn)),
+      turn.user_turn_span_id || turn.user_text ? said(turn.user_text, "user") : null,
+      turn.tools.map((tool) =>
+        el(
+          "div",
+          { class: `tool ${tool.is_error ? "failed" : ""}` },
+          el("a", { href: `/traces/${call.trace_id}?span=${tool.span_id}`, text: `tool ${tool.name}` }),
+          el("span", { class: "muted", text: ` · ${seconds(tool.duration_s)}${tool.is_error ? " · failed" : ""}` }),
+          el("div", { class: "mono", text: `arguments: ${tool.arguments || (call.content_captured ? "(none)" : "not captured")}` }),
+          el("div", { class: "mono", text: `result: ${tool.output || (call.content_captured ? "(none)" : "not captured")}` }),
+        ),
+      ),
+      said(turn.agent_text, "agent"),
+      !turn.spoke && turn.agent_text ? el("p", { class: "note", text: "This reply was never played to the caller." }) : null,
+      turn.errors.map((e) => el("div", { class: "error turn-error" }, el("a", { href: `/traces/${call.trace_id}?span=${e.span_id}`, text: e.name }), `: ${e.message}`)),
+    );
+  });
+  return el(
+    "section",
+    { class: "panel call-transcript" },
+    el("header", {}, el("h2", { text: "Transcript" })),
+    call.content_captured ? null : el("p", { class: "note content-off", text: `What was said is ${noContent}. Latencies, tools and errors are still shown.` }),
+    turns.length ? turns : el("p", { class: "empty", text: "No turns." }),
+  );
+}
+
+function errorsAndLogs(call) {
+  return el(
+    "section",
+    { class: "panel call-logs" },
+    el("header", {}, el("h2", { text: `Failed spans and error logs (${call.errors.length})` })),
+    call.errors.length ? el("p", { class: "note", text: "Every failure, including attempts a retry recovered (the Errors tile counts only what failed after retries)." }) : null,
+    call.errors.length
+      ? table(call.errors, [
+          { key: "name", label: "Where" },
+          { key: "message", label: "Message", class: "wrap" },
+        ], { rowHref: (e) => (e.kind === "span" ? `/traces/${call.trace_id}?span=${e.span_id}` : `/logs/${e.log_id}`) })
+      : el("p", { class: "empty", text: "No errors." }),
+    el("header", {}, el("h2", { text: `Logs (${call.logs.length})` })),
+    call.logs.length
+      ? table(call.logs, [
+          { key: "time_unix_nano", label: "Time", format: formatTimeNs },
+          { key: "severity_text", label: "Severity" },
+          { key: "body", label: "Body", class: "wrap" },
+        ], { rowHref: (g) => `/logs/${g.log_id}` })
+      : el("p", { class: "empty", text: "No logs for this call." }),
+  );
+}
+
+export async function renderCall(root, callId, turnParam) {
+  clear(root, el("div", { class: "loading", text: "Loading call…" }));
+  let call;
+  try {
+    call = await getJSON(`/api/v1/calls/${encodeURIComponent(callId)}`);
+  } catch (err) {
+    if (err.status !== 401) clear(root, el("div", { class: "error page-error", text: `Could not load call ${callId}: ${err.message}` }));
+    return;
+  }
+  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), timeline(call), transcript(call), errorsAndLogs(call)));
+  if (turnParam) {
+    const turn = call.turns.find((t) => String(t.index) === turnParam || t.span_id === turnParam);
+    const node = turn && root.querySelector(`#turn-${turn.index}`);
+    if (node) {
+      node.classList.add("linked");
+      node.scrollIntoView({ block: "center" });
+      root.querySelectorAll(`.tl-seg[data-turn="${turn.index}"]`).forEach((s) => s.classList.add("linked"));
+    }
+  }
+  document.body.dataset.loaded = "true";
+}

@@ -1,0 +1,271 @@
+"""The call explorer and the call page over recorded real livekit-agents sessions
+(tests/fixtures/livekit/<scenario>): turns with their latency stages as the framework measured them,
+the transcript, tools, errors, search, filters, sorting and CSV; and the latency flag rule."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from livekit_dashboard.domain.calls import assemble_call, latency_flag
+from livekit_dashboard.server import DashboardServer
+from tests.conftest import DatabasePool, serving
+from tests.query.test_agent_modes import FIXTURES, MODES, RANGE, replay
+
+
+def calls(server: DashboardServer, **params: Any) -> dict[str, Any]:
+    r = httpx.get(f"{server.base_url}/api/v1/calls", params={**RANGE, **params}, timeout=60)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def call_page(server: DashboardServer, ident: str) -> dict[str, Any]:
+    r = httpx.get(f"{server.base_url}/api/v1/calls/{ident}", timeout=60)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def _attrs(span: Any) -> dict[str, str]:
+    return {a.key: str(getattr(a.value, a.value.WhichOneof("value"))) for a in span.attributes}
+
+
+def recorded_turns(scenario: str) -> list[dict[str, str]]:
+    """The agent_turn spans of a recording, read straight from its protobuf (the truth)."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    request = ExportTraceServiceRequest.FromString((FIXTURES / scenario / "traces.pb").read_bytes())
+    spans = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    turns = sorted((s for s in spans if s.name == "agent_turn"), key=lambda s: s.start_time_unix_nano)
+    return [_attrs(s) for s in turns]
+
+
+@pytest.fixture(scope="module")
+def pipeline(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[DashboardServer]:
+    with serving(chdb_dir, database_pool) as server:
+        replay(server, MODES["pipeline (audio)"])
+        yield server
+
+
+def test_call_page_shows_every_turn_with_the_frameworks_own_latencies(pipeline: DashboardServer) -> None:
+    summary = json.loads((FIXTURES / "pipeline_audio" / "summary.json").read_text())
+    truth = recorded_turns("pipeline_audio")
+    (row,) = calls(pipeline)["calls"]
+    assert row["call_id"] == summary["job_id"]
+    call = call_page(pipeline, row["call_id"])
+    assert call == call_page(pipeline, row["trace_id"])  # found by trace id too
+    assert call["content_captured"] is True
+    turns = call["turns"]
+    assert len(turns) == len(truth) == row["turns"] == 4
+    for turn, attrs in zip(turns, truth, strict=True):
+        assert turn["user_text"] == attrs["lk.pii.user_input"]
+        e2e = attrs.get("lk.e2e_latency")
+        assert turn["response_s"] == (float(e2e) if e2e else None)
+        if "lk.end_of_turn_delay" in attrs:
+            assert turn["stages"]["end_of_turn"] == float(attrs["lk.end_of_turn_delay"])
+            assert turn["stages"]["transcription"] == float(attrs["lk.transcription_delay"])
+    # the third reply's TTS failed: never spoken, no response latency, its error named once where it surfaced
+    third = turns[2]
+    assert third["spoke"] is False
+    assert third["response_s"] is None
+    assert third["response_flag"] == ""
+    # its reply span carries no stages: they come from its user turn
+    assert third["stages"]["end_of_turn"] == pytest.approx(0.5006392)
+    assert third["agent_text"] == "P, A, R, I, S. "  # what the LLM wrote (the turn span has no text)
+    assert [e["name"] for e in third["errors"]] == ["tts_node"]
+    assert "402" in third["errors"][0]["message"]
+    # the weather turn ran a tool, with its arguments and output
+    (tool,) = turns[1]["tools"]
+    assert (tool["name"], json.loads(tool["arguments"]), tool["output"]) == (
+        "get_weather",
+        {"city": "Paris"},
+        "It is sunny in Paris.",
+    )
+    # LLM TTFT and TTS TTFB come from the turn's llm_node / tts_node
+    assert turns[0]["stages"]["llm_ttft"] == pytest.approx(0.152100785)
+    assert turns[0]["stages"]["tts_ttfb"] == pytest.approx(0.096117839)
+    assert all(t["dominant_stage"] == "end_of_turn" for t in turns)  # the 0.5 s endpointing delay
+    # the call row's latencies are the page's turns: median and worst of the valid ones
+    valid = sorted(t["response_s"] for t in turns if t["response_s"] is not None)
+    assert row["responses"] == len(valid) == 3
+    assert row["response_max_s"] == pytest.approx(valid[-1])
+    assert row["response_p50_s"] == pytest.approx(valid[1])
+    assert row["failures"] == 1
+    assert row["interruptions"] == 0
+    # the timeline: each turn's user speech, LLM (with its first-token mark) and TTS on one axis
+    segments = call["timeline"]
+    assert sorted({s["turn"] for s in segments}) == [1, 2, 3, 4]
+    assert sum(1 for s in segments if s["lane"] == "agent") == 3  # the failed reply was never spoken
+    llm = [s for s in segments if s["lane"] == "LLM"]
+    assert len(llm) == 5  # one LLM step per turn, plus the follow-up after the tool
+    assert all(s["start_s"] <= s["mark_s"] <= s["end_s"] for s in llm)
+    assert all(0 <= s["start_s"] <= s["end_s"] <= call["duration_s"] for s in segments)
+    # errors: one per failure (the span chain named once) and the ERROR log; logs of the trace
+    assert [(e["kind"], e["name"]) for e in call["errors"]] == [("span", "tts_node"), ("log", "ERROR")]
+    assert any(g["body"] == "looking up the weather" for g in call["logs"])
+
+
+def test_search_finds_a_call_by_id_room_or_words_said(pipeline: DashboardServer) -> None:
+    (row,) = calls(pipeline)["calls"]
+    for q in (row["call_id"], row["trace_id"], row["trace_id"].upper(), row["room_name"], "weather in PARIS", "sunny"):
+        found = calls(pipeline, q=q)
+        assert [c["call_id"] for c in found["calls"]] == [row["call_id"]], q
+    assert calls(pipeline, q="never said on this call")["total"] == 0
+    # an id is found at any time; words only in the range
+    outside = {"start": "2021-01-01T00:00:00Z", "end": "2021-01-02T00:00:00Z"}
+    assert calls(pipeline, q=row["call_id"], **outside)["total"] == 1
+    assert calls(pipeline, q="sunny", **outside)["total"] == 0
+
+
+def test_filters_sorts_and_csv(pipeline: DashboardServer) -> None:
+    (row,) = calls(pipeline)["calls"]
+    assert calls(pipeline, has_errors="true")["total"] == 1
+    assert calls(pipeline, min_response_s=0.8)["total"] == 1
+    assert calls(pipeline, min_response_s=0.9)["total"] == 0  # slowest valid response: 0.85 s
+    assert calls(pipeline, service=row["service"])["total"] == 1
+    assert calls(pipeline, service="another-service")["total"] == 0
+    assert calls(pipeline, agent=row["agent_name"])["total"] == 1
+    assert calls(pipeline, agent="someone-else")["total"] == 0
+    assert calls(pipeline, model="gpt-4o-mini")["total"] == 1
+    assert calls(pipeline, model="gpt-4o")["total"] == 0
+    assert calls(pipeline, sort="response_max_s", order="asc")["total"] == 1
+    r = httpx.get(f"{pipeline.base_url}/api/v1/calls", params={**RANGE, "format": "csv"}, timeout=60)
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    (parsed,) = list(csv.DictReader(io.StringIO(r.text)))
+    assert parsed["call_id"] == row["call_id"]
+    assert int(parsed["turns"]) == row["turns"]
+    assert float(parsed["response_max_s"]) == pytest.approx(row["response_max_s"])
+    assert list(parsed)[:3] == ["call_id", "trace_id", "room_name"]
+
+
+def test_bad_input_gets_a_precise_error(pipeline: DashboardServer) -> None:
+    base = f"{pipeline.base_url}/api/v1/calls"
+    for params, needle in (
+        ({"sort": "room_name"}, "sort"),
+        ({"order": "sideways"}, "order"),
+        ({"min_response_s": "-1"}, "min_response_s"),
+        ({"start": "yesterday-ish"}, "start"),
+        ({"limit": "0"}, "limit"),
+        ({"format": "xml"}, "format"),
+    ):
+        r = httpx.get(base, params=params, timeout=30)
+        assert r.status_code in (400, 422), (params, r.text)
+        assert needle in r.text, (params, r.text)
+    r = httpx.get(f"{base}/AJ_no_such_call", timeout=30)
+    assert r.status_code == 404
+    assert "AJ_no_such_call" in r.json()["detail"]
+
+
+def test_without_content_capture_the_page_says_so(make_server: Any) -> None:
+    server = make_server()
+    replay(server, MODES["no PII"])
+    (row,) = calls(server)["calls"]
+    call = call_page(server, row["call_id"])
+    assert call["content_captured"] is False
+    assert call["turns"]
+    assert all(t["user_text"] == "" for t in call["turns"])
+    # the latencies are there all the same
+    assert any(t["response_s"] for t in call["turns"])
+
+
+def test_speech_to_speech_turns(make_server: Any) -> None:
+    server = make_server()
+    replay(server, MODES["speech-to-speech"])
+    (row,) = calls(server)["calls"]
+    call = call_page(server, row["call_id"])
+    truth = recorded_turns("realtime_tools")
+    turns = call["turns"]
+    assert len(turns) == len(truth)
+    for turn, attrs in zip(turns, truth, strict=True):
+        assert turn["agent_text"] == attrs.get("lk.pii.response.text", "")
+    assert [tool["name"] for t in turns for tool in t["tools"]] == ["get_weather", "get_weather"]
+    # the reply that hit the provider's rate limit failed on its turn span, and says so
+    (failed,) = [t for t in turns if t["errors"]]
+    assert not failed["spoke"]
+    assert "Rate limit" in failed["errors"][0]["message"]
+    assert {"kind": "span", "name": "agent_turn"}.items() <= call["errors"][0].items()
+
+
+def _span(name: str, sid: str, parent: str, start_s: float, end_s: float, **attrs: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "span_id": sid,
+        "parent_span_id": parent,
+        "start_time_unix_nano": int(start_s * 1e9),
+        "duration_ns": int((end_s - start_s) * 1e9),
+        "status_code": "Unset",
+        "status_message": "",
+        "attributes": attrs,
+    }
+
+
+def test_flag_rule_and_stages_known_answers() -> None:
+    assert [latency_flag(v) for v in (None, -0.1, 0.0, 0.7, 30.0, 30.01, 75.0)] == [
+        "missing",
+        "negative",
+        "",
+        "",
+        "",
+        "absurd",
+        "absurd",
+    ]
+    spans = [
+        _span("agent_session", "s", "", 0, 20),
+        # a greeting: the agent spoke first, nobody waited
+        _span("agent_turn", "a0", "s", 0.1, 2),
+        _span("agent_speaking", "a0s", "a0", 0.5, 2),
+        _span("user_turn", "u1", "s", 3, 5, **{"lk.pii.user_transcript": "hi", "lk.transcription_delay": "75.2"}),
+        _span("user_speaking", "u1s", "u1", 3, 4.5),
+        # a known clock bug: transcription 75 s (flagged); the LLM dominates what is left
+        _span(
+            "agent_turn",
+            "a1",
+            "s",
+            4.6,
+            9,
+            **{
+                "lk.e2e_latency": "1.9",
+                "lk.end_of_turn_delay": "0.4",
+                "lk.transcription_delay": "75.2",
+                "lk.interrupted": "True",
+                "lk.interruption.source": "audio_activity",
+                "lk.playout.position": "1.5",
+            },
+        ),
+        _span("llm_node", "l1", "a1", 4.7, 6, **{"lk.response.ttft": "1.1"}),
+        _span("tts_node", "t1", "a1", 6, 7, **{"lk.response.ttfb": "0.2"}),
+        _span("tts_request", "t1r", "t1", 6, 7, **{"lk.tts_metrics": '{"audio_duration": 6.0}'}),
+        _span("agent_speaking", "a1s", "a1", 6.2, 9),
+        # a negative response latency (flagged)
+        _span("user_turn", "u2", "s", 10, 11),
+        _span("agent_turn", "a2", "s", 11, 13, **{"lk.e2e_latency": "-0.3"}),
+        _span("agent_speaking", "a2s", "a2", 11.5, 13),
+        # the caller spoke and the agent answered aloud, yet no response latency: missing (flagged)
+        _span("user_turn", "u3", "s", 13.5, 14),
+        _span("agent_turn", "a3", "s", 14, 16),
+        _span("agent_speaking", "a3s", "a3", 14.5, 16),
+        # the agent spoke on its own (nobody waited)
+        _span("agent_turn", "a4", "s", 17, 19),
+        _span("agent_speaking", "a4s", "a4", 17.5, 19),
+    ]
+    turns = assemble_call(spans)["turns"]
+    assert [t["user_turn_span_id"] for t in turns] == ["", "u1", "u2", "u3", ""]
+    greeting, slow, negative, missing, unprompted = turns
+    assert missing["response_flag"] == "missing"
+    assert greeting["response_flag"] == ""
+    assert greeting["response_s"] is None
+    assert slow["flags"] == {"transcription": "absurd"}
+    assert slow["dominant_stage"] == "llm_ttft"
+    assert slow["response_flag"] == ""
+    assert slow["interrupted"]
+    assert slow["heard_share"] == 0.25
+    assert negative["response_flag"] == "negative"
+    assert unprompted["response_flag"] == ""  # the agent spoke on its own: nobody waited

@@ -1,0 +1,158 @@
+"""The call explorer and the call page in real headless Chromium: list -> page, search, a latency chart's
+bucket -> the slowest calls of that bucket, a slow turn -> its call at that turn, the timeline's turns,
+and transcript text that stays text."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from playwright.sync_api import Page, expect
+
+from livekit_dashboard.demo import DemoConfig, generate
+from tests.conftest import DatabasePool, serving
+from tests.web.test_browser import RANGE, XSS, open_dashboard
+
+
+@pytest.fixture(scope="module")
+def site(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[dict[str, Any]]:
+    with serving(chdb_dir, database_pool, grpc_port=0) as server:
+        generate(DemoConfig(calls=40, days=1, seed=9, end_ns=time.time_ns() - 120 * 10**9), server.base_url)
+        yield {"server": server, "url": server.base_url}
+
+
+def calls_api(site: dict[str, Any], query: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{site['url']}/api/v1/calls?{query}", timeout=30).json())
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector("body[data-loaded=true]", timeout=30_000)
+
+
+def test_call_list_opens_a_call_with_its_turns_on_the_timeline(page: Page, site: dict[str, Any]) -> None:
+    listed = calls_api(site, f"{RANGE}&limit=50")
+    open_page(page, f"{site['url']}/calls?{RANGE}")
+    rows = page.locator(".calls-view tbody tr")
+    expect(rows).to_have_count(min(50, listed["total"]))
+    first = listed["calls"][0]
+    expect(rows.first).to_contain_text(first["room_name"])
+    rows.first.click()
+    page.wait_for_url(f"**/calls/{first['call_id']}")
+    page.wait_for_selector(".call-view")
+    call = httpx.get(f"{site['url']}/api/v1/calls/{first['call_id']}", timeout=30).json()
+    assert len(call["turns"]) == first["turns"]
+    expect(page.locator(".turn")).to_have_count(first["turns"])
+    expect(page.locator(".tl-turn")).to_have_count(first["turns"])
+    expect(page.locator(".tl-seg")).to_have_count(len(call["timeline"]))
+    expect(page.locator("#turn-1 .said.user .text")).to_have_text(call["turns"][0]["user_text"])
+    # a segment opens its span in the trace view
+    segment = call["timeline"][0]
+    page.locator(".tl-seg").first.click()
+    page.wait_for_url(f"**/traces/{call['trace_id']}?span={segment['span_id']}")
+    expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", segment["span_id"])
+
+
+def test_search_box_lands_on_the_call_or_the_matches(page: Page, site: dict[str, Any]) -> None:
+    one = calls_api(site, f"{RANGE}&limit=1")["calls"][0]
+    open_page(page, f"{site['url']}/calls?{RANGE}")
+    page.fill("#call-search", one["room_name"])
+    page.press("#call-search", "Enter")
+    page.wait_for_url(f"**/calls/{one['call_id']}")
+    expect(page.locator(".call-view h1")).to_contain_text(one["call_id"])
+    # words the callers said: many calls, listed
+    words = "appointment"
+    matches = calls_api(site, f"{RANGE}&q={words}")["total"]
+    assert matches > 1
+    open_page(page, f"{site['url']}/calls?{RANGE}")
+    page.fill("#call-search", words)
+    page.press("#call-search", "Enter")
+    page.wait_for_url(f"**q={words}**")
+    expect(page.locator(".calls-view .pager")).to_contain_text(f"of {matches} calls")
+
+
+def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    data = httpx.get(f"{site['url']}/api/v1/panels/latency_p95_over_time?{RANGE}", timeout=30).json()
+    bucket = max(data["rows"], key=lambda r: r["p95_ms"] or 0)["bucket"]
+    step = data["range"]["step_s"]
+    # the middle of the bucket, in the chart's own pixels
+    x, y = page.evaluate(
+        """([at]) => {
+            const node = document.querySelector("section[data-panel=latency_p95_over_time] .chart");
+            node.scrollIntoView({ block: "center" });
+            const chart = node.lkdChart;
+            const [px, py] = chart.convertToPixel({ gridIndex: 0 }, [at, 0]);
+            const box = node.getBoundingClientRect();
+            return [box.left + px, box.top + py - 20];
+        }""",
+        [(bucket + step / 2) * 1000],
+    )
+    page.mouse.click(x, y)
+    page.wait_for_url("**/calls?**sort=response_max_s**")
+    page.wait_for_selector("body[data-loaded=true]")
+    query = parse_qs(urlparse(page.url).query)
+    assert query["start"][0].startswith(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(bucket)))
+    expected = calls_api(site, urlparse(page.url).query)
+    assert expected["total"] >= 1
+    slowest = expected["calls"][0]
+    assert slowest["response_max_s"] == max(c["response_max_s"] or 0 for c in expected["calls"])
+    expect(page.locator(".calls-view tbody tr").first).to_contain_text(slowest["room_name"])
+
+
+def test_a_slow_turn_opens_its_call_at_that_turn(page: Page, site: dict[str, Any]) -> None:
+    open_dashboard(page, site)
+    slow = httpx.get(f"{site['url']}/api/v1/panels/slowest_turns?{RANGE}&limit=10", timeout=30).json()["rows"][0]
+    page.locator("section[data-panel=slowest_turns] tbody tr").first.click()
+    page.wait_for_url(f"**/calls/{slow['trace_id']}?turn={slow['span_id']}")
+    marked = page.locator(".turn.linked")
+    expect(marked).to_have_attribute("data-span-id", slow["span_id"])
+    expect(marked.locator(".chip.response")).to_contain_text("response")
+    expect(marked.locator(f".chip[data-stage={slow['dominant_stage']}]")).to_have_class("chip dominant ")
+
+
+def _hostile_call(base_url: str) -> str:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "hostile-voice-agent"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("livekit-agents")
+    with tracer.start_as_current_span("agent_session", attributes={"lk.pii.room_name": XSS}) as root:
+        trace_id = format(root.get_span_context().trace_id, "032x")
+        with tracer.start_as_current_span("user_turn", attributes={"lk.pii.user_transcript": XSS}):
+            pass
+        reply: dict[str, str | float] = {
+            "lk.pii.user_input": XSS,
+            "lk.pii.response.text": "<script>alert(3)</script>",
+            "lk.e2e_latency": 0.9,
+        }
+        tool = {"lk.function_tool.name": "<b>tool</b>", "lk.pii.function_tool.arguments": XSS}
+        with (
+            tracer.start_as_current_span("agent_turn", attributes=reply),
+            tracer.start_as_current_span("function_tool", attributes=tool),
+        ):
+            pass
+    provider.shutdown()
+    body = encode_spans(memory.get_finished_spans()).SerializeToString()
+    r = httpx.post(f"{base_url}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"})
+    assert r.is_success
+    return trace_id
+
+
+def test_transcript_text_is_shown_as_text(page: Page, site: dict[str, Any]) -> None:
+    trace_id = _hostile_call(site["url"])
+    open_page(page, f"{site['url']}/calls/{trace_id}")
+    expect(page.locator("#turn-1 .said.user .text")).to_have_text(XSS)
+    expect(page.locator("#turn-1 .said.agent .text")).to_have_text("<script>alert(3)</script>")
+    expect(page.locator("#turn-1 .tool")).to_contain_text(XSS)
+    assert page.locator(".call-view img, .call-view script, .call-view b").count() == 0
+    assert page.dialogs == []  # type: ignore[attr-defined]
