@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -156,3 +157,63 @@ def test_transcript_text_is_shown_as_text(page: Page, site: dict[str, Any]) -> N
     expect(page.locator("#turn-1 .tool")).to_contain_text(XSS)
     assert page.locator(".call-view img, .call-view script, .call-view b").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
+
+
+def _long_call(base_url: str, turns: int) -> tuple[str, int]:
+    """A call of `turns` turns, 12 spans each, through the real SDK and OTLP encoder."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "long-call-agent"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("livekit-agents")
+    t = time.time_ns() - 3600 * 10**9
+    second = 10**9
+    root = tracer.start_span("agent_session", start_time=t)
+    ctx = trace.set_span_in_context(root)
+
+    def span(name: str, parent: Any, start: int, end: int, **attrs: Any) -> Any:
+        s = tracer.start_span(name, context=trace.set_span_in_context(parent), start_time=start, attributes=attrs)
+        s.end(end_time=end)
+        return s
+
+    for i in range(turns):
+        at = t + i * 6 * second
+        user = tracer.start_span(
+            "user_turn", context=ctx, start_time=at, attributes={"lk.pii.user_transcript": f"n{i}"}
+        )
+        span("user_speaking", user, at, at + second)
+        span("eou_wait", user, at + second, at + second + second // 2)
+        user.end(end_time=at + 2 * second)
+        reply = tracer.start_span(
+            "agent_turn",
+            context=ctx,
+            start_time=at + 2 * second,
+            attributes={"lk.e2e_latency": 0.8, "lk.pii.user_input": f"n{i}"},
+        )
+        llm = span("llm_node", reply, at + 2 * second, at + 3 * second, **{"lk.response.ttft": 0.3})
+        request = span("llm_request", llm, at + 2 * second, at + 3 * second)
+        span("llm_request_run", request, at + 2 * second, at + 3 * second)
+        tts = span("tts_node", reply, at + 3 * second, at + 4 * second, **{"lk.response.ttfb": 0.1})
+        adapter = span("tts_stream_adapter", tts, at + 3 * second, at + 4 * second)
+        tts_request = span("tts_request", adapter, at + 3 * second, at + 4 * second)
+        span("tts_request_run", tts_request, at + 3 * second, at + 4 * second)
+        span("agent_speaking", reply, at + 3 * second, at + 5 * second)
+        reply.end(end_time=at + 5 * second)
+    root.end(end_time=t + turns * 6 * second)
+    provider.shutdown()
+    finished = memory.get_finished_spans()
+    for start in range(0, len(finished), 1000):
+        body = encode_spans(finished[start : start + 1000]).SerializeToString()
+        r = httpx.post(f"{base_url}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"})
+        assert r.is_success
+    return format(root.get_span_context().trace_id, "032x"), len(finished)
+
+
+def test_a_call_of_5000_spans_opens_and_so_does_its_trace(page: Page, site: dict[str, Any]) -> None:
+    trace_id, count = _long_call(site["url"], 420)
+    assert count > 5000
+    open_page(page, f"{site['url']}/calls/{trace_id}")
+    expect(page.locator(".turn")).to_have_count(420)
+    expect(page.locator("#raw-trace")).to_contain_text(f"{count} spans")
+    page.click("#raw-trace")
+    page.wait_for_url(f"**/traces/{trace_id}")
+    expect(page.locator(".wf-row")).to_have_count(count, timeout=30_000)

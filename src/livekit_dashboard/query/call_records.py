@@ -47,27 +47,21 @@ class CallRecords:
     def barrier(self) -> None:
         """Before a read of lk_call_records: settle now if anything was touched since the last round."""
         with self._lock:
-            if self._queue_state() != self._seen:
+            if self._queue_state()[:2] != self._seen:
                 self._settle_locked()
 
-    def _queue_state(self) -> tuple[int, int]:
-        row = self._engine.query(
-            "SELECT count() AS n, toUnixTimestamp64Milli(max(TouchedAt)) AS ms FROM lk_call_touch"
-        )[0]
-        return int(row["n"]), int(row["ms"])
+    def _queue_state(self) -> tuple[int, int, int]:
+        """(touches queued, newest touch, the storage's clock), unix ms."""
+        row = self._engine.query(load_sql("call_touch_state"))[0]
+        return int(row["n"]), int(row["ms"]), int(row["now_ms"])
 
     def _settle_locked(self) -> int:
-        seen = self._queue_state()
-        round_start_ms = self._engine.query("SELECT toUnixTimestamp64Milli(now64(3)) AS ms")[0]["ms"]
+        rows_queued, newest, round_start_ms = self._queue_state()
+        seen = (rows_queued, newest)
         if self._watermark_ms is None:
             # after a restart: everything touched since the newest settled record
-            found = self._engine.query("SELECT toUnixTimestamp64Milli(max(settled_at)) AS ms FROM lk_call_records")
-            self._watermark_ms = found[0]["ms"]
-        rows = self._engine.query(
-            "SELECT TraceId AS trace, CallId AS call, toUnixTimestamp64Milli(TouchedAt) AS ms FROM lk_call_touch "
-            "WHERE TouchedAt > fromUnixTimestamp64Milli({since:Int64}, 'UTC')",
-            {"since": self._watermark_ms - _OVERLAP_S * 1000},
-        )
+            self._watermark_ms = int(self._engine.query(load_sql("call_settled_last"))[0]["ms"])
+        rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
         # the overlap re-reads touches the previous round settled: skip those
         fresh = [r for r in rows if (r["trace"], r["call"], r["ms"]) not in self._done]
         self._done = {(r["trace"], r["call"], r["ms"]) for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000}
@@ -91,18 +85,11 @@ class CallRecords:
         return settled
 
     def _traces_of(self, calls: list[str]) -> dict[str, str]:
-        rows = self._engine.query(
-            "SELECT CallId AS c, any(TraceId) AS t FROM lk_calls WHERE CallId IN {calls:Array(String)} GROUP BY CallId",
-            {"calls": calls},
-        )
+        rows = self._engine.query(load_sql("call_traces"), {"calls": calls})
         return {row["c"]: row["t"] for row in rows}
 
     def _settle_chunk(self, traces: list[str], calls: list[str], settled_at_ms: int) -> None:
-        bounds = self._engine.query(
-            "SELECT toUnixTimestamp64Nano(min(Timestamp)) AS lo, toUnixTimestamp64Nano(max(Timestamp)) AS hi, "
-            "count() AS n FROM lk_calls WHERE TraceId IN {traces:Array(String)}",
-            {"traces": traces},
-        )[0]
+        bounds = self._engine.query(load_sql("call_bounds"), {"traces": traces})[0]
         lo = bounds["lo"] if bounds["n"] else settled_at_ms * 10**6
         hi = bounds["hi"] if bounds["n"] else settled_at_ms * 10**6
         params: dict[str, Any] = {
