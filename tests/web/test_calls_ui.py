@@ -109,6 +109,14 @@ def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, An
     slowest = expected["calls"][0]
     assert slowest["response_max_s"] == max(c["response_max_s"] or 0 for c in expected["calls"])
     expect(page.locator(".calls-view tbody tr").first).to_contain_text(slowest["room_name"])
+    # the second click: the call, which names its slowest turn and the stage that took longest
+    page.locator(".calls-view tbody tr").first.click()
+    page.wait_for_url(f"**/calls/{slowest['call_id']}")
+    call = httpx.get(f"{site['url']}/api/v1/calls/{slowest['call_id']}", timeout=30).json()
+    valid = [t for t in call["turns"] if t["response_s"] is not None and not t["response_flag"]]
+    worst = max(valid, key=lambda t: t["response_s"])
+    assert worst["response_s"] == pytest.approx(slowest["response_max_s"])
+    expect(page.locator("#slowest-turn")).to_have_attribute("href", f"?turn={worst['index']}")
 
 
 def test_a_slow_turn_opens_its_call_at_that_turn(page: Page, site: dict[str, Any]) -> None:

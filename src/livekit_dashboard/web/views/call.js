@@ -26,6 +26,21 @@ function tile(label, value, sub) {
   return el("div", { class: "tile" }, el("div", { class: "tile-value", text: value }), el("div", { class: "tile-label", text: label }), sub ? el("div", { class: "tile-sub", text: sub }) : null);
 }
 
+// The slowest valid response of the call, the stage that took longest in it, and a link to that turn.
+function slowest(call) {
+  const valid = call.turns.filter((t) => t.response_s !== null && !t.response_flag);
+  if (!valid.length) return null;
+  const turn = valid.reduce((a, b) => (b.response_s > a.response_s ? b : a));
+  const stage = STAGES.find(([key]) => key === turn.dominant_stage);
+  return el(
+    "p",
+    { class: "call-slowest" },
+    "Slowest response: ",
+    el("a", { href: `?turn=${turn.index}`, id: "slowest-turn", text: `turn ${turn.index}, ${seconds(turn.response_s)}` }),
+    stage ? ` · longest stage: ${stage[1]} ${seconds(turn.stages[turn.dominant_stage])}` : "",
+  );
+}
+
 function header(call) {
   const r = call.record;
   const who = r
@@ -56,6 +71,7 @@ function header(call) {
     ),
     el("p", { class: "muted call-who", text: who }),
     tiles.length ? el("div", { class: "tiles call-tiles" }, tiles) : null,
+    slowest(call),
   );
 }
 
