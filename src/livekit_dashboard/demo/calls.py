@@ -156,9 +156,10 @@ def _agent_turn(
         ok, first_audio, end = realtime(b, turn_span, t)
     else:
         ok, first_audio, end = pipeline(b, turn_span, t)
-    e2e = round((first_audio - t) / _S + eou_delay, 4)
-    turn_span.attributes["lk.e2e_latency"] = e2e
-    call.e2e_latencies_s.append(e2e)
+    if ok:  # the framework measures a response latency only on a reply that was played
+        e2e = round((first_audio - t) / _S + eou_delay, 4)
+        turn_span.attributes["lk.e2e_latency"] = e2e
+        call.e2e_latencies_s.append(e2e)
     turn_span.end_ns = end
     said = [x.attributes["lk.pii.input_text"] for x in call.spans[first_span:] if "lk.pii.input_text" in x.attributes]
     if said:

@@ -62,8 +62,11 @@ export function stateParams(state, { forPage = false } = {}) {
   return p;
 }
 
-export function navigate(path, params) {
+// replace: the new view takes the current one's place in the history (a search that forwards to its
+// only result: Back returns to where the search was made, not to the search that forwards again)
+export function navigate(path, params, { replace = false } = {}) {
   const qs = params && String(params) ? `?${params}` : "";
-  history.pushState(null, "", `${path}${qs}`);
+  if (replace) history.replaceState(null, "", `${path}${qs}`);
+  else history.pushState(null, "", `${path}${qs}`);
   window.dispatchEvent(new Event("popstate"));
 }

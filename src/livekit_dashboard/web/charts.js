@@ -137,13 +137,20 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
           ...items.map((p) => `${p.marker}${escapeHtml(p.seriesName)}: <b>${escapeHtml(format(p.value[1]))}</b>`),
         ].join("<br>"),
     },
-    xAxis: { type: "time", min: range.start_unix_nano / 1e6, max: range.end_unix_nano / 1e6 },
+    xAxis: {
+      type: "time",
+      min: range.start_unix_nano / 1e6,
+      max: range.end_unix_nano / 1e6,
+      axisLabel: { formatter: { year: "{yyyy}", month: "{MMM}", day: "{MMM} {d}", hour: "{HH}:{mm}", minute: "{HH}:{mm}" } },
+    },
     yAxis: { type: "value", axisLabel: { formatter: format } },
     series: [...lines.entries()].map(([name, line]) => ({
       name,
       type: stack ? "bar" : "line",
       stack: stack ? "total" : undefined,
-      showSymbol: times.length < 40,
+      // a latency next to gaps is a lone point: draw the points, or it would not show at all
+      showSymbol: times.length < 40 || !isCount,
+      symbolSize: times.length < 40 ? 4 : 3,
       connectNulls: false,
       color: palette.get(name),
       data: times.map((t, i) => [t * 1000, line.values[i]]),
@@ -154,8 +161,9 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
     chart.getZr().on("click", (e) => {
       const at = [e.offsetX, e.offsetY];
       if (!chart.containPixel({ gridIndex: 0 }, at)) return;
+      // the bucket whose point is nearest, as the tooltip shows it
       const ms = chart.convertFromPixel({ gridIndex: 0 }, at)[0];
-      const bucket = times.filter((t) => t * 1000 <= ms).pop();
+      const bucket = times.reduce((best, t) => (Math.abs(t * 1000 - ms) < Math.abs(best * 1000 - ms) ? t : best), times[0]);
       if (bucket !== undefined) onBucket(bucket, range.step_s);
     });
   }

@@ -1,5 +1,5 @@
 -- query: call_list
--- One page of calls (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s; q finds a call by its call id, trace id, room name or user email (at any time) or by words the caller or agent said (in the range).
+-- One page of calls (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s; q finds a call by its call id, trace id, room name or user email (at any time) or by words said on it, all of them, by the caller or the agent (in the range).
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), q String, sort String, descending UInt8, limit UInt32, offset UInt32
 -- returns: total UInt64, call_id String, trace_id String, room_name String, service String, language String, agent_name String, user_email String, assistant_id String, started_at String, ended_at String, call_duration_s Float64, models Array(String), llm_* UInt64, total_llm_tokens UInt64, tts_characters UInt64, tts_audio_duration Float64, stt_audio_duration Float64, turns UInt64, errors UInt64, failures UInt64, recovered_requests UInt64, tool_errors UInt64, responses UInt64, response_p50_s Nullable(Float64), response_max_s Nullable(Float64), flagged_latencies UInt64, interruptions UInt64, close_reason String, source String
 SELECT
@@ -14,11 +14,15 @@ WHERE (
         OR (
             r.started_at >= {start:DateTime64(9, 'UTC')} AND r.started_at < {end:DateTime64(9, 'UTC')}
             AND ({q:String} = '' OR r.trace_id IN (
-                -- a call's turns happen after it starts: look a few hours past the range's end
-                SELECT TraceId FROM lk_turns
+                -- calls where every word of q was said (by the caller or the agent, in any turn); a
+                -- call's turns happen after it starts, so look a few hours past the range's end
+                SELECT TraceId
+                FROM lk_turns
+                ARRAY JOIN splitByWhitespace(lower({q:String})) AS word
                 WHERE Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 6 HOUR AND Timestamp >= {start:DateTime64(9, 'UTC')}
-                    AND (positionCaseInsensitiveUTF8(UserText, {q:String}) > 0
-                        OR positionCaseInsensitiveUTF8(AgentText, {q:String}) > 0)
+                    AND (positionCaseInsensitiveUTF8(UserText, word) > 0 OR positionCaseInsensitiveUTF8(AgentText, word) > 0)
+                GROUP BY TraceId
+                HAVING uniqExact(word) = length(arrayDistinct(splitByWhitespace(lower({q:String}))))
             ))
         )
     )

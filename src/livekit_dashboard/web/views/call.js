@@ -46,7 +46,7 @@ function header(call) {
   const who = r
     ? [r.service, r.agent_name || r.assistant_id, r.user_email, r.room_name].filter(Boolean).join(" · ")
     : "not settled yet: the call's record appears once its session span is stored";
-  const when = r ? `${new Date(r.started_at).toLocaleString()} · ${seconds(r.call_duration_s)}` : formatTimeNs(call.origin_unix_nano);
+  const when = `${formatTimeNs(call.origin_unix_nano)} · ${seconds(r ? r.call_duration_s : call.duration_s)}`;
   const tiles = r
     ? [
         tile("Turns", formatCount(r.turns), `${r.responses} timed responses`),
@@ -203,7 +203,9 @@ export async function renderCall(root, callId, turnParam) {
   if (turnParam) {
     const turn = call.turns.find((t) => String(t.index) === turnParam || t.span_id === turnParam);
     const node = turn && root.querySelector(`#turn-${turn.index}`);
-    if (node) {
+    if (!node) {
+      root.querySelector(".call-transcript header").after(el("p", { class: "error", text: `This call has no turn ${turnParam}.` }));
+    } else {
       node.classList.add("linked");
       node.scrollIntoView({ block: "center" });
       root.querySelectorAll(`.tl-seg[data-turn="${turn.index}"]`).forEach((s) => s.classList.add("linked"));

@@ -2,7 +2,7 @@
 // paging and a CSV download, all kept in the URL (/calls?…). A search that finds exactly one call opens it.
 import { getJSON, navigate, readState, stateParams } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs } from "../format.js";
+import { formatCount, formatMs, formatTimeNs } from "../format.js";
 
 const PAGE = 50;
 // the list's own parameters (the header holds the range, services and models)
@@ -27,7 +27,7 @@ export function listParams() {
 }
 
 const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
-const started = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+const started = (iso) => (iso ? formatTimeNs(Date.parse(iso) * 1e6) : "");
 
 function go(change) {
   const page = new URLSearchParams(location.search);
@@ -42,7 +42,7 @@ function go(change) {
 function filterBar(page) {
   const input = (name, label, props = {}) =>
     el("input", { name, value: page.get(name) ?? "", placeholder: label, "aria-label": label, ...props });
-  const search = input("q", "Search: call or trace id, room, user email, words said", { id: "call-search", type: "search", class: "search" });
+  const search = input("q", "Search: call or trace id, room, user email, or words said on the call", { id: "call-search", type: "search", class: "search" });
   const agent = input("agent", "Agent", { id: "call-agent" });
   const user = input("user", "User", { id: "call-user" });
   const minResponse = input("min_response_s", "Slowest response ≥ s", { id: "call-min-response", type: "number", min: "0", step: "0.1" });
@@ -116,7 +116,7 @@ export async function renderCalls(root) {
   }
   const q = page.get("q");
   if (q && data.total === 1 && !page.get("offset")) {
-    navigate(`/calls/${encodeURIComponent(data.calls[0].call_id)}`);
+    navigate(`/calls/${encodeURIComponent(data.calls[0].call_id)}`, null, { replace: true });
     return;
   }
   const offset = Number(page.get("offset") ?? 0);
