@@ -1,39 +1,9 @@
 -- query: call_list
--- One page of calls (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s; q finds a call by its call id, trace id, room name or user email (at any time) or by words said on it, all of them, by the caller or the agent (in the range).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), q String, sort String, descending UInt8, limit UInt32, offset UInt32
--- returns: total UInt64, call_id String, trace_id String, room_name String, service String, language String, agent_name String, user_email String, assistant_id String, started_at String, ended_at String, call_duration_s Float64, models Array(String), llm_* UInt64, total_llm_tokens UInt64, tts_characters UInt64, tts_audio_duration Float64, stt_audio_duration Float64, turns UInt64, errors UInt64, failures UInt64, recovered_requests UInt64, tool_errors UInt64, responses UInt64, response_p50_s Nullable(Float64), response_max_s Nullable(Float64), flagged_latencies UInt64, interruptions UInt64, close_reason String, source String
+-- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s; q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range).
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), q String, q_words UInt8, sort String, descending UInt8, limit UInt32, offset UInt32
+-- returns: call_id String, k Nullable(Float64), total UInt64
 SELECT
-    count() OVER () AS total,
-    {{call_columns}}
-FROM lk_call_records AS r FINAL
-WHERE (
-        ({q:String} != '' AND (
-            r.call_id = {q:String} OR r.trace_id = lower({q:String}) OR r.room_name = {q:String}
-            OR r.user_email = {q:String}
-        ))
-        OR (
-            r.started_at >= {start:DateTime64(9, 'UTC')} AND r.started_at < {end:DateTime64(9, 'UTC')}
-            AND ({q:String} = '' OR r.trace_id IN (
-                -- calls where every word of q was said (by the caller or the agent, in any turn); a
-                -- call's turns happen after it starts, so look a few hours past the range's end
-                SELECT TraceId
-                FROM lk_turns
-                ARRAY JOIN splitByWhitespace(lower({q:String})) AS word
-                WHERE Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 6 HOUR AND Timestamp >= {start:DateTime64(9, 'UTC')}
-                    AND (positionCaseInsensitiveUTF8(UserText, word) > 0 OR positionCaseInsensitiveUTF8(AgentText, word) > 0)
-                GROUP BY TraceId
-                HAVING uniqExact(word) = length(arrayDistinct(splitByWhitespace(lower({q:String}))))
-            ))
-        )
-    )
-    AND (empty({services:Array(String)}) OR has({services:Array(String)}, r.service))
-    AND ({agent:String} = '' OR r.agent_name = {agent:String} OR r.assistant_id = {agent:String})
-    AND ({user:String} = '' OR r.user_email = {user:String})
-    AND ({has_errors:UInt8} = 0 OR r.failures > 0)
-    AND ({min_response_s:Float64} = 0 OR r.response_max_s >= {min_response_s:Float64})
-    -- a record names its models stage|provider|model
-    AND (empty({models:Array(String)}) OR arrayExists(m -> has({models:Array(String)}, splitByChar('|', m)[-1]), r.models))
-ORDER BY
+    r.call_id AS call_id,
     multiIf(
         {sort:String} = 'call_duration_s', r.call_duration_s,
         {sort:String} = 'turns', toFloat64(r.turns),
@@ -48,6 +18,36 @@ ORDER BY
         {sort:String} = 'flagged_latencies', toFloat64(r.flagged_latencies),
         {sort:String} = 'interruptions', toFloat64(r.interruptions),
         toFloat64(toUnixTimestamp64Nano(r.started_at))
-    ) * if({descending:UInt8} = 1, -1, 1),
-    r.call_id
+    ) * if({descending:UInt8} = 1, -1, 1) AS k,
+    count() OVER () AS total
+FROM lk_call_records AS r FINAL
+WHERE (
+        ({q:String} != '' AND {q_words:UInt8} = 0 AND (
+            r.call_id = {q:String} OR r.trace_id = lower({q:String}) OR r.room_name = {q:String}
+            OR r.user_email = {q:String}
+        ))
+        OR (
+            r.started_at >= {start:DateTime64(9, 'UTC')} AND r.started_at < {end:DateTime64(9, 'UTC')}
+            AND ({q:String} = '' OR r.trace_id IN (
+                -- calls where every word of q was said (by the caller or the agent, in any turn); a
+                -- call's turns happen after it starts, so look a few hours past the range's end
+                SELECT TraceId
+                FROM lk_turns
+                ARRAY JOIN splitByWhitespace(lower({q:String})) AS word
+                WHERE {q_words:UInt8} = 1
+                    AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 6 HOUR AND Timestamp >= {start:DateTime64(9, 'UTC')}
+                    AND (positionCaseInsensitiveUTF8(UserText, word) > 0 OR positionCaseInsensitiveUTF8(AgentText, word) > 0)
+                GROUP BY TraceId
+                HAVING uniqExact(word) = length(arrayDistinct(splitByWhitespace(lower({q:String}))))
+            ))
+        )
+    )
+    AND (empty({services:Array(String)}) OR has({services:Array(String)}, r.service))
+    AND ({agent:String} = '' OR r.agent_name = {agent:String} OR r.assistant_id = {agent:String})
+    AND ({user:String} = '' OR r.user_email = {user:String})
+    AND ({has_errors:UInt8} = 0 OR r.failures > 0)
+    AND ({min_response_s:Float64} = 0 OR r.response_max_s >= {min_response_s:Float64})
+    -- a record names its models stage|provider|model
+    AND (empty({models:Array(String)}) OR arrayExists(m -> has({models:Array(String)}, splitByChar('|', m)[-1]), r.models))
+ORDER BY k, call_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}
