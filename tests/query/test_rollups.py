@@ -33,6 +33,7 @@ REFERENCE = Path(__file__).parent / "raw_reference"
 LATENCY_PANELS = {
     # panel: (group columns, count column, exact columns, estimated percentile columns)
     "latency_p95_over_time": (("bucket", "service"), "responses", ("flagged",), ("p50_ms", "p95_ms", "p99_ms")),
+    "latency_stages_over_time": (("bucket", "stage"), "values", ("flagged", "avg_ms"), ("p95_ms",)),
     "tts_duration_over_time": (
         ("bucket",),
         "requests",
@@ -214,6 +215,17 @@ def _raw_values(engine: Engine, name: str, query: PanelQuery) -> dict[tuple[Any,
             group["p95_duration_ms"].append(r["d"])
             if r["t"] is not None:
                 group["p95_ttfb_ms"].append(r["t"])
+    elif name == "latency_stages_over_time":
+        sql = (
+            f"SELECT {bucket} AS b, tupleElement(x, 1) AS st, tupleElement(x, 2) * 1000 AS d FROM lk_turns "
+            "ARRAY JOIN [('end_of_turn', EndOfTurnDelayS), ('transcription', TranscriptionDelayS), "
+            "('on_user_turn_completed', OnUserTurnCompletedDelayS)] AS x "
+            f"WHERE lkd_latency_ok(tupleElement(x, 2)) AND {span} "
+            f"UNION ALL SELECT {bucket} AS b, Stage AS st, ValueS * 1000 AS d FROM lk_turn_steps "
+            f"WHERE lkd_latency_ok(ValueS) AND {span}"
+        )
+        for r in engine.query(sql, bounds):
+            out.setdefault((r["b"], r["st"]), {"p95_ms": []})["p95_ms"].append(r["d"])
     else:
         sql = (
             f"SELECT {bucket} AS b, ServiceName AS s, Provider AS p, DurationNs / 1e6 AS d FROM lk_requests "
@@ -249,7 +261,8 @@ def test_latency_panels_on_sketch_rollups_match_raw(loaded: Engine, name: str) -
                 on_rollup = PANELS[name].uses_hourly(query)
                 hour = 3600 * 10**9
                 expected = step_s % 3600 == 0 and -(-start // hour) < end // hour
-                assert on_rollup == (expected and not (name == "latency_p95_over_time" and "models" in extra))
+                model_exact = name in ("latency_p95_over_time", "latency_stages_over_time") and "models" in extra
+                assert on_rollup == (expected and not model_exact)
                 raw = _raw_values(loaded, name, query) if on_rollup and not extra else {}
                 for row in got:
                     ref = by_group[tuple(row[c] for c in group)]

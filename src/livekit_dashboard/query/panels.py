@@ -123,7 +123,14 @@ PANELS: dict[str, Panel] = {
             "calls",
             hourly_unless=("models",),
         ),
-        _panel("latency_stages_over_time", "Where the response time goes (per stage)", "ms", "timeseries", "calls"),
+        _panel(
+            "latency_stages_over_time",
+            "Where the response time goes (per stage)",
+            "ms",
+            "timeseries",
+            "calls",
+            hourly_unless=("models",),
+        ),
         _panel("slowest_turns", "Slowest responses", "rows", "table", "calls"),
         _panel("turn_taking", "Interruptions", "ratio", "timeseries", "calls"),
         _panel(

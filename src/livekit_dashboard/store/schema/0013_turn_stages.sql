@@ -84,6 +84,7 @@ CREATE TABLE IF NOT EXISTS lk_turn_steps {{on_cluster}} (
     TurnSpanId String CODEC(ZSTD(1)),
     SpanId String CODEC(ZSTD(1)),
     ServiceName LowCardinality(String),
+    Language LowCardinality(String),
     Stage LowCardinality(String),
     Provider LowCardinality(String),
     Model LowCardinality(String),
@@ -97,6 +98,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS lk_turn_steps_mv {{on_cluster}} TO lk_tur
 WITH SpanAttributes AS a
 SELECT
     Timestamp, TraceId, ParentSpanId AS TurnSpanId, SpanId, ServiceName,
+    ResourceAttributes['telemetry.sdk.language'] AS Language,
     if(SpanName = 'llm_node', 'llm_ttft', 'tts_ttfb') AS Stage,
     lkd_provider(a['gen_ai.provider.name']) AS Provider,
     a['gen_ai.request.model'] AS Model,
@@ -105,10 +107,11 @@ FROM otel_traces
 WHERE SpanName IN ('llm_node', 'tts_node');
 
 TRUNCATE TABLE IF EXISTS lk_turn_steps {{on_cluster}};
-INSERT INTO lk_turn_steps
+INSERT INTO lk_turn_steps (Timestamp, TraceId, TurnSpanId, SpanId, ServiceName, Language, Stage, Provider, Model, ValueS)
 WITH SpanAttributes AS a
 SELECT
     Timestamp, TraceId, ParentSpanId AS TurnSpanId, SpanId, ServiceName,
+    ResourceAttributes['telemetry.sdk.language'] AS Language,
     if(SpanName = 'llm_node', 'llm_ttft', 'tts_ttfb') AS Stage,
     lkd_provider(a['gen_ai.provider.name']) AS Provider,
     a['gen_ai.request.model'] AS Model,
@@ -161,3 +164,75 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS lk_call_turns_mv {{on_cluster}} TO lk_cal
 SELECT toDate(Timestamp) AS Day, TraceId, count() AS Turns, countIf(IsError = 1) AS Failed
 FROM lk_turns
 GROUP BY Day, TraceId;
+
+-- Where the response time goes, per hour x service x language x stage: how many values, how many
+-- flagged (lkd_latency_ok), the sum of the valid ones (exact averages) and a DDSketch of them (p95
+-- estimates), for latency_stages_over_time over long ranges. Stages from the turns (end of turn,
+-- transcription, on_user_turn_completed) and from their steps (every LLM step's time to first token,
+-- every TTS step's time to first byte).
+-- retention: traces Hour
+CREATE TABLE IF NOT EXISTS lk_stage_hours {{on_cluster}} (
+    Hour DateTime CODEC(Delta(4), ZSTD(1)),
+    ServiceName LowCardinality(String),
+    Language LowCardinality(String),
+    Stage LowCardinality(String),
+    Values SimpleAggregateFunction(sum, UInt64),
+    Flagged SimpleAggregateFunction(sum, UInt64),
+    Total SimpleAggregateFunction(sum, Float64),
+    Sketch AggregateFunction(quantilesDD(0.01, 0.95), Float64)
+) ENGINE = {{aggregating_engine}}
+PARTITION BY toYYYYMM(Hour)
+ORDER BY (Hour, ServiceName, Language, Stage)
+SETTINGS index_granularity = 8192, non_replicated_deduplication_window = 1000;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS lk_stage_hours_turns_mv {{on_cluster}} TO lk_stage_hours AS
+SELECT
+    toStartOfHour(Timestamp) AS Hour, ServiceName, Language, tupleElement(s, 1) AS Stage,
+    count() AS Values,
+    countIf(NOT lkd_latency_ok(tupleElement(s, 2))) AS Flagged,
+    sumIf(assumeNotNull(tupleElement(s, 2)), lkd_latency_ok(tupleElement(s, 2))) AS Total,
+    quantilesDDStateIf(0.01, 0.95)(assumeNotNull(tupleElement(s, 2)), lkd_latency_ok(tupleElement(s, 2))) AS Sketch
+FROM lk_turns
+ARRAY JOIN [
+    ('end_of_turn', EndOfTurnDelayS), ('transcription', TranscriptionDelayS),
+    ('on_user_turn_completed', OnUserTurnCompletedDelayS)
+] AS s
+WHERE tupleElement(s, 2) IS NOT NULL
+GROUP BY Hour, ServiceName, Language, Stage;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS lk_stage_hours_steps_mv {{on_cluster}} TO lk_stage_hours AS
+SELECT
+    toStartOfHour(Timestamp) AS Hour, ServiceName, Language, Stage,
+    count() AS Values,
+    countIf(NOT lkd_latency_ok(ValueS)) AS Flagged,
+    sumIf(assumeNotNull(ValueS), lkd_latency_ok(ValueS)) AS Total,
+    quantilesDDStateIf(0.01, 0.95)(assumeNotNull(ValueS), lkd_latency_ok(ValueS)) AS Sketch
+FROM lk_turn_steps
+WHERE ValueS IS NOT NULL
+GROUP BY Hour, ServiceName, Language, Stage;
+
+TRUNCATE TABLE IF EXISTS lk_stage_hours {{on_cluster}};
+INSERT INTO lk_stage_hours (Hour, ServiceName, Language, Stage, Values, Flagged, Total, Sketch)
+SELECT
+    toStartOfHour(Timestamp) AS Hour, ServiceName, Language, tupleElement(s, 1) AS Stage,
+    count() AS Values,
+    countIf(NOT lkd_latency_ok(tupleElement(s, 2))) AS Flagged,
+    sumIf(assumeNotNull(tupleElement(s, 2)), lkd_latency_ok(tupleElement(s, 2))) AS Total,
+    quantilesDDStateIf(0.01, 0.95)(assumeNotNull(tupleElement(s, 2)), lkd_latency_ok(tupleElement(s, 2))) AS Sketch
+FROM lk_turns
+ARRAY JOIN [
+    ('end_of_turn', EndOfTurnDelayS), ('transcription', TranscriptionDelayS),
+    ('on_user_turn_completed', OnUserTurnCompletedDelayS)
+] AS s
+WHERE tupleElement(s, 2) IS NOT NULL
+GROUP BY Hour, ServiceName, Language, Stage;
+INSERT INTO lk_stage_hours (Hour, ServiceName, Language, Stage, Values, Flagged, Total, Sketch)
+SELECT
+    toStartOfHour(Timestamp) AS Hour, ServiceName, Language, Stage,
+    count() AS Values,
+    countIf(NOT lkd_latency_ok(ValueS)) AS Flagged,
+    sumIf(assumeNotNull(ValueS), lkd_latency_ok(ValueS)) AS Total,
+    quantilesDDStateIf(0.01, 0.95)(assumeNotNull(ValueS), lkd_latency_ok(ValueS)) AS Sketch
+FROM lk_turn_steps
+WHERE ValueS IS NOT NULL
+GROUP BY Hour, ServiceName, Language, Stage;
