@@ -37,7 +37,7 @@ class CallRecords:
         self._lock = threading.Lock()
         self._watermark_ms: int | None = None  # touches at or before this (unix ms) are settled
         self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
-        self._done: set[tuple[str, str, int]] = set()  # touches within the overlap the last round settled
+        self._done: set[str] = set()  # ids of the touches within the overlap the last round settled
 
     def settle(self) -> int:
         """Settle every call touched since the last round; returns how many calls (traces) were settled."""
@@ -63,8 +63,8 @@ class CallRecords:
             self._watermark_ms = int(self._engine.query(load_sql("call_settled_last"))[0]["ms"])
         rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
         # the overlap re-reads touches the previous round settled: skip those
-        fresh = [r for r in rows if (r["trace"], r["call"], r["ms"]) not in self._done]
-        self._done = {(r["trace"], r["call"], r["ms"]) for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000}
+        fresh = [r for r in rows if r["id"] not in self._done]
+        self._done = {r["id"] for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000}
         traces = sorted({r["trace"] for r in fresh if r["trace"]})
         calls = sorted({r["call"] for r in fresh if r["call"]})
         settled = 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +99,7 @@ def search_calls(engine: Engine, search: CallSearch) -> tuple[int, list[dict[str
 
 
 _CSV_SKIP = ("models",)
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def calls_csv(rows: list[dict[str, Any]]) -> str:
@@ -114,15 +117,23 @@ def calls_csv(rows: list[dict[str, Any]]) -> str:
 def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str, Any] | None:
     """One call by call id or trace id: its settled record (None until settled), its turns and timeline
     from the trace's spans, its error logs and logs. None when neither a record nor a span is found."""
-    rows = engine.query(load_sql("call_record"), {"id": call_id})
+    # by call id (the primary key), else by trace id
+    rows = engine.query(load_sql("call_rows"), {"ids": [call_id]})
+    if not rows and _TRACE_ID.fullmatch(call_id.lower()):
+        rows = engine.query(load_sql("call_record"), {"trace_id": call_id.lower()})
     record = _call_row(rows[0]) if rows else None
     trace_id = record["trace_id"] if record else call_id.lower()
-    trace = get_trace(engine, trace_id) if trace_id else None
+    if not _TRACE_ID.fullmatch(trace_id):
+        return None
+    # the spans and the logs are independent reads: side by side
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = pool.submit(get_trace, engine, trace_id)
+        logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit})
+        trace = found.result()
     if record is None and trace is None:
         return None
     spans = trace["spans"] if trace else []
     call = assemble_call(spans)
-    logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit}) if trace_id else []
     # a failure travels up its spans (tts_request_run -> tts_request -> tts_node): name it once, where
     # it surfaced last
     failed = {s["span_id"] for s in spans if s["status_code"] == "Error"}

@@ -1,9 +1,9 @@
 -- query: call_record
--- One call's settled record, found by its call id (job id, or room name) or its trace id.
--- params: id String
--- returns: call_id String, trace_id String, ... (the call_list columns, without total)
+-- The settled record of the call whose trace this is (a call found by its call id reads call_rows.sql, by primary key).
+-- params: trace_id String
+-- returns: call_id String, trace_id String, ... (the call_rows columns)
 SELECT {{call_columns}}
 FROM lk_call_records AS r FINAL
-WHERE r.call_id = {id:String} OR r.trace_id = lower({id:String})
+WHERE r.trace_id = {trace_id:String}
 ORDER BY r.started_at DESC
 LIMIT 1

@@ -133,7 +133,9 @@ WHERE call_id NOT IN (SELECT CallId FROM lk_usage_posted);
 CREATE TABLE IF NOT EXISTS lk_call_touch {{on_cluster}} (
     TouchedAt DateTime64(3),
     TraceId String,
-    CallId String
+    CallId String,
+    -- two writes can touch one call in the same millisecond: a round tells touches apart by this
+    TouchId UUID DEFAULT generateUUIDv4()
 ) ENGINE = {{engine}}
 ORDER BY TouchedAt
 TTL toDateTime(TouchedAt) + INTERVAL 1 DAY;
@@ -209,5 +211,5 @@ SETTINGS index_granularity = 8192, non_replicated_deduplication_window = 1000;
 CREATE OR REPLACE FUNCTION lkd_latency_ok {{on_cluster}} AS (v) -> isNotNull(v) AND v >= 0 AND v <= 30;
 
 -- calls stored before this migration are settled by the server's first round
-INSERT INTO lk_call_touch SELECT now64(3) AS TouchedAt, TraceId, CallId FROM lk_calls;
-INSERT INTO lk_call_touch SELECT now64(3) AS TouchedAt, TraceId, CallId FROM lk_usage_posted;
+INSERT INTO lk_call_touch (TouchedAt, TraceId, CallId) SELECT now64(3) AS TouchedAt, TraceId, CallId FROM lk_calls;
+INSERT INTO lk_call_touch (TouchedAt, TraceId, CallId) SELECT now64(3) AS TouchedAt, TraceId, CallId FROM lk_usage_posted;
