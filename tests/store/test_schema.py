@@ -3,6 +3,7 @@ migrations are idempotent and recorded in the ledger."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -182,12 +183,12 @@ def test_render_ddl_fills_only_whitelisted_slots() -> None:
         render_ddl("CREATE TABLE t (a UInt8) ENGINE = MergeTree {{ttl}}", Slots())  # retention owns TTL
 
 
-# bookkeeping, and lk_call_touch: a queue of calls to settle, read within seconds and cleared by its own TTL
-_BOOKKEEPING = {
-    "livekit_dashboard_migrations",
-    "livekit_dashboard_api_keys",
-    "livekit_dashboard_health",
-    "lk_call_touch",
+# tables the schema files annotate `-- retention: none (why)` (keys, health probes, the queue of calls
+# to settle), and the migration ledger
+_BOOKKEEPING = {"livekit_dashboard_migrations"} | {
+    table
+    for migration in list_migrations()
+    for table in re.findall(r"^-- retention: none.*\nCREATE TABLE IF NOT EXISTS (\w+)", migration.sql, re.MULTILINE)
 }
 
 

@@ -6,18 +6,7 @@ WITH
     (SELECT toDateTime64(min(Start), 9) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_start,
     (SELECT toDateTime64(max(End), 9) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_end
 SELECT
-    concat(
-        toString(toUnixTimestamp64Nano(Timestamp)), '-',
-        {{log_hash}}
-    ) AS log_id,
-    toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
-    ServiceName AS service,
-    SeverityText AS severity_text,
-    SeverityNumber AS severity_number,
-    Body AS body,
-    TraceId AS trace_id,
-    SpanId AS span_id,
-    ScopeName AS scope_name
+    {{log_row}}
 FROM otel_logs
 WHERE TraceId = {trace_id:String}
     AND (trace_start = toDateTime64(0, 9)

@@ -3,18 +3,7 @@
 -- params: trace_id String, span_id String, limit UInt32
 -- returns: log_id String, time_unix_nano Int64, service String, severity_text String, ...
 SELECT
-    concat(
-        toString(toUnixTimestamp64Nano(Timestamp)), '-',
-        {{log_hash}}
-    ) AS log_id,
-    toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
-    ServiceName AS service,
-    SeverityText AS severity_text,
-    SeverityNumber AS severity_number,
-    Body AS body,
-    TraceId AS trace_id,
-    SpanId AS span_id,
-    ScopeName AS scope_name
+    {{log_row}}
 FROM otel_logs
 WHERE ({trace_id:String} = '' OR TraceId = {trace_id:String})
     AND ({span_id:String} = '' OR SpanId = {span_id:String})

@@ -26,18 +26,7 @@ WITH
     ) AS page_cutoff
 SELECT
     total_rows AS total,
-    concat(
-        toString(toUnixTimestamp64Nano(Timestamp)), '-',
-        {{log_hash}}
-    ) AS log_id,
-    toUnixTimestamp64Nano(Timestamp) AS time_unix_nano,
-    ServiceName AS service,
-    SeverityText AS severity_text,
-    SeverityNumber AS severity_number,
-    Body AS body,
-    TraceId AS trace_id,
-    SpanId AS span_id,
-    ScopeName AS scope_name
+    {{log_row}}
 FROM otel_logs
 WHERE Timestamp >= greatest({start:DateTime64(9, 'UTC')}, page_cutoff) AND Timestamp < {end:DateTime64(9, 'UTC')}
     AND (empty({services:Array(String)}) OR ServiceName IN {services:Array(String)})
