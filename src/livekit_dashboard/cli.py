@@ -37,6 +37,11 @@ DsnOpt = Annotated[
     typer.Option("--storage-dsn", help="chdb:///path or http(s)://host:8123 (env LIVEKIT_DASHBOARD_STORAGE_DSN)."),
 ]
 
+PricesOpt = Annotated[
+    Path | None,
+    typer.Option("--prices", help="TOML file of your own prices, docs/cost.md (env LIVEKIT_DASHBOARD_PRICES_FILE)."),
+]
+
 
 def _settings(**overrides: Any) -> Settings:
     given = {key: value for key, value in overrides.items() if value is not None}
@@ -53,6 +58,7 @@ def _fail(message: str) -> None:
 
 
 def _open_server(settings: Settings) -> Any:
+    from livekit_dashboard.domain.prices import PriceError
     from livekit_dashboard.server import DashboardServer
     from livekit_dashboard.store import StorageError
 
@@ -60,7 +66,7 @@ def _open_server(settings: Settings) -> Any:
     try:
         server = DashboardServer(settings)
         server.start_background()
-    except StorageError as exc:
+    except (StorageError, PriceError) as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(str(exc))
@@ -99,9 +105,12 @@ def serve(
     port: PortOpt = None,
     grpc_port: GrpcPortOpt = None,
     storage_dsn: DsnOpt = None,
+    prices: PricesOpt = None,
 ) -> None:
     """Serve the web UI, the JSON API and OTLP (HTTP and gRPC) on one process."""
-    settings = _settings(data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, storage_dsn=storage_dsn)
+    settings = _settings(
+        data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, storage_dsn=storage_dsn, prices_file=prices
+    )
     server = _open_server(settings)
     _announce(server)
     _run_until_signal(server)

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     retention_days_logs: int = Field(30, ge=0, description="Days to keep log records; 0 = forever.")
     retention_days_metrics: int = Field(90, ge=0, description="Days to keep metric points; 0 = forever.")
     retention_days_usage: int = Field(90, ge=0, description="Days to keep posted usage records and usage counters.")
+    prices_file: Path | None = Field(
+        None, description="A TOML file of your own prices ([[price]] tables; docs/cost.md), read at start."
+    )
 
     def auth_required(self) -> bool:
         """Whether dashboard, read and ingest routes need a key (admin routes always do)."""

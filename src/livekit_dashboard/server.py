@@ -24,7 +24,7 @@ from livekit_dashboard.ingest import (
     RecentRequests,
     WriteAheadLog,
 )
-from livekit_dashboard.query import CallRecords
+from livekit_dashboard.query import CallRecords, PriceBook, read_prices_file
 from livekit_dashboard.store import (
     Engine,
     KeyStore,
@@ -68,6 +68,8 @@ class DashboardServer:
                 ),
             )
             apply_durability(storage, settings.wal_fsync)
+            # a prices file that is not one stops the start (rather than pricing with what it meant to replace)
+            file_overrides = read_prices_file(settings.prices_file) if settings.prices_file else []
             wal_dir = settings.wal_dir()
             wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync)
         except Exception:
@@ -85,7 +87,9 @@ class DashboardServer:
             admission_wait_s=settings.queue_wait_ms / 1000,
         )
         # call records are settled from what ingest stored, in rounds and before a read that needs them
-        self.call_records = CallRecords(storage)
+        self.call_records = CallRecords(
+            storage, PriceBook(storage, file_overrides), between_inserts=self.batcher.between_inserts
+        )
         # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
         self.engine: Engine = ReadYourWritesEngine(
             storage,
@@ -111,7 +115,15 @@ class DashboardServer:
         # in the queue), two at a time convert requests to rows (the Ingestor's decode slots)
         self.ingest_gate = IngestGate(workers=16, max_inflight=_MAX_INFLIGHT)
         self.app = create_app(
-            Services(self.engine, self.ingestor, self.keys, self.authorizer, self.readiness, self.ingest_gate)
+            Services(
+                self.engine,
+                self.ingestor,
+                self.keys,
+                self.authorizer,
+                self.readiness,
+                self.ingest_gate,
+                self.call_records,
+            )
         )
         self._stopping = threading.Event()
         self._key_thread = threading.Thread(target=self._maintain_keys, name="keys", daemon=True)

@@ -347,7 +347,9 @@ def test_filters_endpoint_lists_values(loaded: Any) -> None:
     assert set(body["services"]) == {c.service.name for c in calls}
     assert set(body["languages"]) == {"python", "nodejs"}
     models = {m["model"]: m["stages"] for m in body["models"]}
-    assert models.get("gpt-realtime") == ["realtime"] or models.get("gemini-2.5-flash-native-audio") == ["realtime"]
+    assert models.get("gpt-realtime") == ["realtime"] or models.get(
+        "gemini-2.5-flash-native-audio-preview-09-2025"
+    ) == ["realtime"]
     assert all(stages for stages in models.values()), "every model lists the stages it served"
 
 
@@ -375,7 +377,7 @@ def test_unknown_panel_is_404_and_listing_describes_all(loaded: Any) -> None:
     assert httpx.get(f"{server.base_url}/api/v1/panels/nope").status_code == 404
     listing = httpx.get(f"{server.base_url}/api/v1/panels").json()["panels"]
     assert {p["name"] for p in listing} == set(PANELS)
-    assert len(listing) == 19
+    assert len(listing) == 23
     assert all(p["title"] and p["description"] and p["unit"] and "start" in p["params"] for p in listing)
 
 

@@ -90,6 +90,13 @@ _SUMMARY_EXAMPLE = {
         "total_tts_audio_duration": 18500.75,
         "total_call_duration_minutes": 2025.0,
         "total_stt_audio_duration": 97200.5,
+        "total_cost_usd": 41.27,
+        "total_cost_llm_usd": 3.91,
+        "total_cost_realtime_usd": 22.6,
+        "total_cost_tts_usd": 10.75,
+        "total_cost_stt_usd": 4.01,
+        "total_cost_excluded_usd": 0.12,
+        "unpriced_records": 0,
     },
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -19,6 +19,7 @@ from livekit_dashboard.api.keys import keys_router
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.otlp import otlp_router
 from livekit_dashboard.api.panels import panels_router
+from livekit_dashboard.api.prices import prices_router
 from livekit_dashboard.api.services import Services, require, services
 from livekit_dashboard.api.usage import usage_router
 from livekit_dashboard.domain.roles import Permission
@@ -92,6 +93,7 @@ def create_app(app_services: Services) -> FastAPI:
     app.include_router(calls_router, dependencies=read)
     app.include_router(admin_router)
     app.include_router(keys_router)
+    app.include_router(prices_router)
 
     @app.get("/healthz", tags=["Health"], summary="Liveness: 200 while the process answers (no storage access)")
     async def healthz() -> dict[str, str]:
@@ -132,6 +134,7 @@ def create_app(app_services: Services) -> FastAPI:
     # the UI routes its own paths; every view is a shareable URL
     @app.get("/", include_in_schema=False)
     @app.get("/calls", include_in_schema=False)
+    @app.get("/prices", include_in_schema=False)
     @app.get("/calls/{call_id}", include_in_schema=False)
     @app.get("/traces/{trace_id}", include_in_schema=False)
     @app.get("/logs/{log_id}", include_in_schema=False)

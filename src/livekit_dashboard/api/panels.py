@@ -87,6 +87,14 @@ async def get_panel(
     group: Annotated[
         str, Query(pattern="^([0-9a-f]{16})?$", description="error_records: one error group's occurrences.")
     ] = "",
+    by: Annotated[
+        str,
+        Query(
+            pattern="^(stage|model|service|agent|user)?$",
+            description="cost_over_time: a series per stage (default), model or service; "
+            "cost_by: agent (default) or user.",
+        ),
+    ] = "",
 ) -> dict[str, Any]:
     panel = PANELS.get(name)
     if panel is None:
@@ -115,6 +123,7 @@ async def get_panel(
         min_severity=min_severity,
         text=text,
         group=group,
+        by=by,
     )
     rows = await run_in_threadpool(run_panel, services(request).engine, name, query)
     return {

@@ -13,6 +13,7 @@ from livekit_dashboard.api.auth import Authorizer, Credentials, Principal
 from livekit_dashboard.api.gate import IngestGate
 from livekit_dashboard.domain.roles import Permission
 from livekit_dashboard.ingest import Ingestor
+from livekit_dashboard.query import CallRecords
 from livekit_dashboard.store import Engine, KeyStore
 
 __all__ = ["Services", "client_address", "require", "services"]
@@ -26,6 +27,7 @@ class Services:
     authorizer: Authorizer
     readiness: Callable[[], list[str]]  # what keeps the server from being ready (empty: ready)
     ingest_gate: IngestGate
+    call_records: CallRecords  # settled calls and the prices they are priced with
 
 
 def services(request: Request) -> Services:

@@ -40,11 +40,11 @@ LLMS = (
 )
 REALTIME = (
     Model("openai", "api.openai.com", "gpt-realtime", 0.45),
-    Model("gcp.gemini", "gemini", "gemini-2.5-flash-native-audio", 0.50),
+    Model("gcp.gemini", "gemini", "gemini-2.5-flash-native-audio-preview-09-2025", 0.50),
 )
 STTS = (
     Model("deepgram", "deepgram", "nova-3", 0.18),
-    Model("assemblyai", "assemblyai", "universal-streaming", 0.22),
+    Model("assemblyai", "assemblyai", "universal-streaming-english", 0.22),
 )
 TTSS = (
     Model("cartesia", "cartesia", "sonic-2", 0.12),

@@ -12,6 +12,7 @@ rest. A request whose digest was acknowledged in the last minutes is answered wi
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import random
@@ -91,6 +92,9 @@ class Batcher:
         self._accepted = 0  # items acknowledged (or recovered) so far
         self._committed = 0  # items in storage (or quarantined) so far
         self._cond = threading.Condition()
+        # held while an insert runs: its materialized views write to their tables in no set order, so a
+        # reader that must see an insert whole (the call settler reading its touch queue) waits for it
+        self._write_gate = threading.Lock()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.inserts = 0
@@ -101,6 +105,10 @@ class Batcher:
         self._refused: deque[tuple[float, int]] = deque()  # (when, rows) refused lately: unmet demand
         self._last_error: str | None = None  # the last insert failure, until an insert succeeds again
         self._wal_error: str | None = None  # the last failed append, until an append succeeds again
+
+    def between_inserts(self) -> contextlib.AbstractContextManager[object]:
+        """Hold off inserts for a moment (the block): what is in storage then is whole inserts only."""
+        return self._write_gate
 
     @property
     def queue_depth(self) -> int:
@@ -396,5 +404,6 @@ class Batcher:
                 by_table[name].append(table)
         for name, parts in by_table.items():
             data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-            self._engine.insert_arrow(name, data, token=f"{token}:{name}")
+            with self._write_gate:
+                self._engine.insert_arrow(name, data, token=f"{token}:{name}")
         self.inserts += 1

@@ -5,6 +5,7 @@ from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.query.calls import CALL_LIST_SORTS, CallSearch, calls_csv, get_call, search_calls
 from livekit_dashboard.query.lookup import count_spans, get_log, get_trace, list_logs
 from livekit_dashboard.query.panels import PANELS, Panel, PanelQuery, list_filter_values, run_panel
+from livekit_dashboard.query.prices import PriceBook, read_prices_file
 from livekit_dashboard.query.usage import (
     CALL_SORT_FIELDS,
     GRANULARITIES,
@@ -23,6 +24,7 @@ __all__ = [
     "CallSearch",
     "Panel",
     "PanelQuery",
+    "PriceBook",
     "UsageFilter",
     "calls_csv",
     "count_spans",
@@ -32,6 +34,7 @@ __all__ = [
     "list_calls",
     "list_filter_values",
     "list_logs",
+    "read_prices_file",
     "run_panel",
     "search_calls",
     "sum_usage",

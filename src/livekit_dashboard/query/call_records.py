@@ -7,17 +7,25 @@ could see a call touched since the last round (a read-your-writes barrier), so a
 call and then asks for it sees it settled. Rounds are serialized; each reads the touches since the
 previous round started, less an overlap that covers inserts still committing when it ran. A barrier
 settles when the touch queue differs (row count or newest touch) from what the last round saw at its
-start, so a touch that committed after a round read the queue is never left unsettled."""
+start, so a touch that committed after a round read the queue is never left unsettled.
+
+Settling prices each call's usage lines with the prices in force at its start (query/prices.py). A
+round that meets a model no price was resolved for yet resolves it and prices that round's calls
+again; a changed price re-prices the calls of that model from its date on (`reprice`), from their
+stored lines, without settling them again."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from livekit_dashboard.domain.timerange import format_ch_time
+from livekit_dashboard.query.prices import PriceBook
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
@@ -32,8 +40,17 @@ _CHUNK = 2000  # calls settled per statement
 class CallRecords:
     """Keeps lk_call_records settled. `engine` must see storage directly (not wait for ingest)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        prices: PriceBook | None = None,
+        between_inserts: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+    ) -> None:
         self._engine = engine
+        self.prices = prices if prices is not None else PriceBook(engine)
+        # the touch queue is read between inserts: an insert's materialized views commit one by one in
+        # no set order, so a touch read mid-insert could be settled before the rows it stands for
+        self._between_inserts = between_inserts
         self._lock = threading.Lock()
         self._watermark_ms: int | None = None  # touches at or before this (unix ms) are settled
         self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
@@ -56,12 +73,13 @@ class CallRecords:
         return int(row["n"]), int(row["ms"]), int(row["now_ms"])
 
     def _settle_locked(self) -> int:
-        rows_queued, newest, round_start_ms = self._queue_state()
-        seen = (rows_queued, newest)
         if self._watermark_ms is None:
             # after a restart: everything touched since the newest settled record
             self._watermark_ms = int(self._engine.query(load_sql("call_settled_last"))[0]["ms"])
-        rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
+        with self._between_inserts():
+            rows_queued, newest, round_start_ms = self._queue_state()
+            rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
+        seen = (rows_queued, newest)
         # the overlap re-reads touches the previous round settled: skip those
         fresh = [r for r in rows if r["id"] not in self._done]
         self._done = {r["id"] for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000}
@@ -78,6 +96,12 @@ class CallRecords:
             for trace_chunk, call_chunk in _chunks(traces, calls):
                 self._settle_chunk(trace_chunk, call_chunk, round_start_ms)
             settled = len(traces) + len(calls)
+            # a model seen for the first time: resolve its prices, then price this round's calls again
+            rows = self._engine.query(load_sql("call_line_keys"), {"settled_ms": round_start_ms})
+            keys = [row["key"] for row in rows]
+            new = self.prices.ensure(keys)
+            if new:
+                self._reprice(new, settled_ms=round_start_ms)
             if settled > _CHUNK:
                 log.info("settled %d calls in %.1f s", settled, time.monotonic() - started)
         self._watermark_ms = round_start_ms
@@ -102,8 +126,20 @@ class CallRecords:
             "languages": [],
             "models": [],
             "settled_at": format_ch_time(settled_at_ms * 10**6),
+            **self.prices.params(),
         }
         self._engine.command(load_sql("settle_calls"), params)
+
+    def reprice(self, keys: list[str], since_ms: int = 0) -> None:
+        """Price the settled calls of these models (stage|provider|model) that started at or after
+        since_ms again, with the prices in force now (after a price changed)."""
+        with self._lock:
+            if keys:
+                self._reprice(keys, since_ms=since_ms)
+
+    def _reprice(self, keys: list[str], *, since_ms: int = 0, settled_ms: int = 0) -> None:
+        params = {"keys": keys, "since_ms": since_ms, "settled_ms": settled_ms, **self.prices.params()}
+        self._engine.command(load_sql("reprice_calls"), params)
 
 
 def _chunks(traces: list[str], calls: list[str]) -> Iterator[tuple[list[str], list[str]]]:

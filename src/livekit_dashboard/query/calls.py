@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from livekit_dashboard.domain.calls import assemble_call
+from livekit_dashboard.domain.prices import COMPONENTS
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.query.lookup import get_trace
 from livekit_dashboard.query.sqlfiles import load_sql
@@ -32,6 +33,7 @@ CALL_LIST_SORTS = (
     "response_max_s",
     "flagged_latencies",
     "interruptions",
+    "cost_usd",
 )
 
 
@@ -72,17 +74,48 @@ class CallSearch:
         }
 
 
+_LINE_COLUMNS = ("line_keys", "line_purpose", "line_usage", "line_cost_usd", "line_priced", "line_source")
+
+
 def _call_row(row: dict[str, Any]) -> dict[str, Any]:
-    """The row with its ISO times in place (after who, before the numbers)."""
+    """The row with its ISO times in place (after who, before the numbers) and its cost itemised:
+    `cost_breakdown` per usage component, `cost_lines` per model and purpose."""
     out: dict[str, Any] = {}
     for key, value in row.items():
         if key == "started_at_iso":
             out["started_at"] = value
         elif key == "ended_at_iso":
             out["ended_at"] = value
-        elif key != "total":
+        elif key == "cost_items":
+            out["cost_breakdown"] = dict(zip(COMPONENTS, value or [0.0] * len(COMPONENTS), strict=True))
+        elif key != "total" and key not in _LINE_COLUMNS:
             out[key] = value
+    if "line_keys" in row:
+        out["cost_lines"] = cost_lines(row)
     return out
+
+
+def cost_lines(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """A settled call's lines: per model and purpose, its usage (non-zero components) and what its
+    priced usage cost; `priced` is false where some of its usage has no price."""
+    lines = []
+    columns = zip(*(row[c] for c in _LINE_COLUMNS), strict=True)
+    for key, purpose, usage, cost, priced, source in columns:
+        stage, _, rest = key.partition("|")
+        provider, _, model = rest.partition("|")
+        lines.append(
+            {
+                "stage": stage,
+                "provider": provider,
+                "model": model,
+                "purpose": purpose,
+                "usage": {c: q for c, q in zip(COMPONENTS, usage, strict=True) if q},
+                "cost_usd": cost,
+                "priced": bool(priced),
+                "price_source": source,
+            }
+        )
+    return lines
 
 
 def search_calls(engine: Engine, search: CallSearch) -> tuple[int, list[dict[str, Any]]]:
@@ -98,7 +131,7 @@ def search_calls(engine: Engine, search: CallSearch) -> tuple[int, list[dict[str
     return int(page[0]["total"]), [_call_row(rows[i]) for i in ids if i in rows]
 
 
-_CSV_SKIP = ("models",)
+_CSV_SKIP = ("models", "unpriced_models")
 _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -107,11 +140,25 @@ def calls_csv(rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
     if not rows:
         return ""
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    flat = [_csv_row(row) for row in rows]
+    writer = csv.DictWriter(out, fieldnames=list(flat[0]), lineterminator="\n")
     writer.writeheader()
-    for row in rows:
-        writer.writerow({k: (" ".join(v) if k in _CSV_SKIP else ("" if v is None else v)) for k, v in row.items()})
+    writer.writerows(flat)
     return out.getvalue()
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if key == "cost_lines":
+            continue
+        if key == "cost_breakdown":
+            out.update({f"cost_{c}_usd": v for c, v in value.items()})
+        elif key in _CSV_SKIP:
+            out[key] = " ".join(value)
+        else:
+            out[key] = "" if value is None else value
+    return out
 
 
 def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str, Any] | None:

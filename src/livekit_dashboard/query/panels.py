@@ -20,7 +20,7 @@ class Panel:
     name: str
     title: str
     description: str
-    unit: str  # tokens, ratio, requests, calls, ms, turns, rows
+    unit: str  # tokens, ratio, requests, calls, ms, turns, rows, usd
     kind: str  # stat, timeseries, pie, table
     params: tuple[str, ...]  # the SQL parameters, from the file's header
     # what a model filter keeps: "requests" of the model, "calls" that used it, or both (a contract
@@ -59,6 +59,7 @@ class PanelQuery:
     min_severity: int = 0
     text: str = ""
     group: str = ""
+    by: str = ""
 
     def values(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class PanelQuery:
             "min_severity": self.min_severity,
             "text": self.text,
             "group": self.group,
+            "by": self.by,
         }
 
 
@@ -155,6 +157,10 @@ PANELS: dict[str, Panel] = {
         _panel("error_groups", "Errors by cause", "rows", "table", "calls"),
         _panel("error_records", "Error records", "rows", "table", "calls"),
         _panel("logs", "Logs", "rows", "table"),
+        _panel("cost_totals", "Cost", "usd", "stat", "calls"),
+        _panel("cost_over_time", "Cost over time", "usd", "timeseries", "calls"),
+        _panel("cost_by", "Cost per agent or user", "usd", "table", "calls"),
+        _panel("cost_models", "Cost per model (and unpriced models)", "usd", "table", "calls"),
     )
 }
 

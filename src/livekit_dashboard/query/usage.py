@@ -12,7 +12,15 @@ from livekit_dashboard.store import Engine
 __all__ = ["CALL_SORT_FIELDS", "GRANULARITIES", "UsageFilter", "list_calls", "sum_usage", "summarize_calls"]
 
 GRANULARITIES = ("hour", "day", "week", "month")
-CALL_SORT_FIELDS = ("started_at", "call_duration_s", "total_llm_tokens", "tts_characters", "turns", "errors")
+CALL_SORT_FIELDS = (
+    "started_at",
+    "call_duration_s",
+    "total_llm_tokens",
+    "tts_characters",
+    "turns",
+    "errors",
+    "cost_usd",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,13 @@ _TOTALS = (
     "total_tts_audio_duration",
     "total_call_duration_minutes",
     "total_stt_audio_duration",
+    "total_cost_usd",
+    "total_cost_llm_usd",
+    "total_cost_realtime_usd",
+    "total_cost_tts_usd",
+    "total_cost_stt_usd",
+    "total_cost_excluded_usd",
+    "unpriced_records",
 )
 
 

@@ -150,6 +150,12 @@ def _chdb_param(value: Any) -> Any:
             else:
                 items.append(str(item))
         return "[" + ",".join(items) + "]"
+    if isinstance(value, dict):
+        pairs = []
+        for key, item in value.items():
+            quoted = str(key).translate(_TSV_ESCAPES).replace("'", "\\'")
+            pairs.append(f"'{quoted}':{item}")
+        return "{" + ",".join(pairs) + "}"
     if isinstance(value, bool):
         return int(value)
     return value

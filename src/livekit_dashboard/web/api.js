@@ -15,13 +15,18 @@ export function setKey(key) {
 }
 
 export async function getJSON(path, params) {
-  const url = params ? `${path}?${params}` : path;
+  return sendJSON("GET", params ? `${path}?${params}` : path);
+}
+
+// A write (PUT, DELETE, POST) with a JSON body; errors as for getJSON (a 403 says the key may not).
+export async function sendJSON(method, url, payload) {
   const headers = { Accept: "application/json" };
   const key = sessionStorage.getItem(KEY);
   if (key) headers.Authorization = `Bearer ${key}`;
+  if (payload !== undefined) headers["Content-Type"] = "application/json";
   let res;
   try {
-    res = await fetch(url, { headers });
+    res = await fetch(url, { method, headers, body: payload === undefined ? undefined : JSON.stringify(payload) });
   } catch (err) {
     throw new ApiError(0, `server unreachable (${err.message})`);
   }
@@ -31,7 +36,8 @@ export async function getJSON(path, params) {
   } catch {
     body = null;
   }
-  if (res.status === 401) window.dispatchEvent(new CustomEvent("lkd:key-needed", { detail: body?.detail }));
+  // a read without a key asks for one; a write says why it was refused where it was made
+  if (res.status === 401 && method === "GET") window.dispatchEvent(new CustomEvent("lkd:key-needed", { detail: body?.detail }));
   if (!res.ok) throw new ApiError(res.status, body?.detail ?? `${res.status} ${res.statusText}`);
   return body;
 }

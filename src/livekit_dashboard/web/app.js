@@ -1,4 +1,4 @@
-// App shell: routing (/, /calls, /calls/<id>, /traces/<id>, /logs/<id>), the header's time range, filters and
+// App shell: routing (/, /calls, /calls/<id>, /prices, /traces/<id>, /logs/<id>), the header's time range, filters and
 // auto-refresh, all kept in the URL so every view can be shared.
 import { getJSON, readState, setKey, stateParams } from "./api.js";
 import { disposeCharts } from "./charts.js";
@@ -7,6 +7,7 @@ import { renderCall } from "./views/call.js";
 import { listParams, renderCalls } from "./views/calls.js";
 import { renderDashboard } from "./views/dashboard.js";
 import { renderLog } from "./views/log.js";
+import { renderPrices } from "./views/prices.js";
 import { renderTrace } from "./views/trace.js";
 
 const PRESETS = [
@@ -161,6 +162,12 @@ async function route() {
     await renderCalls(main);
     return;
   }
+  if (path === "/prices") {
+    clear(controls);
+    document.title = "Prices · livekit-dashboard";
+    await renderPrices(main, params.get("model"));
+    return;
+  }
   if (log) {
     clear(controls);
     document.title = "Log · livekit-dashboard";
@@ -232,7 +239,7 @@ document.querySelector("#nav-calls").addEventListener("click", (e) => {
 });
 // Same-origin links to the app's own views are followed without a reload (a plain click only: with a
 // modifier key the browser opens a new tab or window as usual).
-const APP_PATHS = /^\/($|\?|calls($|\/)|traces\/|logs\/)/;
+const APP_PATHS = /^\/($|\?|calls($|\/)|prices$|traces\/|logs\/)/;
 document.addEventListener("click", (e) => {
   const a = e.target.closest("a[href]");
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

@@ -10,7 +10,7 @@
 // Each chart's element carries the instance (`node.lkdChart`) so tests can read what is drawn.
 import * as echarts from "./vendor/echarts-6.1.0.esm.min.js";
 import { escapeHtml } from "./dom.js";
-import { formatCount, formatPercent } from "./format.js";
+import { formatCount, formatPercent, formatUSD } from "./format.js";
 
 const live = new Set();
 window.addEventListener("resize", () => live.forEach((chart) => chart.resize()));
@@ -120,7 +120,7 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
   const palette = colours([...lines.keys()]);
   const max = Math.max(0, ...[...lines.values()].flatMap((l) => l.values.filter((v) => v !== null)));
   const axis = unit === "ms" ? msAxis(max) : null;
-  const format = (v) => (axis ? formatMsWith(axis, v) : unit === "ratio" ? formatPercent(v) : formatCount(v));
+  const format = (v) => (axis ? formatMsWith(axis, v) : unit === "ratio" ? formatPercent(v) : unit === "usd" ? formatUSD(v) : formatCount(v));
   const chart = mount(node);
   chart.setOption({
     animation: false,

@@ -49,7 +49,45 @@ export function formatTimeNs(ns) {
   );
 }
 
+// US dollars: cents above a dollar, more digits below (a call can cost a fraction of a cent).
+export function formatUSD(value) {
+  const n = Number(value);
+  if (value === null || value === undefined || !Number.isFinite(n)) return "–";
+  const abs = Math.abs(n);
+  if (abs === 0) return "$0";
+  if (abs >= 10000) return `$${formatCount(n)}`;
+  if (abs >= 1) return `$${n.toFixed(2)}`;
+  if (abs >= 0.01) return `$${n.toFixed(3)}`;
+  if (abs >= 0.000001) return `$${n.toFixed(6).replace(/0+$/, "")}`;
+  return "<$0.000001";
+}
+
+// A call's or a model's usage, as its non-zero components (in the API's COMPONENTS order when an array).
+const COMPONENT_LABELS = {
+  input_text: "text tokens in (uncached)",
+  input_audio: "audio tokens in (uncached)",
+  cached_text: "cached text tokens",
+  cached_audio: "cached audio tokens",
+  cache_write: "cache-write tokens",
+  output_text: "text tokens out",
+  output_audio: "audio tokens out",
+  tts_characters: "TTS characters",
+  tts_seconds: "of TTS audio",
+  stt_seconds: "of STT audio",
+};
+const COMPONENT_ORDER = Object.keys(COMPONENT_LABELS);
+
+export function formatUsage(usage) {
+  // usage: {component: quantity} or an array in COMPONENT_ORDER
+  const entries = Array.isArray(usage) ? COMPONENT_ORDER.map((c, i) => [c, usage[i]]) : Object.entries(usage ?? {});
+  return entries
+    .filter(([, q]) => q)
+    .map(([c, q]) => `${c.endsWith("seconds") ? formatMs(q * 1000) : formatCount(q)} ${COMPONENT_LABELS[c] ?? c}`)
+    .join(" · ");
+}
+
 export function formatValue(value, unit) {
+  if (unit === "usd") return formatUSD(value);
   if (unit === "ms") return formatMs(value);
   if (unit === "ratio") return formatPercent(value);
   return formatCount(value);

@@ -17,6 +17,7 @@ SELECT
         {sort:String} = 'response_max_s', r.response_max_s,
         {sort:String} = 'flagged_latencies', toFloat64(r.flagged_latencies),
         {sort:String} = 'interruptions', toFloat64(r.interruptions),
+        {sort:String} = 'cost_usd', r.cost_usd,
         toFloat64(toUnixTimestamp64Nano(r.started_at))
     ) * if({descending:UInt8} = 1, -1, 1) AS k,
     count() OVER () AS total

@@ -1,11 +1,38 @@
 -- query: settle_calls
--- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions. start/end bound where their spans, turns and errors are looked up.
--- params: traces Array(String), calls Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), settled_at DateTime64(3)
+-- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions, and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
+-- params: traces Array(String), calls Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), settled_at DateTime64(3), price_keys Array(String), price_from_ms Array(Int64), price_units Array(Float64), price_sources Array(String)
 -- returns: nothing (rows are inserted into lk_call_records)
 INSERT INTO lk_call_records
+WITH {{line_prices}}
+SELECT *, {{call_costs}}
+FROM (
+WITH
+    -- the usage components (domain/prices.py COMPONENTS) of the record, of its spans, and beyond them
+    [
+        greatest(toFloat64(r.llm_input_text_tokens) - r.llm_input_cached_text_tokens - r.llm_cache_write_tokens, 0),
+        greatest(toFloat64(r.llm_input_audio_tokens) - r.llm_input_cached_audio_tokens, 0),
+        toFloat64(r.llm_input_cached_text_tokens), toFloat64(r.llm_input_cached_audio_tokens),
+        toFloat64(r.llm_cache_write_tokens), toFloat64(r.llm_output_text_tokens), toFloat64(r.llm_output_audio_tokens),
+        toFloat64(r.tts_characters), r.tts_audio_duration, r.stt_audio_duration
+    ] AS record_usage,
+    arrayMap(n -> arraySum(arrayMap(u -> u[n], l.usage)), range(1, 11)) AS span_usage,
+    arrayMap((a, b) -> greatest(a - b, 0), record_usage, span_usage) AS extra,
+    -- a stage's busiest model on the call's own requests, else the first it names
+    arrayConcat(
+        arrayReverseSort((k, u, p) -> if(p = 'call', arraySum(u), -1), l.keys, l.usage, l.purposes),
+        arraySort(r.models)
+    ) AS candidates,
+    arrayFirst(k -> startsWith(k, 'llm|') OR startsWith(k, 'realtime|'), candidates) AS llm_key,
+    arrayFirst(k -> startsWith(k, 'tts|'), candidates) AS tts_key,
+    arrayFirst(k -> startsWith(k, 'stt|'), candidates) AS stt_key,
+    arrayFilter(x -> arraySum(x.2) > 0, [
+        (if(llm_key = '', 'llm||', llm_key), arrayConcat(arraySlice(extra, 1, 7), [0., 0., 0.])),
+        (if(tts_key = '', 'tts||', tts_key), [0., 0., 0., 0., 0., 0., 0., extra[8], extra[9], 0.]),
+        (if(stt_key = '', 'stt||', stt_key), [0., 0., 0., 0., 0., 0., 0., 0., 0., extra[10]])
+    ]) AS extra_lines
 SELECT
     r.call_id, r.trace_id, r.room_name, r.service, ifNull(c.language, ''), r.agent_name, r.user_email,
-    r.assistant_id, r.started_at, r.ended_at, r.call_duration_s, r.models,
+    r.assistant_id, r.started_at AS started_at, r.ended_at, r.call_duration_s, r.models,
     r.llm_input_audio_tokens, r.llm_input_text_tokens, r.llm_input_cached_audio_tokens,
     r.llm_input_cached_text_tokens, r.llm_output_audio_tokens, r.llm_output_text_tokens, r.total_llm_tokens,
     r.llm_cache_write_tokens, r.llm_reasoning_tokens, r.tts_characters, r.tts_audio_duration,
@@ -14,7 +41,10 @@ SELECT
     r.span_output_text_tokens,
     ifNull(e.failures, 0), ifNull(e.recovered, 0), ifNull(e.tool_errors, 0),
     ifNull(t.responses, 0), t.response_p50_s, t.response_max_s, ifNull(t.flagged, 0), ifNull(t.interruptions, 0),
-    {settled_at:DateTime64(3)}
+    {settled_at:DateTime64(3)} AS settled_at,
+    arrayConcat(l.keys, arrayMap(x -> x.1, extra_lines)) AS line_keys,
+    arrayConcat(l.purposes, arrayMap(x -> 'call', extra_lines)) AS line_purpose,
+    arrayConcat(l.usage, arrayMap(x -> x.2, extra_lines)) AS line_usage
 FROM lk_usage_records(traces = {traces:Array(String)}, calls = {calls:Array(String)}) AS r
 LEFT JOIN (
     SELECT TraceId, any(Language) AS language FROM lk_calls WHERE TraceId IN {traces:Array(String)} GROUP BY TraceId
@@ -45,3 +75,45 @@ LEFT JOIN (
         AND TraceId IN {traces:Array(String)}
     GROUP BY TraceId
 ) AS t ON t.TraceId = r.trace_id
+LEFT JOIN (
+    -- the usage of the calls' request spans per model and purpose
+    SELECT
+        TraceId,
+        groupArray(concat(Stage, '|', Provider, '|', Model)) AS keys,
+        groupArray(purpose) AS purposes,
+        groupArray([in_text, in_audio, cached_text, cached_audio, cache_write, out_text, out_audio, tts_chars, tts_s, 0.])
+            AS usage
+    FROM (
+        SELECT
+            TraceId, Stage, Provider, Model,
+            multiIf(
+                SpanId IN (
+                    SELECT SpanId FROM otel_traces
+                    WHERE {{in_range}}
+                        AND TraceId IN {traces:Array(String)}
+                        AND ParentSpanId IN (
+                            SELECT SpanId FROM otel_traces
+                            WHERE {{in_range}}
+                                AND TraceId IN {traces:Array(String)} AND SpanName = 'judge_evaluation'
+                        )
+                ), 'judge',
+                IsRequest = 0 AND SpanName != 'realtime_metrics', 'probe',
+                'call'
+            ) AS purpose,
+            toFloat64(sum(greatest(toInt64(InputTextTokens) - toInt64(CachedTextTokens) - toInt64(CacheWriteTokens), 0)))
+                AS in_text,
+            toFloat64(sum(greatest(toInt64(InputAudioTokens) - toInt64(CachedAudioTokens), 0))) AS in_audio,
+            toFloat64(sum(CachedTextTokens)) AS cached_text, toFloat64(sum(CachedAudioTokens)) AS cached_audio,
+            toFloat64(sum(CacheWriteTokens)) AS cache_write, toFloat64(sum(OutputTextTokens)) AS out_text,
+            toFloat64(sum(OutputAudioTokens)) AS out_audio, toFloat64(sum(TtsCharacters)) AS tts_chars,
+            sum(TtsAudioS) AS tts_s
+        FROM lk_requests
+        WHERE {{in_range}}
+            AND TraceId IN {traces:Array(String)}
+            AND Stage != 'stt'
+        GROUP BY TraceId, Stage, Provider, Model, purpose
+    )
+    WHERE in_text + in_audio + cached_text + cached_audio + cache_write + out_text + out_audio + tts_chars + tts_s > 0
+    GROUP BY TraceId
+) AS l ON l.TraceId = r.trace_id
+)

@@ -1,7 +1,7 @@
 -- query: usage_totals
--- Usage totals over the records that started in the range (bounds inclusive): overall, or per user, assistant, or UTC hour/day/week/month.
+-- Usage and cost totals over the records that started in the range (bounds inclusive): overall, or per user, assistant, or UTC hour/day/week/month. Cost as the cost panels count it (production usage priced at each call's start; judges and recovery probes excluded; unpriced_records: calls with usage no price covers).
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String, dimension String
--- returns: group_key String, total_records UInt64, total_llm_input_audio_tokens UInt64, total_llm_input_text_tokens UInt64, total_llm_input_cached_audio_tokens UInt64, total_llm_input_cached_text_tokens UInt64, total_llm_output_audio_tokens UInt64, total_llm_output_text_tokens UInt64, total_llm_tokens UInt64, total_tts_characters UInt64, total_tts_audio_duration Float64, total_call_duration_minutes Float64, total_stt_audio_duration Float64
+-- returns: group_key String, total_records UInt64, total_llm_input_audio_tokens UInt64, total_llm_input_text_tokens UInt64, total_llm_input_cached_audio_tokens UInt64, total_llm_input_cached_text_tokens UInt64, total_llm_output_audio_tokens UInt64, total_llm_output_text_tokens UInt64, total_llm_tokens UInt64, total_tts_characters UInt64, total_tts_audio_duration Float64, total_call_duration_minutes Float64, total_stt_audio_duration Float64, total_cost_usd Float64, total_cost_llm_usd Float64, total_cost_realtime_usd Float64, total_cost_tts_usd Float64, total_cost_stt_usd Float64, total_cost_excluded_usd Float64, unpriced_records UInt64
 SELECT
     multiIf(
         {dimension:String} = 'user', user_email,
@@ -26,7 +26,14 @@ SELECT
     sum(tts_characters) AS total_tts_characters,
     sum(tts_audio_duration) AS total_tts_audio_duration,
     sum(call_duration_s) / 60 AS total_call_duration_minutes,
-    sum(stt_audio_duration) AS total_stt_audio_duration
+    sum(stt_audio_duration) AS total_stt_audio_duration,
+    sum(cost_usd) AS total_cost_usd,
+    sum(cost_llm_usd) AS total_cost_llm_usd,
+    sum(cost_realtime_usd) AS total_cost_realtime_usd,
+    sum(cost_tts_usd) AS total_cost_tts_usd,
+    sum(cost_stt_usd) AS total_cost_stt_usd,
+    sum(cost_excluded_usd) AS total_cost_excluded_usd,
+    countIf(notEmpty(unpriced_models)) AS unpriced_records
 FROM {{usage_records}}
 WHERE started_at >= {start:DateTime64(9, 'UTC')} AND started_at <= {end:DateTime64(9, 'UTC')}
     AND ({user_email:String} = '' OR user_email = {user_email:String})

@@ -4,7 +4,7 @@
 // /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
 import { getJSON } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatTimeNs } from "../format.js";
+import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD } from "../format.js";
 
 const STAGES = [
   ["end_of_turn", "end of turn"],
@@ -56,6 +56,7 @@ function header(call) {
         tile("TTS", `${formatCount(r.tts_characters)} chars`, `${seconds(r.tts_audio_duration)} of audio`),
         tile("STT", seconds(r.stt_audio_duration), "of audio transcribed"),
         tile("Interruptions", formatCount(r.interruptions), r.close_reason ? `closed: ${r.close_reason}` : ""),
+        tile("Cost", formatUSD(r.cost_usd), r.unpriced_models.length ? `+ unpriced usage of ${r.unpriced_models.length} model(s)` : "itemised below"),
       ]
     : [];
   return el(
@@ -167,6 +168,33 @@ function transcript(call) {
   );
 }
 
+const STAGE_NAMES = { llm: "LLM", realtime: "Realtime", tts: "TTS", stt: "STT" };
+const PURPOSES = { call: "", judge: "evaluation judge: not production", probe: "recovery probe: not production" };
+
+// What the call cost, itemised per model and what was billed (the same lines the cost panels add up).
+function cost(call) {
+  const r = call.record;
+  if (!r) return null;
+  const lines = r.cost_lines;
+  const items = Object.entries(r.cost_breakdown).filter(([, v]) => v);
+  return el(
+    "section",
+    { class: "panel call-cost" },
+    el("header", {}, el("h2", { text: `Cost ${formatUSD(r.cost_usd)}` }), el("span", { class: "muted", text: "priced with the prices in force when the call started" })),
+    lines.length
+      ? table(lines, [
+          { key: "stage", label: "Stage", format: (v) => STAGE_NAMES[v] ?? v },
+          { key: "model", label: "Model", format: (v, l) => el("span", {}, [l.provider, v].filter(Boolean).join(" / ") || "(unknown)", PURPOSES[l.purpose] ? el("span", { class: "muted", text: ` · ${PURPOSES[l.purpose]}` }) : "") },
+          { key: "usage", label: "Usage", class: "wrap", format: formatUsage },
+          { key: "cost_usd", label: "Cost", class: "num", format: (v, l) => (l.priced ? formatUSD(v) : el("span", {}, formatUSD(v), el("a", { class: "badge unpriced", href: `/prices?model=${encodeURIComponent(l.model)}`, text: "+ unpriced" }))) },
+          { key: "price_source", label: "Price", format: (v) => v || "none" },
+        ])
+      : el("p", { class: "empty", text: "No usage on this call." }),
+    items.length ? el("p", { class: "note cost-items" }, items.map(([k, v]) => `${k.replace(/_/g, " ")} ${formatUSD(v)}`).join(" · ")) : null,
+    r.cost_excluded_usd ? el("p", { class: "note", text: `Not production (judges, probes): ${formatUSD(r.cost_excluded_usd)}, not in the call's cost.` }) : null,
+  );
+}
+
 function errorsAndLogs(call) {
   return el(
     "section",
@@ -199,7 +227,7 @@ export async function renderCall(root, callId, turnParam) {
     if (err.status !== 401) clear(root, el("div", { class: "error page-error", text: `Could not load call ${callId}: ${err.message}` }));
     return;
   }
-  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), timeline(call), transcript(call), errorsAndLogs(call)));
+  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), timeline(call), transcript(call), cost(call), errorsAndLogs(call)));
   if (turnParam) {
     const turn = call.turns.find((t) => String(t.index) === turnParam || t.span_id === turnParam);
     const node = turn && root.querySelector(`#turn-${turn.index}`);

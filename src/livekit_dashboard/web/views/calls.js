@@ -2,7 +2,7 @@
 // paging and a CSV download, all kept in the URL (/calls?…). A search that finds exactly one call opens it.
 import { getJSON, navigate, readState, stateParams } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatTimeNs } from "../format.js";
+import { formatCount, formatMs, formatTimeNs, formatUSD } from "../format.js";
 
 const PAGE = 50;
 // the list's own parameters (the header holds the range, services and models)
@@ -17,6 +17,7 @@ const SORTS = [
   ["response_max_s", "Slowest response"],
   ["interruptions", "Interruptions"],
   ["flagged_latencies", "Flagged latencies"],
+  ["cost_usd", "Cost"],
 ];
 
 export function listParams() {
@@ -145,6 +146,15 @@ export async function renderCalls(root) {
             { key: "response_p50_s", label: "Response p50", class: "num", format: seconds },
             { key: "response_max_s", label: "Slowest", class: "num", format: seconds },
             { key: "interruptions", label: "Interrupted", class: "num" },
+            {
+              key: "cost_usd",
+              label: "Cost",
+              class: "num",
+              format: (v, r) =>
+                r.unpriced_models.length
+                  ? el("span", { title: `no price for ${r.unpriced_models.join(", ")}: their usage is not in this figure` }, formatUSD(v), el("span", { class: "badge unpriced", text: "+ unpriced" }))
+                  : formatUSD(v),
+            },
           ],
           { rowHref: (r) => `/calls/${encodeURIComponent(r.call_id)}` },
         )

@@ -2,11 +2,14 @@
 import { getJSON, navigate, stateParams } from "../api.js";
 import { pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatPercent, formatTimeNs } from "../format.js";
+import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD } from "../format.js";
 
 const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
   ["row", ["token_usage_over_time", "model_distribution"]],
+  ["tiles", ["cost_totals"]],
+  ["row", ["cost_over_time", "cost_by"]],
+  ["full", ["cost_models"]],
   ["row", ["requests_over_time", "conversations_over_time"]],
   ["row", ["latency_p95_over_time", "latency_stages_over_time"]],
   ["row", ["http_request_duration_over_time", "tts_duration_over_time"]],
@@ -237,6 +240,118 @@ const RENDER = {
   },
 };
 
+// Cost: the tiles, cost over time (per stage, model or service), per agent or user, per model with the
+// unpriced ones (no price covers some of their usage: shown as such, never as $0).
+const STAGE_NAMES = { llm: "LLM", realtime: "realtime", tts: "TTS", stt: "STT" };
+function chooser(ctx, options, label) {
+  return el(
+    "select",
+    { class: "by-select", "aria-label": label, onchange: (e) => ctx.reload({ by: e.target.value, offset: 0 }) },
+    options.map(([value, text]) => el("option", { value, text, selected: (ctx.page.by || options[0][0]) === value })),
+  );
+}
+
+RENDER.cost_totals = (body, data) => {
+  const r = data.rows[0];
+  const stages = ["llm", "realtime", "tts", "stt"].filter((s) => r[`${s}_usd`]).map((s) => `${STAGE_NAMES[s]} ${formatUSD(r[`${s}_usd`])}`);
+  clear(
+    body,
+    el(
+      "div",
+      { class: "tiles" },
+      tile("Cost", formatUSD(r.cost_usd), r.cost_usd, {
+        metric: "cost_usd",
+        sub: [`${formatCount(r.calls)} calls`, ...stages].join(" · "),
+        title: "What the calls that started in the range cost, each priced with the prices in force when it started.",
+      }),
+      tile("Per call", formatUSD(r.cost_per_call_usd), r.cost_per_call_usd ?? 0, { metric: "cost_per_call_usd", sub: "average over the calls" }),
+      tile("Unpriced", formatPercent(r.unpriced_share), r.unpriced_share, {
+        metric: "unpriced_share",
+        level: r.unpriced_calls ? "warn" : "good",
+        sub: r.unpriced_calls ? `${formatCount(r.unpriced_calls)} calls have usage no price covers: see the models below` : "every call fully priced",
+        title: "Calls with usage of a model that has no price (add one under Prices). Their priced usage is counted; the rest is not — never as $0.",
+      }),
+      tile("Not production", formatUSD(r.excluded_usd), r.excluded_usd, {
+        metric: "excluded_usd",
+        sub: "evaluation judges and recovery probes",
+        title: "LLM calls of evaluation judges and fallback-adapter recovery probes: not in the cost above.",
+      }),
+    ),
+  );
+  return r.calls > 0;
+};
+
+RENDER.cost_over_time = (body, data, ctx) => {
+  const ok = chart(body, data, {
+    series: [{ label: "", value: "cost_usd" }],
+    groupBy: "series",
+    unit: "usd",
+    stack: true,
+    onBucket: toCalls(ctx, "cost_usd"),
+  });
+  body.prepend(
+    el(
+      "div",
+      { class: "panel-controls" },
+      chooser(ctx, [["stage", "per stage"], ["model", "per model"], ["service", "per service"]], "Split cost by"),
+      el("span", { class: "note", text: "cost of the calls that started in each bucket · click a bucket for its most expensive calls" }),
+    ),
+  );
+  return ok;
+};
+
+RENDER.cost_by = (body, data, ctx) => {
+  const by = ctx.page.by || "agent";
+  const controls = el("div", { class: "panel-controls" }, chooser(ctx, [["agent", "per agent"], ["user", "per user"]], "Cost per"));
+  if (!data.rows.length) {
+    clear(body, controls, el("div", { class: "empty", text: "No calls in this time range." }));
+    return "empty";
+  }
+  const calls = (r) => {
+    const params = stateParams({ ...ctx.state });
+    params.delete("language");
+    if (r.name) params.set(by, r.name);
+    params.set("sort", "cost_usd");
+    return `/calls?${params}`;
+  };
+  clear(
+    body,
+    controls,
+    table(data.rows, [
+      { key: "name", label: by === "user" ? "User" : "Agent", format: (v) => v || "(none)" },
+      { key: "calls", label: "Calls", class: "num", format: formatCount },
+      { key: "cost_usd", label: "Cost", class: "num", format: formatUSD },
+      { key: "cost_per_call_usd", label: "Per call", class: "num", format: formatUSD },
+      { key: "unpriced_calls", label: "Unpriced calls", class: "num", format: (v) => (v ? el("span", { class: "badge unpriced", text: formatCount(v) }) : "0") },
+    ], { rowHref: calls }),
+  );
+  return true;
+};
+
+const PURPOSE_LABELS = { call: "", judge: "evaluation judge (not production)", probe: "recovery probe (not production)" };
+
+RENDER.cost_models = (body, data) => {
+  if (!data.rows.length) return false;
+  clear(
+    body,
+    el("p", { class: "note" }, "Prices come from the voice-prices catalogue or your own; ", el("a", { href: "/prices", text: "see and set prices" }), "."),
+    table(data.rows, [
+      { key: "stage", label: "Stage", format: (v) => STAGE_NAMES[v] ?? v },
+      { key: "provider", label: "Provider", format: (v) => v || "(unknown)" },
+      { key: "model", label: "Model", format: (v, r) => el("span", {}, v || "(unknown)", PURPOSE_LABELS[r.purpose] ? el("span", { class: "muted", text: ` · ${PURPOSE_LABELS[r.purpose]}` }) : "") },
+      { key: "calls", label: "Calls", class: "num", format: formatCount },
+      { key: "usage", label: "Usage", class: "wrap", format: formatUsage },
+      { key: "cost_usd", label: "Cost", class: "num", format: formatUSD },
+      {
+        key: "priced",
+        label: "Price",
+        format: (v, r) => (v ? r.sources.join(", ") : el("a", { class: "badge unpriced", href: `/prices?model=${encodeURIComponent(r.model)}`, text: "unpriced: add a price" })),
+      },
+    ]),
+  );
+  return true;
+};
+
 // A chart of counts says what one bucket holds ("calls per 5 min").
 const COUNT_UNITS = { tokens: "tokens", requests: "requests", calls: "calls" };
 
@@ -377,7 +492,7 @@ const MODEL_FILTER_NOTES = {
   "": "not filtered by model",
 };
 
-const TABLE_PANELS = new Set(["error_groups", "conversations_below_threshold", "slowest_turns", "logs"]);
+const TABLE_PANELS = new Set(["error_groups", "conversations_below_threshold", "slowest_turns", "logs", "cost_by"]);
 
 export function renderDashboard(root, state, panels) {
   const byName = new Map(panels.map((p) => [p.name, p]));
@@ -402,7 +517,7 @@ export function renderDashboard(root, state, panels) {
         body,
       );
       row.append(section);
-      const page = { limit: name === "logs" ? 25 : 10, offset: 0, min_severity: "0", text: "", group: "" };
+      const page = { limit: name === "logs" ? 25 : 10, offset: 0, min_severity: "0", text: "", group: "", by: "" };
       const load = async (change = {}) => {
         Object.assign(page, change);
         section.dataset.state = "loading";
@@ -419,6 +534,7 @@ export function renderDashboard(root, state, panels) {
         // an error group's occurrences come from error_records
         const source = name === "error_groups" && page.group ? "error_records" : name;
         if (source === "error_records") params.set("group", page.group);
+        if (page.by) params.set("by", page.by);
         try {
           const data = await getJSON(`/api/v1/panels/${source}`, params);
           const filled = RENDER[name](body, data, { page, reload: load, state });
