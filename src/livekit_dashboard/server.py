@@ -197,7 +197,12 @@ class DashboardServer:
                 log.warning("could not reload API keys or record their use", exc_info=True)
 
     def _settle_calls(self) -> None:
-        """Settle touched calls into their records every few seconds (reads also settle on demand)."""
+        """Settle touched calls into their records every few seconds (reads also settle on demand); first,
+        price the calls again if the catalogue or the prices file changed since they were priced."""
+        try:
+            self.call_records.reprice_if_prices_changed()
+        except Exception:  # the next start tries again; new calls are priced right meanwhile
+            log.warning("could not price the calls again after a price change", exc_info=True)
         while not self._stopping.wait(_SETTLE_S):
             try:
                 self.call_records.settle()

@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from livekit_dashboard.server import DashboardServer
-from tests.conftest import DatabasePool, serving
+from tests.conftest import DatabasePool, serving, start_server
 from tests.query.test_agent_modes import FIXTURES, MODES, RANGE, replay
 
 ADMIN = "admin-key-for-cost-tests-0123456789"
@@ -387,3 +387,26 @@ def test_catalogue_prices_match_voice_prices_own_calculation(make_server: Any) -
     assert call["cost_tts_usd"] == pytest.approx(float(tts_price), rel=1e-9)
     assert call["cost_stt_usd"] == pytest.approx(float(stt_price), rel=1e-9)
     assert {line["price_source"] for line in call["cost_lines"]} == {"catalogue"}
+
+
+def test_a_changed_prices_file_reprices_history_at_start(
+    chdb_dir: Path, database_pool: DatabasePool, tmp_path: Path
+) -> None:
+    prices = tmp_path / "prices.toml"
+    prices.write_text('[[price]]\nprovider = "self"\nmodel = "house-llm"\ninput_mtok = 2\n')
+    database = database_pool.take()
+    server = start_server(chdb_dir, database=database, prices_file=prices)
+    try:
+        post_call(
+            server, "AJ_file", "2026-11-05T10:00:00", lambda t, t0: llm(t, t0 + 10**9, "house-llm", "self", 1000, 0)
+        )
+        assert all_calls(server)["AJ_file"]["cost_usd"] == pytest.approx(1000 * 2 * M)
+    finally:
+        server.stop()
+    prices.write_text('[[price]]\nprovider = "self"\nmodel = "house-llm"\ninput_mtok = 7\n')
+    server = start_server(chdb_dir, database=database, prices_file=prices)
+    try:
+        assert all_calls(server)["AJ_file"]["cost_usd"] == pytest.approx(1000 * 7 * M)
+    finally:
+        server.stop()
+        database_pool.give_back(database)

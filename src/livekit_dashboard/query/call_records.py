@@ -130,6 +130,27 @@ class CallRecords:
         }
         self._engine.command(load_sql("settle_calls"), params)
 
+    def reprice_if_prices_changed(self) -> int:
+        """At start: when the catalogue or the prices file changed since the calls were priced, price
+        every call again. Returns how many models were re-priced (0: nothing changed)."""
+        with self._lock:
+            fingerprint = self.prices.fingerprint()
+            stored = self._engine.query(load_sql("price_state"))
+            if stored and stored[0]["fingerprint"] == fingerprint:
+                return 0
+            started = time.monotonic()
+            keys = [row["key"] for row in self._engine.query(load_sql("call_line_keys_all"))]
+            self.prices.ensure(keys)
+            if keys:
+                self._reprice(keys)
+                log.info(
+                    "prices changed: priced the calls of %d models again in %.1f s",
+                    len(keys),
+                    time.monotonic() - started,
+                )
+            self._engine.command(load_sql("price_state_write"), {"fingerprint": fingerprint})
+            return len(keys)
+
     def reprice(self, keys: list[str], since_ms: int = 0) -> None:
         """Price the settled calls of these models (stage|provider|model) that started at or after
         since_ms again, with the prices in force now (after a price changed)."""

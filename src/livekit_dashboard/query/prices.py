@@ -5,6 +5,7 @@ to the settle and re-price statements as parameters (query/sql/fragments/line_pr
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import tomllib
 from collections.abc import Iterable
@@ -169,6 +170,16 @@ class PriceBook:
             self._periods.clear()
         self.ensure(keys)
         return keys
+
+    def fingerprint(self) -> str:
+        """What prices calls now: the catalogue's version and the prices file (stored prices re-price
+        the calls they change when they are set)."""
+        text = CATALOGUE_VERSION + "".join(
+            sorted(
+                f"|{o.provider}|{o.model}|{o.effective_from.isoformat()}|{sorted(o.prices.items())}" for o in self._file
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def describe(self) -> dict[str, Any]:
         """What the prices API shows: the catalogue, every model seen with its price history, and the

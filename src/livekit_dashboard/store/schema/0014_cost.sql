@@ -40,5 +40,14 @@ CREATE TABLE IF NOT EXISTS lk_price_overrides {{on_cluster}} (
 ) ENGINE = {{replacing_engine}}(WrittenAt)
 ORDER BY (Provider, Model, EffectiveFrom);
 
+-- What the settled calls were last priced with (the catalogue's version and the prices file): when it
+-- differs at start, every call is priced again. One row; the newest write wins.
+-- retention: none (one row)
+CREATE TABLE IF NOT EXISTS lk_price_state {{on_cluster}} (
+    Fingerprint String,
+    WrittenAt DateTime64(3, 'UTC')
+) ENGINE = {{replacing_engine}}(WrittenAt)
+ORDER BY tuple();
+
 -- calls settled before this migration are settled again (with their lines and cost) by the first round
 INSERT INTO lk_call_touch (TouchedAt, TraceId, CallId) SELECT now64(3) AS TouchedAt, trace_id, call_id FROM lk_call_records FINAL;
