@@ -53,6 +53,7 @@ def bench_calls(engine: Engine, now_ns: int, runs: int) -> list[tuple[str, float
     out = [
         ("call list, 30 d, newest first", _median_ms(listing(), runs)),
         ("call list, 30 d, slowest response first", _median_ms(listing(sort="response_max_s"), runs)),
+        ("call list, 30 d, most expensive first", _median_ms(listing(sort="cost_usd"), runs)),
         ("call list, 30 d, with failures, most first", _median_ms(listing(has_errors=True, sort="failures"), runs)),
         (
             "call list, 30 d, one service and model, slowest ≥ 2 s",
