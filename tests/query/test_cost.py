@@ -338,6 +338,13 @@ def test_a_corrected_price_reprices_history(make_server: Any) -> None:
     assert all_calls(server)["AJ_new"]["cost_usd"] == pytest.approx(1000 * 3 * M)
     listed = get(server, "/api/v1/prices")
     assert [(o["model"], o["input_mtok"]) for o in listed["overrides"]] == [("house-llm", 3)]
+    (seen,) = [m for m in listed["models"] if m["model"] == "house-llm"]
+    assert [(p["source"], p["usd_per_unit"]["input_text"]) for p in seen["periods"]] == [("api", pytest.approx(3 * M))]
+    # pricing everything again on demand changes nothing that is right already
+    r = httpx.post(f"{server.base_url}/api/v1/prices/reprice", headers=AUTH, timeout=60)
+    assert r.status_code == 200, r.text
+    assert "llm|self|house-llm" in r.json()["repriced_models"]
+    assert all_calls(server)["AJ_old"]["cost_usd"] == pytest.approx(1000 * 3 * M)
     # a price survives a restart (stored), and bad prices get a precise 400
     for bad, message in (
         ({"model": "x", "input_mtok": -1}, "greater than or equal to 0"),
