@@ -90,6 +90,7 @@ LEFT JOIN (
                 SpanId IN (
                     SELECT SpanId FROM otel_traces
                     WHERE {{in_range}}
+                        AND SpanName = 'llm_request'
                         AND TraceId IN {traces:Array(String)}
                         AND ParentSpanId IN (
                             SELECT SpanId FROM otel_traces
