@@ -1,8 +1,9 @@
-"""Save docs/images/dashboard.png: the dashboard over demo data, in headless Debian chromium.
+"""Save docs/images/dashboard.png (the top of the dashboard) and docs/images/cost.png (its cost panels)
+over demo data, in headless Debian chromium.
 
-    python scripts/screenshot.py [--out docs/images/dashboard.png]
+    python scripts/screenshot.py [--out docs/images/dashboard.png] [--cost-out docs/images/cost.png]
 
-Starts a server on a temporary data directory, loads demo data, and photographs the top of the page.
+Starts a server on a temporary data directory, loads demo data, and photographs the page.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from livekit_dashboard.server import DashboardServer
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="docs/images/dashboard.png")
+    parser.add_argument("--cost-out", default="docs/images/cost.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--full-page", action="store_true", help="the whole page, not only its top")
     args = parser.parse_args()
@@ -45,10 +47,16 @@ def main() -> None:
                 page.wait_for_timeout(500)
                 Path(args.out).parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=args.out, full_page=args.full_page)
+                # the cost panels: from the first one's top to the last one's bottom
+                boxes = [b for b in (p.bounding_box() for p in page.locator("[data-panel^=cost_]").all()) if b]
+                top = min(b["y"] for b in boxes)
+                bottom = max(b["y"] + b["height"] for b in boxes)
+                clip = {"x": 0, "y": top - 8, "width": 1440, "height": bottom - top + 16}
+                page.screenshot(path=args.cost_out, full_page=True, clip=clip)
                 browser.close()
         finally:
             server.stop()
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} and {args.cost_out}")
 
 
 if __name__ == "__main__":
