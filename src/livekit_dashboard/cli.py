@@ -66,7 +66,7 @@ def _open_server(settings: Settings) -> Any:
     try:
         server = DashboardServer(settings)
         server.start_background()
-    except (StorageError, PriceError) as exc:
+    except (StorageError, PriceError, ValueError) as exc:  # ValueError: settings that do not fit together
         _fail(str(exc))
     except OSError as exc:
         _fail(str(exc))

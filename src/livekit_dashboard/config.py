@@ -6,6 +6,7 @@ Each field is documented in docs/configuration.md (a test keeps the two in step)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -69,9 +70,31 @@ class Settings(BaseSettings):
     retention_days_logs: int = Field(30, ge=0, description="Days to keep log records; 0 = forever.")
     retention_days_metrics: int = Field(90, ge=0, description="Days to keep metric points; 0 = forever.")
     retention_days_usage: int = Field(90, ge=0, description="Days to keep posted usage records and usage counters.")
+    livekit_api_key: str = Field(
+        "",
+        description="LiveKit API key(s) whose tokens may upload (comma-separated); empty: LIVEKIT_API_KEY.",
+    )
+    livekit_api_secret: SecretStr = Field(
+        SecretStr(""),
+        description="The matching secret(s), in the same order; empty: LIVEKIT_API_SECRET.",
+    )
     prices_file: Path | None = Field(
         None, description="A TOML file of your own prices ([[price]] tables; docs/cost.md), read at start."
     )
+
+    def livekit_keys(self) -> dict[str, str]:
+        """LiveKit API key -> secret pairs whose tokens may upload (the standard LIVEKIT_API_KEY /
+        LIVEKIT_API_SECRET when none are given). ValueError when keys and secrets do not pair up."""
+        keys, secrets = self.livekit_api_key, self.livekit_api_secret.get_secret_value()
+        if not keys and not secrets:
+            keys, secrets = os.environ.get("LIVEKIT_API_KEY", ""), os.environ.get("LIVEKIT_API_SECRET", "")
+        names = [k.strip() for k in keys.split(",") if k.strip()]
+        values = [v.strip() for v in secrets.split(",") if v.strip()]
+        if len(names) != len(values):
+            raise ValueError(
+                f"{len(names)} LiveKit API key(s) but {len(values)} secret(s): give one secret per key, in order"
+            )
+        return dict(zip(names, values, strict=True))
 
     def auth_required(self) -> bool:
         """Whether dashboard, read and ingest routes need a key (admin routes always do)."""

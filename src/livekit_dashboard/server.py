@@ -13,7 +13,15 @@ from typing import Any
 
 import uvicorn
 
-from livekit_dashboard.api import Authorizer, IngestGate, Services, create_app, serving_app, start_grpc_server
+from livekit_dashboard.api import (
+    Authorizer,
+    IngestGate,
+    Services,
+    create_app,
+    livekit_token_verifier,
+    serving_app,
+    start_grpc_server,
+)
 from livekit_dashboard.config import Settings
 from livekit_dashboard.ingest import (
     Batcher,
@@ -70,6 +78,7 @@ class DashboardServer:
             apply_durability(storage, settings.wal_fsync)
             # a prices file that is not one stops the start (rather than pricing with what it meant to replace)
             file_overrides = read_prices_file(settings.prices_file) if settings.prices_file else []
+            livekit_keys = settings.livekit_keys()
             wal_dir = settings.wal_dir()
             wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync)
         except Exception:
@@ -109,6 +118,8 @@ class DashboardServer:
             self.keys,
             required=settings.auth_required(),
             failed_keys_per_minute=settings.failed_keys_per_minute,
+            # livekit-agents' own uploads (LIVEKIT_OBSERVABILITY_URL) carry tokens of a LiveKit API key
+            token_verifier=livekit_token_verifier(livekit_keys),
         )
         self.monitor = StorageMonitor(storage)
         # ingest runs on threads of its own (reads keep the default pool); most of them wait (for room

@@ -5,6 +5,15 @@ from livekit_dashboard.api.app import create_app, serving_app
 from livekit_dashboard.api.auth import Authorizer
 from livekit_dashboard.api.gate import IngestGate
 from livekit_dashboard.api.grpc import start_grpc_server
+from livekit_dashboard.api.livekit_tokens import livekit_token_verifier
 from livekit_dashboard.api.services import Services
 
-__all__ = ["Authorizer", "IngestGate", "Services", "create_app", "serving_app", "start_grpc_server"]
+__all__ = [
+    "Authorizer",
+    "IngestGate",
+    "Services",
+    "create_app",
+    "livekit_token_verifier",
+    "serving_app",
+    "start_grpc_server",
+]

@@ -16,6 +16,7 @@ from livekit_dashboard.api.calls import calls_router
 from livekit_dashboard.api.errors import OTLP_PATHS, install_error_handlers
 from livekit_dashboard.api.gate import IngestGateMiddleware
 from livekit_dashboard.api.keys import keys_router
+from livekit_dashboard.api.livekit_upload import livekit_upload_router
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.otlp import otlp_router
 from livekit_dashboard.api.panels import panels_router
@@ -87,6 +88,7 @@ def create_app(app_services: Services) -> FastAPI:
     install_error_handlers(app)
     read = [Depends(require(Permission.READ))]
     app.include_router(otlp_router, dependencies=[Depends(require(Permission.INGEST))])
+    app.include_router(livekit_upload_router)
     app.include_router(usage_router)
     app.include_router(lookup_router, dependencies=read)
     app.include_router(panels_router, dependencies=read)

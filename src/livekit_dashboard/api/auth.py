@@ -161,9 +161,15 @@ class Authorizer:
         # wrong guessable secrets from every address together (addresses are cheap to get)
         self._all = FailedKeyLimiter(limit=failed_keys_per_minute * 5, clock=clock)
 
-    def authorize(self, credentials: Credentials, needed: Permission) -> Principal | None:
-        """The caller's principal; None when keys are not required for `needed` (admin always is)."""
-        if not self.required and needed is not Permission.ADMIN:
+    @property
+    def verifies_tokens(self) -> bool:
+        """Whether LiveKit API keys are configured (their tokens are then checked wherever sent)."""
+        return self._token_verifier is not None
+
+    def authorize(self, credentials: Credentials, needed: Permission, *, strict: bool = False) -> Principal | None:
+        """The caller's principal; None when keys are not required for `needed` (admin always is, and
+        `strict` makes any permission need one)."""
+        if not self.required and not strict and needed is not Permission.ADMIN:
             return None
         principal = self._authenticate(credentials)
         if needed not in principal.permissions:

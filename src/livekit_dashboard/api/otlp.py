@@ -1,5 +1,5 @@
-"""OTLP/HTTP routes: POST /v1/traces, /v1/logs, /v1/metrics (and the same handler for the
-LiveKit-compatible /observability/*/otlp/v0 routes)."""
+"""OTLP/HTTP routes: POST /v1/traces, /v1/logs, /v1/metrics (and the handler the LiveKit-compatible
+/observability/*/otlp/v0 routes share: api/livekit_upload.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ from livekit_dashboard.ingest import (
     encoding_for_content_type,
 )
 
-__all__ = ["export_response", "otlp_router"]
+__all__ = ["OTLP_OPENAPI", "export_response", "otlp_router"]
 
-_OPENAPI = {
+OTLP_OPENAPI = {
     "requestBody": {
         "required": True,
         "content": {
@@ -82,16 +82,16 @@ async def export_response(request: Request, signal: Signal) -> Response:
 otlp_router = APIRouter(tags=["OTLP ingest"])
 
 
-@otlp_router.post("/v1/traces", openapi_extra=_OPENAPI, summary="OTLP/HTTP trace export")
+@otlp_router.post("/v1/traces", openapi_extra=OTLP_OPENAPI, summary="OTLP/HTTP trace export")
 async def export_traces(request: Request) -> Response:
     return await export_response(request, Signal.TRACES)
 
 
-@otlp_router.post("/v1/logs", openapi_extra=_OPENAPI, summary="OTLP/HTTP log export")
+@otlp_router.post("/v1/logs", openapi_extra=OTLP_OPENAPI, summary="OTLP/HTTP log export")
 async def export_logs(request: Request) -> Response:
     return await export_response(request, Signal.LOGS)
 
 
-@otlp_router.post("/v1/metrics", openapi_extra=_OPENAPI, summary="OTLP/HTTP metric export")
+@otlp_router.post("/v1/metrics", openapi_extra=OTLP_OPENAPI, summary="OTLP/HTTP metric export")
 async def export_metrics(request: Request) -> Response:
     return await export_response(request, Signal.METRICS)

@@ -16,7 +16,7 @@ from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.query import CallRecords
 from livekit_dashboard.store import Engine, KeyStore
 
-__all__ = ["Services", "client_address", "require", "services"]
+__all__ = ["Services", "client_address", "require", "require_livekit_upload", "services"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +48,11 @@ def require(permission: Permission) -> Callable[[Request], Coroutine[Any, Any, P
         return services(request).authorizer.authorize(credentials, permission)
 
     return dependency
+
+
+async def require_livekit_upload(request: Request) -> Principal | None:
+    """The LiveKit-compatible upload routes: once LiveKit API keys are configured, every upload must
+    carry a valid token of one of them (or an ingest key of ours), even where keys are not required."""
+    credentials = Credentials.from_pairs(dict(request.headers), client_address(request))
+    authorizer = services(request).authorizer
+    return authorizer.authorize(credentials, Permission.INGEST, strict=authorizer.verifies_tokens)

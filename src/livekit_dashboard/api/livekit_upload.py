@@ -1,0 +1,102 @@
+"""The LiveKit-compatible upload routes: what livekit-agents sends when LIVEKIT_OBSERVABILITY_URL
+points here (the same requests LiveKit Cloud receives), each with a LiveKit access token
+(api/livekit_tokens.py).
+
+- `POST /observability/{traces,logs,metrics}/otlp/v0`: OTLP/HTTP protobuf (gzip; DELTA metrics), the
+  same ingest as /v1/*.
+- `POST /observability/recordings/v0`: the session upload at the end of a call, multipart: `header`
+  (livekit-protocol's MetricsRecordingHeader, whose `session_summary` is the SessionReport without its
+  chat history), `chat_history` (JSON) and `audio` (ogg). The summary becomes the call's posted usage
+  record, as POST /v1/usage stores it. The chat history and the audio are not kept yet (the answer
+  says so, part by part)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from livekit.protocol.metrics import MetricsRecordingHeader
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from livekit_dashboard.api.otlp import OTLP_OPENAPI, export_response
+from livekit_dashboard.api.services import require_livekit_upload, services
+from livekit_dashboard.ingest import DecodeError, IngestUnavailableError, Signal, UsageError
+
+__all__ = ["livekit_upload_router"]
+
+log = logging.getLogger(__name__)
+
+livekit_upload_router = APIRouter(
+    prefix="/observability", tags=["LiveKit-compatible upload"], dependencies=[Depends(require_livekit_upload)]
+)
+
+_RECORDING_LIMIT = 256 * 1024 * 1024  # a long call's audio
+_NOT_KEPT = ("chat_history", "audio")
+
+
+@livekit_upload_router.post("/traces/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents trace upload")
+async def upload_traces(request: Request) -> Response:
+    return await export_response(request, Signal.TRACES)
+
+
+@livekit_upload_router.post("/logs/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents log upload")
+async def upload_logs(request: Request) -> Response:
+    return await export_response(request, Signal.LOGS)
+
+
+@livekit_upload_router.post("/metrics/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents metric upload")
+async def upload_metrics(request: Request) -> Response:
+    return await export_response(request, Signal.METRICS)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": message}, status, headers=headers)
+
+
+@livekit_upload_router.post(
+    "/recordings/v0",
+    summary="livekit-agents session upload (header with the session summary, chat history, audio)",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}}
+    },
+)
+async def upload_recording(request: Request) -> JSONResponse:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "multipart/form-data":
+        return _error(415, f"unsupported content type {media or 'none'!r}: send multipart/form-data")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > _RECORDING_LIMIT:
+        return _error(413, f"body of {declared} bytes exceeds the limit of {_RECORDING_LIMIT} bytes")
+    # a malformed body is a 400 from Starlette's parser, answered in the documented format
+    form = await request.form(max_files=8, max_fields=16)
+    parts: dict[str, bytes] = {}
+    try:
+        for name, value in form.multi_items():
+            parts[name] = await value.read() if isinstance(value, UploadFile) else str(value).encode()
+    finally:
+        await form.close()
+    if "header" not in parts:
+        return _error(400, "the upload has no header part")
+    try:
+        header = MetricsRecordingHeader.FromString(parts["header"])
+    except ProtobufDecodeError as exc:
+        return _error(400, f"the header part is not a MetricsRecordingHeader: {exc}")
+    stored: dict[str, Any] = {}
+    if header.session_summary:
+        try:
+            accepted = await run_in_threadpool(services(request).ingestor.post_usage, header.session_summary.encode())
+        except (DecodeError, UsageError) as exc:
+            return _error(400, f"the header's session summary is not a session report: {exc}")
+        except IngestUnavailableError as exc:
+            return _error(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
+        stored["usage"] = accepted.call_id
+    not_kept = [name for name in _NOT_KEPT if parts.get(name)]
+    if not_kept:
+        log.info("call %s: the upload's %s are not kept (not supported yet)", header.job_id, " and ".join(not_kept))
+    return JSONResponse(
+        {"job_id": header.job_id, "room_id": header.room_id, "stored": stored, "not_kept": not_kept}, 200
+    )

@@ -1,0 +1,161 @@
+"""livekit-agents' own uploads (LIVEKIT_OBSERVABILITY_URL): the OTLP requests a real worker sent
+(tests/fixtures/livekit/cloud_upload, recorded byte for byte) replayed to /observability/*/otlp/v0 with
+fresh LiveKit tokens minted by livekit-api; the call appears with the framework's own usage. Tokens
+that are wrong in any way get 401/403 in the documented error format and store nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from livekit import api as livekit_api
+
+from livekit_dashboard.server import DashboardServer
+
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "livekit" / "cloud_upload"
+KEY = "APIrecorderTestKey"
+SECRET = "recorder-test-secret-0123456789abcdefghijklmnop"
+RANGE = {"start": "2020-01-01T00:00:00Z", "end": "2099-01-01T00:00:00Z"}
+
+
+def token(
+    *, key: str = KEY, secret: str = SECRET, write: bool = True, ttl: dt.timedelta = dt.timedelta(minutes=5)
+) -> str:
+    """A token as livekit-agents mints it for its uploads (AccessToken with the observability grant)."""
+    minted = livekit_api.AccessToken(key, secret).with_ttl(ttl)
+    return minted.with_observability_grants(livekit_api.ObservabilityGrants(write=write)).to_jwt()
+
+
+def all_requests() -> list[dict[str, Any]]:
+    """Every request the worker sent, in arrival order (OTLP during the call; the session upload, then
+    the last OTLP batches, at its end)."""
+    return list(json.loads((FIXTURE / "requests.json").read_text()))
+
+
+def otlp_requests() -> list[dict[str, Any]]:
+    return [r for r in all_requests() if r["path"].endswith("/otlp/v0")]
+
+
+def send(server: DashboardServer, request: dict[str, Any], bearer: str | None) -> httpx.Response:
+    headers = {"Content-Type": request["content_type"]}
+    if request["content_encoding"]:
+        headers["Content-Encoding"] = request["content_encoding"]
+    if bearer is not None:
+        headers["Authorization"] = f"Bearer {bearer}"
+    body = (FIXTURE / request["file"]).read_bytes()
+    return httpx.post(f"{server.base_url}{request['path']}", content=body, headers=headers, timeout=30)
+
+
+def recorded_token(request: dict[str, Any]) -> str:
+    """The token the worker really sent with a request (expired by now: tokens live 6 hours)."""
+    (value,) = [v for k, v in request["headers"] if k.lower() == "authorization"]
+    return str(value).removeprefix("Bearer ")
+
+
+def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> None:
+    server = make_server(livekit_api_key=KEY, livekit_api_secret=SECRET)
+    requests = all_requests()
+    assert {r["path"] for r in requests} == {
+        "/observability/traces/otlp/v0",
+        "/observability/logs/otlp/v0",
+        "/observability/metrics/otlp/v0",
+        "/observability/recordings/v0",
+    }
+    for request in requests:
+        r = send(server, request, token())
+        assert r.status_code == 200, (request["path"], r.text)
+        if request["path"] == "/observability/recordings/v0":
+            # the session summary is the call's posted usage record; what is not kept yet is said
+            assert r.json()["stored"] == {"usage": "AJ_cloud_upload"}
+            assert r.json()["not_kept"] == ["chat_history", "audio"]
+    calls = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()["calls"]
+    (call,) = calls
+    summary = json.loads((FIXTURE / "summary.json").read_text())
+    truth = summary["ground_truth"]["usage"]
+    assert call["call_id"] == summary["job_id"]
+    assert call["source"] == "posted"  # the session summary the upload carried
+    assert call["turns"] == summary["ground_truth"]["user_turns"]
+    llm = truth["llm_usage:api.openai.com/gpt-4o-mini"]
+    assert call["llm_input_text_tokens"] == llm["input_tokens"]
+    assert call["llm_input_cached_text_tokens"] == llm["input_cached_tokens"]
+    assert call["llm_output_text_tokens"] == llm["output_tokens"]
+    assert call["tts_characters"] == truth["tts_usage:Cartesia/sonic-2"]["characters_count"]
+    # STT seconds come from the DELTA usage counters the uploader sent
+    assert call["stt_audio_duration"] == pytest.approx(truth["stt_usage:Deepgram/nova-3"]["audio_duration"])
+    assert call["cost_usd"] > 0
+
+
+@pytest.mark.parametrize(
+    ("bearer", "status", "message"),
+    [
+        (None, 401, "missing API key"),
+        ("not-a-key", 401, "invalid or revoked API key"),
+        (token(secret="another-secret-0123456789abcdefghijklmnop"), 401, "not signed with the secret"),
+        (token(key="APIsomeoneElse"), 401, "unknown API key"),
+        (token(ttl=dt.timedelta(seconds=-60)), 401, "expired"),
+        (token(write=False), 403, "no observability write grant"),
+    ],
+)
+def test_a_wrong_token_is_refused_and_nothing_is_stored(
+    make_server: Any, bearer: str | None, status: int, message: str
+) -> None:
+    server = make_server(livekit_api_key=KEY, livekit_api_secret=SECRET)
+    request = otlp_requests()[0]
+    r = send(server, request, bearer)
+    assert r.status_code == status, r.text
+    assert message in r.text
+    calls = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()
+    assert calls["total"] == 0
+
+
+def test_the_token_the_worker_sent_verifies_until_it_expires(make_server: Any) -> None:
+    server = make_server(
+        livekit_api_key=f"APIother,{KEY}", livekit_api_secret=f"other-secret-0123456789abcdef,{SECRET}"
+    )
+    request = otlp_requests()[0]
+    r = send(server, request, recorded_token(request))
+    # the framework's own token is signed right; recorded hours ago, it has expired since
+    assert r.status_code == 401, r.text
+    assert "LiveKit token expired" in r.text
+
+
+def test_without_livekit_keys_the_upload_routes_follow_the_servers_auth(make_server: Any) -> None:
+    """On loopback without keys configured, uploads are open like /v1/* (a local worker just works)."""
+    server = make_server()
+    request = otlp_requests()[0]
+    assert send(server, request, None).status_code == 200
+    # an unknown route answers in the documented error format
+    r = httpx.post(f"{server.base_url}/observability/nothing/v0", content=b"x")
+    assert r.status_code == 404
+    assert "no such route" in r.text
+    # a session upload that is not one: a precise 4xx, nothing stored
+    url = f"{server.base_url}/observability/recordings/v0"
+    assert httpx.post(url, content=b"{}", headers={"Content-Type": "application/json"}).status_code == 415
+    r = httpx.post(url, files={"chat_history": ("c.json", b"[]", "application/json")})
+    assert r.status_code == 400
+    assert "no header part" in r.text
+    r = httpx.post(url, files={"header": ("h.binpb", b"\xff\xff\xff", "application/protobuf")})
+    assert r.status_code == 400
+    assert "not a MetricsRecordingHeader" in r.text
+    r = httpx.post(url, content=b"--x\r\nbroken", headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 400
+    assert httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()["total"] == 0
+
+
+def test_livekit_keys_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from livekit_dashboard.config import Settings
+
+    monkeypatch.delenv("LIVEKIT_API_KEY", raising=False)
+    monkeypatch.delenv("LIVEKIT_API_SECRET", raising=False)
+    assert Settings().livekit_keys() == {}
+    assert Settings(livekit_api_key="A, B", livekit_api_secret="a,b").livekit_keys() == {"A": "a", "B": "b"}
+    with pytest.raises(ValueError, match="2 LiveKit API key"):
+        Settings(livekit_api_key="A,B", livekit_api_secret="a").livekit_keys()
+    # the worker's own variables, when none are given
+    monkeypatch.setenv("LIVEKIT_API_KEY", KEY)
+    monkeypatch.setenv("LIVEKIT_API_SECRET", SECRET)
+    assert Settings().livekit_keys() == {KEY: SECRET}
