@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         base = chdb_path(self.resolved_dsn()) or self.data_dir.expanduser().resolve()
         return base / "livekit-dashboard-wal" / self.database
 
+    def recordings_dir(self) -> Path:
+        """Call recordings (audio uploaded with a session): beside the write-ahead log."""
+        base = chdb_path(self.resolved_dsn()) or self.data_dir.expanduser().resolve()
+        return base / "livekit-dashboard-recordings" / self.database
+
     def resolved_dsn(self) -> str:
         """The storage DSN: storage_dsn when set, else chDB on data_dir (made absolute)."""
         if self.storage_dsn:

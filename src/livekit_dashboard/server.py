@@ -36,6 +36,7 @@ from livekit_dashboard.query import CallRecords, PriceBook, read_prices_file
 from livekit_dashboard.store import (
     Engine,
     KeyStore,
+    RecordingFiles,
     Retention,
     StorageMonitor,
     apply_durability,
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 _KEY_RELOAD_S = 5.0
 _SETTLE_S = 2.0
+_PRUNE_S = 3600.0
 # OTLP requests read and decoded at once per transport; more are refused with 503 before reading
 _MAX_INFLIGHT = 64
 _SWITCH_INTERVAL_S = 0.001
@@ -109,7 +111,10 @@ class DashboardServer:
         data_dir = chdb_path(settings.resolved_dsn())
         watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]
         disk = DiskSpace(watched, settings.min_free_disk_mb * 2**20)
-        self.ingestor = Ingestor(self.batcher, IngestStats(), disk, max_body_bytes=settings.max_body_bytes)
+        self.recordings = RecordingFiles(settings.recordings_dir())
+        self.ingestor = Ingestor(
+            self.batcher, IngestStats(), disk, max_body_bytes=settings.max_body_bytes, recordings=self.recordings
+        )
         self.keys = KeyStore(storage)
         admin_key = settings.admin_key.get_secret_value()
         if admin_key:
@@ -134,6 +139,7 @@ class DashboardServer:
                 self.readiness,
                 self.ingest_gate,
                 self.call_records,
+                self.recordings,
             )
         )
         self._stopping = threading.Event()
@@ -214,11 +220,18 @@ class DashboardServer:
             self.call_records.reprice_if_prices_changed()
         except Exception:  # the next start tries again; new calls are priced right meanwhile
             log.warning("could not price the calls again after a price change", exc_info=True)
+        pruned_at = 0.0
         while not self._stopping.wait(_SETTLE_S):
             try:
                 self.call_records.settle()
             except Exception:  # a storage hiccup must not end the thread; the next round retries
                 log.warning("could not settle call records", exc_info=True)
+            if time.monotonic() - pruned_at >= _PRUNE_S:
+                pruned_at = time.monotonic()
+                try:  # recordings go with their calls' records (the usage retention)
+                    self.recordings.prune(self.settings.retention_days_usage)
+                except OSError:
+                    log.warning("could not delete expired recordings", exc_info=True)
 
     def wait(self) -> None:
         """Block until the HTTP server ends (Ctrl-C / SIGTERM)."""

@@ -50,6 +50,22 @@ def send(server: DashboardServer, request: dict[str, Any], bearer: str | None) -
     return httpx.post(f"{server.base_url}{request['path']}", content=body, headers=headers, timeout=30)
 
 
+def _recording_bytes() -> bytes:
+    """The ogg the worker uploaded, cut out of the recorded multipart body with the stdlib's parser."""
+    from email import policy
+    from email.parser import BytesParser
+
+    (request,) = [r for r in all_requests() if r["path"] == "/observability/recordings/v0"]
+    raw = (FIXTURE / request["file"]).read_bytes()
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        f"Content-Type: {request['content_type']}\r\n\r\n".encode() + raw
+    )
+    (audio,) = [p for p in message.iter_parts() if p.get_param("name", header="content-disposition") == "audio"]
+    payload = audio.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload
+
+
 def recorded_token(request: dict[str, Any]) -> str:
     """The token the worker really sent with a request (expired by now: tokens live 6 hours)."""
     (value,) = [v for k, v in request["headers"] if k.lower() == "authorization"]
@@ -70,8 +86,9 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
         assert r.status_code == 200, (request["path"], r.text)
         if request["path"] == "/observability/recordings/v0":
             # the session summary is the call's posted usage record; what is not kept yet is said
-            assert r.json()["stored"] == {"usage": "AJ_cloud_upload"}
-            assert r.json()["not_kept"] == ["chat_history", "audio"]
+            audio = next(p for p in request["multipart_parts"] if p["name"] == "audio")
+            assert r.json()["stored"] == {"usage": "AJ_cloud_upload", "audio": audio["bytes"]}
+            assert r.json()["not_kept"] == ["chat_history"]
     calls = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()["calls"]
     (call,) = calls
     summary = json.loads((FIXTURE / "summary.json").read_text())
@@ -87,6 +104,27 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
     # STT seconds come from the DELTA usage counters the uploader sent
     assert call["stt_audio_duration"] == pytest.approx(truth["stt_usage:Deepgram/nova-3"]["audio_duration"])
     assert call["cost_usd"] > 0
+    # the recording plays: its page links it, aligned with the timeline, served whole or by range
+    page = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}", timeout=30).json()
+    audio = page["audio"]
+    recorded = _recording_bytes()
+    assert audio["url"] == f"/api/v1/calls/{call['call_id']}/audio"
+    assert audio["bytes"] == len(recorded)
+    assert audio["content_type"] == "audio/ogg"
+    assert audio["duration_s"] == pytest.approx(14.881)
+    assert -1 < audio["offset_s"] < 5  # the recording starts with the session
+    whole = httpx.get(f"{server.base_url}{audio['url']}", timeout=30)
+    assert whole.status_code == 200
+    assert whole.headers["content-type"] == "audio/ogg"
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.content == recorded
+    part = httpx.get(f"{server.base_url}{audio['url']}", headers={"Range": "bytes=100-199"}, timeout=30)
+    assert part.status_code == 206
+    assert part.content == recorded[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(recorded)}"
+    missing = httpx.get(f"{server.base_url}/api/v1/calls/AJ_nothing/audio", timeout=30)
+    assert missing.status_code == 404
+    assert "has no recording" in missing.text
 
 
 @pytest.mark.parametrize(

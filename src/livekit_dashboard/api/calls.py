@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard.api.panels import parse_names, parse_range
 from livekit_dashboard.api.services import services
-from livekit_dashboard.query import CALL_LIST_SORTS, CallSearch, calls_csv, get_call, search_calls
+from livekit_dashboard.query import CALL_LIST_SORTS, CallSearch, call_recording, calls_csv, get_call, search_calls
 
 __all__ = ["calls_router"]
 
@@ -90,3 +90,20 @@ async def call(request: Request, call_id: str) -> dict[str, Any]:
     if found is None:
         raise HTTPException(404, f"call {ident} not found")
     return found
+
+
+@calls_router.get(
+    "/calls/{call_id}/audio",
+    summary="A call's recording (the audio its worker uploaded): the file, with HTTP range requests",
+    response_class=FileResponse,
+)
+async def call_audio(request: Request, call_id: str) -> FileResponse:
+    ident = call_id.strip()
+    if not ident or len(ident) > 200:
+        raise HTTPException(400, "invalid call id: give a call (job) id")
+    found = await run_in_threadpool(call_recording, services(request).engine, ident)
+    path = services(request).recordings.path(found["file"]) if found else None
+    if found is None or path is None:
+        raise HTTPException(404, f"call {ident} has no recording (none was uploaded, or it expired)")
+    # FileResponse answers Range requests (206) itself: the player seeks without loading the whole file
+    return FileResponse(path, media_type=found["content_type"], filename=f"{ident}{path.suffix}")

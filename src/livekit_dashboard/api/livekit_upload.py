@@ -7,11 +7,12 @@ points here (the same requests LiveKit Cloud receives), each with a LiveKit acce
 - `POST /observability/recordings/v0`: the session upload at the end of a call, multipart: `header`
   (livekit-protocol's MetricsRecordingHeader, whose `session_summary` is the SessionReport without its
   chat history), `chat_history` (JSON) and `audio` (ogg). The summary becomes the call's posted usage
-  record, as POST /v1/usage stores it. The chat history and the audio are not kept yet (the answer
-  says so, part by part)."""
+  record, as POST /v1/usage stores it; the audio is kept as the call's recording (played on its page).
+  The chat history is not kept yet (the answer says so)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -35,7 +36,7 @@ livekit_upload_router = APIRouter(
 )
 
 _RECORDING_LIMIT = 256 * 1024 * 1024  # a long call's audio
-_NOT_KEPT = ("chat_history", "audio")
+_NOT_KEPT = ("chat_history",)
 
 
 @livekit_upload_router.post("/traces/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents trace upload")
@@ -74,9 +75,14 @@ async def upload_recording(request: Request) -> JSONResponse:
     # a malformed body is a 400 from Starlette's parser, answered in the documented format
     form = await request.form(max_files=8, max_fields=16)
     parts: dict[str, bytes] = {}
+    types: dict[str, str] = {}
     try:
         for name, value in form.multi_items():
-            parts[name] = await value.read() if isinstance(value, UploadFile) else str(value).encode()
+            if isinstance(value, UploadFile):
+                parts[name] = await value.read()
+                types[name] = (value.content_type or "").split(";")[0].strip().lower()
+            else:
+                parts[name] = str(value).encode()
     finally:
         await form.close()
     if "header" not in parts:
@@ -86,17 +92,51 @@ async def upload_recording(request: Request) -> JSONResponse:
     except ProtobufDecodeError as exc:
         return _error(400, f"the header part is not a MetricsRecordingHeader: {exc}")
     stored: dict[str, Any] = {}
+    ingestor = services(request).ingestor
+    call_id = header.job_id or header.room_id
     if header.session_summary:
         try:
-            accepted = await run_in_threadpool(services(request).ingestor.post_usage, header.session_summary.encode())
+            accepted = await run_in_threadpool(ingestor.post_usage, header.session_summary.encode())
         except (DecodeError, UsageError) as exc:
             return _error(400, f"the header's session summary is not a session report: {exc}")
         except IngestUnavailableError as exc:
             return _error(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
         stored["usage"] = accepted.call_id
+    # the usage first: a retried upload stores it once (idempotent) and the audio again
+    if parts.get("audio") and call_id:
+        audio_type = types.get("audio") or "audio/ogg"
+        if not audio_type.startswith("audio/"):
+            return _error(400, f"the audio part is {audio_type!r}, not audio")
+        started_ms = _audio_start_ms(header)
+        try:
+            kept = await run_in_threadpool(
+                ingestor.store_recording,
+                call_id,
+                header.room_id,
+                started_ms,
+                int(header.duration),
+                audio_type,
+                parts["audio"],
+            )
+        except IngestUnavailableError as exc:
+            return _error(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
+        if kept:
+            stored["audio"] = len(parts["audio"])
     not_kept = [name for name in _NOT_KEPT if parts.get(name)]
     if not_kept:
-        log.info("call %s: the upload's %s are not kept (not supported yet)", header.job_id, " and ".join(not_kept))
+        log.info("call %s: the upload's %s is not kept (not supported yet)", header.job_id, " and ".join(not_kept))
     return JSONResponse(
         {"job_id": header.job_id, "room_id": header.room_id, "stored": stored, "not_kept": not_kept}, 200
     )
+
+
+def _audio_start_ms(header: MetricsRecordingHeader) -> int:
+    """When the audio starts (unix ms): the session's recording start, else the header's start time."""
+    try:
+        summary = json.loads(header.session_summary) if header.session_summary else {}
+        started = float(summary.get("audio_recording_started_at") or 0)
+    except (ValueError, TypeError, AttributeError):
+        started = 0.0
+    if started > 0:
+        return int(started * 1000)
+    return int(header.start_time.ToMilliseconds()) if header.HasField("start_time") else 0

@@ -14,7 +14,7 @@ from livekit_dashboard.api.gate import IngestGate
 from livekit_dashboard.domain.roles import Permission
 from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.query import CallRecords
-from livekit_dashboard.store import Engine, KeyStore
+from livekit_dashboard.store import Engine, KeyStore, RecordingFiles
 
 __all__ = ["Services", "client_address", "require", "require_livekit_upload", "services"]
 
@@ -28,6 +28,7 @@ class Services:
     readiness: Callable[[], list[str]]  # what keeps the server from being ready (empty: ready)
     ingest_gate: IngestGate
     call_records: CallRecords  # settled calls and the prices they are priced with
+    recordings: RecordingFiles  # call audio files
 
 
 def services(request: Request) -> Services:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import pyarrow as pa
 
 from livekit_dashboard.ingest.batcher import Batcher, QueueFullError
 from livekit_dashboard.ingest.decode import (
@@ -29,7 +32,8 @@ from livekit_dashboard.ingest.rows import Prepared, count_records
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.ingest.stats import IngestStats
 from livekit_dashboard.ingest.usage import parse_usage, usage_table
-from livekit_dashboard.store import StorageError
+from livekit_dashboard.store import RecordingFiles, StorageError
+from livekit_dashboard.store.tables import RECORDINGS
 
 __all__ = ["ExportResult", "IngestUnavailableError", "Ingestor", "UsageAccepted"]
 
@@ -72,11 +76,19 @@ def _digest(kind: str, body: bytes) -> bytes:
 
 class Ingestor:
     def __init__(
-        self, batcher: Batcher, stats: IngestStats, disk: DiskSpace, *, max_body_bytes: int, decoders: int = 2
+        self,
+        batcher: Batcher,
+        stats: IngestStats,
+        disk: DiskSpace,
+        *,
+        max_body_bytes: int,
+        decoders: int = 2,
+        recordings: RecordingFiles | None = None,
     ) -> None:
         self._batcher = batcher
         self._stats = stats
         self._disk = disk
+        self._recordings = recordings
         self.max_body_bytes = max_body_bytes
         # converting a request to rows is Python work under the GIL: more at once than this only makes
         # them (and the event loop) wait for each other. Waiting for room in the queue holds no slot.
@@ -139,6 +151,35 @@ class Ingestor:
         row, kind = parse_usage(document)
         stored = self._submit({_USAGE_TABLE: usage_table(row)}, _digest("usage", body), 1)
         return UsageAccepted(row["CallId"], kind, duplicate=not stored)
+
+    def store_recording(
+        self, call_id: str, room_id: str, started_ms: int, duration_ms: int, content_type: str, audio: bytes
+    ) -> bool:
+        """Keep a call's audio: the file first (durably), then its row through the write-ahead log; False
+        when this server keeps no recordings. IngestUnavailableError when the disk is almost full."""
+        if self._recordings is None:
+            return False
+        problem = self._disk.problem()
+        if problem:
+            raise IngestUnavailableError(problem, 30)
+        try:
+            name = self._recordings.write(call_id, content_type, audio)
+        except OSError as exc:  # a full or failing disk: refuse, keep nothing half-written
+            raise IngestUnavailableError(f"could not store the recording: {exc.strerror or exc}", 30) from None
+        now_ms = int(time.time() * 1000)
+        row = {
+            "CallId": call_id,
+            "RoomId": room_id,
+            "StartedAt": started_ms,
+            "DurationMs": duration_ms,
+            "Bytes": len(audio),
+            "ContentType": content_type,
+            "File": name,
+            "UploadedAt": now_ms,
+        }
+        table = pa.Table.from_pylist([row], schema=RECORDINGS)
+        self._submit({"lk_recordings": table}, _digest("recording", call_id.encode() + audio), 1)
+        return True
 
     def _prepare(self, signal: Signal, request: Any, dropped: Counter[str]) -> Prepared:
         prepared = _PREPARE[signal](request)

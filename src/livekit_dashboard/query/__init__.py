@@ -2,7 +2,14 @@
 package exports here."""
 
 from livekit_dashboard.query.call_records import CallRecords
-from livekit_dashboard.query.calls import CALL_LIST_SORTS, CallSearch, calls_csv, get_call, search_calls
+from livekit_dashboard.query.calls import (
+    CALL_LIST_SORTS,
+    CallSearch,
+    call_recording,
+    calls_csv,
+    get_call,
+    search_calls,
+)
 from livekit_dashboard.query.lookup import count_spans, get_log, get_trace, list_logs
 from livekit_dashboard.query.panels import PANELS, Panel, PanelQuery, list_filter_values, run_panel
 from livekit_dashboard.query.prices import PriceBook, read_prices_file
@@ -26,6 +33,7 @@ __all__ = [
     "PanelQuery",
     "PriceBook",
     "UsageFilter",
+    "call_recording",
     "calls_csv",
     "count_spans",
     "get_call",

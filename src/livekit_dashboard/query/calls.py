@@ -16,7 +16,7 @@ from livekit_dashboard.query.lookup import get_trace
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["CALL_LIST_SORTS", "CallSearch", "calls_csv", "get_call", "search_calls"]
+__all__ = ["CALL_LIST_SORTS", "CallSearch", "call_recording", "calls_csv", "get_call", "search_calls"]
 
 # the numeric columns the call list sorts by (started_at: newest first by default)
 CALL_LIST_SORTS = (
@@ -161,6 +161,12 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def call_recording(engine: Engine, call_id: str) -> dict[str, Any] | None:
+    """A call's recording row (file, content_type, bytes, duration_ms, started_ms), None without one."""
+    rows = engine.query(load_sql("call_recording"), {"call_id": call_id})
+    return rows[0] if rows else None
+
+
 def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str, Any] | None:
     """One call by call id or trace id: its settled record (None until settled), its turns and timeline
     from the trace's spans, its error logs and logs. None when neither a record nor a span is found."""
@@ -194,10 +200,24 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
         for g in logs
         if g["severity_number"] >= 17
     ]
+    call_id = record["call_id"] if record else trace_id
+    recording = call_recording(engine, call_id)
+    audio = None
+    if recording is not None:
+        # seconds from the call's first span (the timeline's zero) to the audio's start
+        origin_ms = call["origin_unix_nano"] / 1e6 if call.get("origin_unix_nano") else recording["started_ms"]
+        audio = {
+            "url": f"/api/v1/calls/{call_id}/audio",
+            "content_type": recording["content_type"],
+            "bytes": recording["bytes"],
+            "duration_s": recording["duration_ms"] / 1000,
+            "offset_s": (recording["started_ms"] - origin_ms) / 1000,
+        }
     return {
-        "call_id": record["call_id"] if record else trace_id,
+        "call_id": call_id,
         "trace_id": trace_id,
         "record": record,
+        "audio": audio,
         "span_count": len(spans),
         **call,
         "errors": errors,

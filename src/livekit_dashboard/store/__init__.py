@@ -12,6 +12,7 @@ from livekit_dashboard.store.engine import (
 from livekit_dashboard.store.migrate import apply_migrations
 from livekit_dashboard.store.monitor import StorageMonitor
 from livekit_dashboard.store.probe import probe_writes
+from livekit_dashboard.store.recordings import RecordingFiles
 from livekit_dashboard.store.retention import Retention, apply_retention
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "DataDirInUseError",
     "Engine",
     "KeyStore",
+    "RecordingFiles",
     "Retention",
     "StorageError",
     "StorageMonitor",

@@ -11,6 +11,7 @@ __all__ = [
     "METRICS_HISTOGRAM",
     "METRICS_SUM",
     "METRICS_SUMMARY",
+    "RECORDINGS",
     "TRACES",
     "USAGE_POSTED",
 ]
@@ -165,4 +166,16 @@ USAGE_POSTED = _schema(
     ("SttAudioS", pa.float64()),
     ("Turns", pa.uint64()),
     ("Errors", pa.uint64()),
+)
+
+
+RECORDINGS = _schema(
+    ("CallId", _STR),
+    ("RoomId", _STR),
+    ("StartedAt", pa.timestamp("ms", tz="UTC")),
+    ("DurationMs", pa.uint64()),
+    ("Bytes", pa.uint64()),
+    ("ContentType", _STR),
+    ("File", _STR),
+    ("UploadedAt", pa.timestamp("ms", tz="UTC")),
 )

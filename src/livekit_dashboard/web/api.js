@@ -42,6 +42,16 @@ export async function sendJSON(method, url, payload) {
   return body;
 }
 
+// A media URL the browser can play: as is, or (when the server needs a key, which an <audio> element
+// cannot send) fetched with the key into a local object URL.
+export async function mediaURL(url) {
+  const key = sessionStorage.getItem(KEY);
+  if (!key) return url;
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
+  if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);
+  return URL.createObjectURL(await res.blob());
+}
+
 const DEFAULTS = { start: "now-6h", end: "now", refresh: "off" };
 
 export function readState() {

@@ -2,7 +2,7 @@
 // turn, transcription, LLM with its time to first token, tools, TTS with its time to first byte, agent
 // speaking, interruptions); the transcript turn by turn with each turn's latency stages; errors and logs.
 // /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
-import { getJSON } from "../api.js";
+import { getJSON, mediaURL } from "../api.js";
 import { clear, el, table } from "../dom.js";
 import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD } from "../format.js";
 
@@ -76,6 +76,33 @@ function header(call) {
   );
 }
 
+// The call's recording (uploaded with its session): a player aligned with the timeline; each turn's
+// play button seeks to it.
+function recording(call) {
+  if (!call.audio) {
+    return el("p", { class: "muted call-audio-none", text: "No recording: audio comes with livekit-agents' session upload (LIVEKIT_OBSERVABILITY_URL, recording on)." });
+  }
+  const player = el("audio", { id: "call-audio", controls: true, preload: "metadata" });
+  mediaURL(call.audio.url)
+    .then((src) => {
+      player.src = src;
+    })
+    .catch((err) => player.replaceWith(el("p", { class: "error", text: `Could not load the recording: ${err.message}` })));
+  return el(
+    "section",
+    { class: "panel call-audio" },
+    el("header", {}, el("h2", { text: "Recording" }), el("span", { class: "muted", text: `${seconds(call.audio.duration_s)} · ${(call.audio.bytes / 1e6).toFixed(1)} MB · ` }), el("a", { href: call.audio.url, download: "", text: "download" })),
+    player,
+  );
+}
+
+export function seekTo(call, turn) {
+  const player = document.querySelector("#call-audio");
+  if (!player || !call.audio) return;
+  player.currentTime = Math.max(0, turn.start_s - call.audio.offset_s);
+  player.play().catch(() => {});
+}
+
 function timeline(call) {
   const total = Math.max(call.duration_s, 0.001);
   const pct = (s) => `${Math.max(0, Math.min(100, (s / total) * 100))}%`;
@@ -142,7 +169,14 @@ function transcript(call) {
     return el(
       "article",
       { class: "turn", id: `turn-${turn.index}`, dataset: { spanId: turn.span_id, turn: turn.index } },
-      el("div", { class: "turn-head" }, el("a", { href: `?turn=${turn.index}`, class: "turn-no", text: `Turn ${turn.index}` }), el("span", { class: "muted", text: `at ${turn.start_s.toFixed(2)} s` }), stageChips(turn)),
+      el(
+        "div",
+        { class: "turn-head" },
+        el("a", { href: `?turn=${turn.index}`, class: "turn-no", text: `Turn ${turn.index}` }),
+        el("span", { class: "muted", text: `at ${turn.start_s.toFixed(2)} s` }),
+        call.audio ? el("button", { type: "button", class: "play-turn", title: "Play the recording from this turn", text: "▶", onclick: () => seekTo(call, turn) }) : null,
+        stageChips(turn),
+      ),
       turn.user_turn_span_id || turn.user_text ? said(turn.user_text, "user") : null,
       turn.tools.map((tool) =>
         el(
@@ -227,7 +261,7 @@ export async function renderCall(root, callId, turnParam) {
     if (err.status !== 401) clear(root, el("div", { class: "error page-error", text: `Could not load call ${callId}: ${err.message}` }));
     return;
   }
-  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), timeline(call), transcript(call), cost(call), errorsAndLogs(call)));
+  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), recording(call), timeline(call), transcript(call), cost(call), errorsAndLogs(call)));
   if (turnParam) {
     const turn = call.turns.find((t) => String(t.index) === turnParam || t.span_id === turnParam);
     const node = turn && root.querySelector(`#turn-${turn.index}`);
