@@ -104,6 +104,25 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
     # STT seconds come from the DELTA usage counters the uploader sent
     assert call["stt_audio_duration"] == pytest.approx(truth["stt_usage:Deepgram/nova-3"]["audio_duration"])
     assert call["cost_usd"] > 0
+    # what the agent's tagger said (the framework's evaluations records)
+    assert (call["outcome"], call["outcome_reason"]) == ("success", "caller got the weather")
+    assert call["tags"] == ["topic:weather"]
+    for outcome, found in (("success", 1), ("fail", 0), ("none", 0)):
+        listed = httpx.get(f"{server.base_url}/api/v1/calls", params={**RANGE, "outcome": outcome}, timeout=30)
+        assert listed.json()["total"] == found, outcome
+    (row,) = httpx.get(
+        f"{server.base_url}/api/v1/panels/outcomes_over_time",
+        params={"start": "2026-01-01T00:00:00Z", "end": "2027-06-01T00:00:00Z", "step": "1d"},
+        timeout=30,
+    ).json()["rows"]
+    assert (row["agent"], row["calls"], row["outcomes"], row["successes"], row["success_rate"]) == (
+        "recorded-agent",
+        1,
+        1,
+        1,
+        1.0,
+    )
+    assert row["pass_rate"] is None
     # the recording plays: its page links it, aligned with the timeline, served whole or by range
     page = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}", timeout=30).json()
     audio = page["audio"]
@@ -197,3 +216,60 @@ def test_livekit_keys_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIVEKIT_API_KEY", KEY)
     monkeypatch.setenv("LIVEKIT_API_SECRET", SECRET)
     assert Settings().livekit_keys() == {KEY: SECRET}
+
+
+def test_judge_verdicts_and_a_failed_outcome_count_per_agent(make_server: Any) -> None:
+    """Evaluation records as the framework logs them (scope `evaluations`, bodies `evaluation` and
+    `outcome`, JSON attributes), made by the real SDK, for a call of the recorded session."""
+    from opentelemetry._logs import LogRecord
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+    from opentelemetry.sdk._logs import ReadableLogRecord
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import TraceFlags
+
+    server = make_server(livekit_api_key=KEY, livekit_api_secret=SECRET)
+    for request in otlp_requests():
+        assert send(server, request, token()).status_code == 200
+    (call,) = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()["calls"]
+    started_ns = int(dt.datetime.fromisoformat(call["started_at"].replace("Z", "+00:00")).timestamp() * 1e9)
+
+    def record(body: str, key: str, value: dict[str, Any], at_s: float) -> ReadableLogRecord:
+        log_record = LogRecord(
+            timestamp=started_ns + int(at_s * 1e9),
+            trace_id=int(call["trace_id"], 16),
+            span_id=0,
+            trace_flags=TraceFlags(1),
+            body=body,
+            attributes={key: json.dumps(value), "job_id": call["call_id"]},
+        )
+        return ReadableLogRecord(log_record, Resource.create({}), InstrumentationScope("evaluations", ""))
+
+    records = [
+        record("evaluation", "evaluation", {"name": "task_completion", "verdict": "pass", "reasoning": "ok"}, 20),
+        record("evaluation", "evaluation", {"name": "conciseness", "verdict": "fail", "reasoning": "long"}, 20.1),
+        # a later outcome replaces the one the session logged
+        record("outcome", "outcome", {"outcome": "fail", "reason": "caller hung up"}, 30),
+    ]
+    body = encode_logs(records).SerializeToString()
+    r = httpx.post(
+        f"{server.base_url}/observability/logs/otlp/v0",
+        content=body,
+        headers={"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token()}"},
+    )
+    assert r.status_code == 200, r.text
+    (call,) = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()["calls"]
+    assert call["evaluations"] == ["conciseness:fail", "task_completion:pass"]
+    assert (call["outcome"], call["outcome_reason"]) == ("fail", "caller hung up")
+    (row,) = httpx.get(
+        f"{server.base_url}/api/v1/panels/outcomes_over_time",
+        params={"start": "2026-01-01T00:00:00Z", "end": "2027-06-01T00:00:00Z", "step": "1d"},
+        timeout=30,
+    ).json()["rows"]
+    assert (row["successes"], row["success_rate"], row["verdicts"], row["passes"], row["pass_rate"]) == (
+        0,
+        0.0,
+        2,
+        1,
+        0.5,
+    )

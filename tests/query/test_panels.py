@@ -377,7 +377,7 @@ def test_unknown_panel_is_404_and_listing_describes_all(loaded: Any) -> None:
     assert httpx.get(f"{server.base_url}/api/v1/panels/nope").status_code == 404
     listing = httpx.get(f"{server.base_url}/api/v1/panels").json()["panels"]
     assert {p["name"] for p in listing} == set(PANELS)
-    assert len(listing) == 23
+    assert len(listing) == 24
     assert all(p["title"] and p["description"] and p["unit"] and "start" in p["params"] for p in listing)
 
 

@@ -34,6 +34,10 @@ async def calls(
         float, Query(ge=0, le=3600, description="Only calls whose slowest valid response latency is at least this (s).")
     ] = 0.0,
     model: Annotated[list[str], Query(description="Only calls that used one of these models.")] = [],  # noqa: B006
+    outcome: Annotated[
+        Literal["", "success", "fail", "none"],
+        Query(description="Only calls whose agent tagged this outcome (none: no outcome tagged)."),
+    ] = "",
     q: Annotated[
         str,
         Query(
@@ -59,6 +63,7 @@ async def calls(
         has_errors=has_errors,
         min_response_s=min_response_s,
         models=parse_names("model", model),
+        outcome=outcome,
         q=q,
         sort=sort,
         descending=order == "desc",

@@ -49,6 +49,7 @@ class CallSearch:
     has_errors: bool = False
     min_response_s: float = 0.0
     models: tuple[str, ...] = ()
+    outcome: str = ""  # success, fail, none (no outcome tagged), or '' (any)
     q: str = ""
     sort: str = "started_at"
     descending: bool = True
@@ -65,6 +66,7 @@ class CallSearch:
             "has_errors": int(self.has_errors),
             "min_response_s": self.min_response_s,
             "models": list(self.models),
+            "outcome": self.outcome,
             "q": self.q.strip(),
             "q_words": int(words),
             "sort": self.sort,

@@ -157,6 +157,7 @@ PANELS: dict[str, Panel] = {
         _panel("error_groups", "Errors by cause", "rows", "table", "calls"),
         _panel("error_records", "Error records", "rows", "table", "calls"),
         _panel("logs", "Logs", "rows", "table"),
+        _panel("outcomes_over_time", "Outcomes and judge verdicts", "ratio", "timeseries", "calls"),
         _panel("cost_totals", "Cost", "usd", "stat", "calls"),
         _panel("cost_over_time", "Cost over time", "usd", "timeseries", "calls"),
         _panel("cost_by", "Cost per agent or user", "usd", "table", "calls"),

@@ -40,7 +40,7 @@ function setState(change) {
   const onCalls = location.pathname === "/calls";
   if (onCalls) {
     const own = listParams();
-    for (const key of ["q", "agent", "user", "has_errors", "min_response_s", "sort", "order"]) if (own.get(key)) qs.set(key, own.get(key));
+    for (const key of ["q", "agent", "user", "has_errors", "min_response_s", "outcome", "sort", "order"]) if (own.get(key)) qs.set(key, own.get(key));
   }
   history.pushState(null, "", `${onCalls ? "/calls" : "/"}${String(qs) ? `?${qs}` : ""}`);
   route();

@@ -1,6 +1,6 @@
 -- query: call_list
--- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s; q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), q String, q_words UInt8, sort String, descending UInt8, limit UInt32, offset UInt32
+-- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s, or whose agent tagged this outcome (none: no outcome); q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range).
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), outcome String, q String, q_words UInt8, sort String, descending UInt8, limit UInt32, offset UInt32
 -- returns: call_id String, k Nullable(Float64), total UInt64
 SELECT
     r.call_id AS call_id,
@@ -48,6 +48,7 @@ WHERE (
     AND ({user:String} = '' OR r.user_email = {user:String})
     AND ({has_errors:UInt8} = 0 OR r.failures > 0)
     AND ({min_response_s:Float64} = 0 OR r.response_max_s >= {min_response_s:Float64})
+    AND ({outcome:String} = '' OR r.outcome = if({outcome:String} = 'none', '', {outcome:String}))
     -- a record names its models stage|provider|model
     AND (empty({models:Array(String)}) OR arrayExists(m -> has({models:Array(String)}, splitByChar('|', m)[-1]), r.models))
 ORDER BY k, call_id

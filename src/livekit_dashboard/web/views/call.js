@@ -71,6 +71,16 @@ function header(call) {
       el("a", { class: "trace-link", id: "raw-trace", href: `/traces/${call.trace_id}`, text: `Raw trace (${call.span_count} spans)` }),
     ),
     el("p", { class: "muted call-who", text: who }),
+    r && (r.outcome || r.tags.length || r.evaluations.length)
+      ? el(
+          "p",
+          { class: "call-outcome" },
+          r.outcome ? el("span", { class: `badge outcome-${r.outcome}`, text: r.outcome }) : null,
+          r.outcome_reason ? ` ${r.outcome_reason}` : "",
+          r.tags.map((t) => el("span", { class: "badge tag", text: t })),
+          r.evaluations.map((e) => el("span", { class: `badge verdict verdict-${e.split(":").pop()}`, title: "LLM judge verdict", text: e })),
+        )
+      : null,
     tiles.length ? el("div", { class: "tiles call-tiles" }, tiles) : null,
     slowest(call),
   );

@@ -6,7 +6,7 @@ import { formatCount, formatMs, formatTimeNs, formatUSD } from "../format.js";
 
 const PAGE = 50;
 // the list's own parameters (the header holds the range, services and models)
-const OWN = ["q", "agent", "user", "has_errors", "min_response_s", "sort", "order", "offset"];
+const OWN = ["q", "agent", "user", "has_errors", "min_response_s", "outcome", "sort", "order", "offset"];
 const SORTS = [
   ["started_at", "Start"],
   ["call_duration_s", "Duration"],
@@ -48,6 +48,11 @@ function filterBar(page) {
   const user = input("user", "User", { id: "call-user" });
   const minResponse = input("min_response_s", "Slowest response ≥ s", { id: "call-min-response", type: "number", min: "0", step: "0.1" });
   const errors = el("input", { type: "checkbox", id: "call-has-errors", checked: page.get("has_errors") === "true" });
+  const outcome = el(
+    "select",
+    { id: "call-outcome", "aria-label": "Outcome" },
+    [["", "Any outcome"], ["success", "Succeeded"], ["fail", "Failed"], ["none", "No outcome"]].map(([value, label]) => el("option", { value, text: label, selected: (page.get("outcome") ?? "") === value })),
+  );
   const sort = el(
     "select",
     { id: "call-sort", "aria-label": "Sort by" },
@@ -67,6 +72,7 @@ function filterBar(page) {
     user,
     minResponse,
     el("label", { class: "muted" }, errors, " with failures"),
+    outcome,
     sort,
     order,
     el("button", { type: "submit", text: "Apply" }),
@@ -78,6 +84,7 @@ function filterBar(page) {
       user: user.value.trim(),
       min_response_s: minResponse.value,
       has_errors: errors.checked ? "true" : "",
+      outcome: outcome.value,
       sort: sort.value === "started_at" ? "" : sort.value,
       order: order.value === "desc" ? "" : order.value,
     });
@@ -85,7 +92,7 @@ function filterBar(page) {
     e.preventDefault();
     apply();
   });
-  for (const control of [errors, sort, order]) control.addEventListener("change", apply);
+  for (const control of [errors, outcome, sort, order]) control.addEventListener("change", apply);
   return form;
 }
 
@@ -146,6 +153,7 @@ export async function renderCalls(root) {
             { key: "response_p50_s", label: "Response p50", class: "num", format: seconds },
             { key: "response_max_s", label: "Slowest", class: "num", format: seconds },
             { key: "interruptions", label: "Interrupted", class: "num" },
+            { key: "outcome", label: "Outcome", format: (v, r) => (v ? el("span", { class: `badge outcome-${v}`, title: r.outcome_reason, text: v }) : "") },
             {
               key: "cost_usd",
               label: "Cost",

@@ -13,8 +13,9 @@ const LAYOUT = [
   ["row", ["requests_over_time", "conversations_over_time"]],
   ["row", ["latency_p95_over_time", "latency_stages_over_time"]],
   ["row", ["http_request_duration_over_time", "tts_duration_over_time"]],
-  ["row", ["turn_taking", "services_languages"]],
-  ["row", ["speech_usage", "conversations_below_threshold"]],
+  ["row", ["turn_taking", "outcomes_over_time"]],
+  ["row", ["services_languages", "speech_usage"]],
+  ["full", ["conversations_below_threshold"]],
   ["full", ["slowest_turns"]],
   ["full", ["error_groups"]],
   ["full", ["logs"]],
@@ -350,6 +351,31 @@ RENDER.cost_models = (body, data) => {
     ]),
   );
   return true;
+};
+
+// Outcomes: the share of tagged calls that succeeded and of judge verdicts that passed, per agent; a
+// bucket opens its failed calls.
+RENDER.outcomes_over_time = (body, data, ctx) => {
+  const ok = chart(body, data, {
+    series: [
+      { label: "success", value: "success_rate" },
+      { label: "judges pass", value: "pass_rate" },
+    ],
+    groupBy: "agent",
+    unit: "ratio",
+    onBucket: (bucket, step) => {
+      const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
+      params.delete("language");
+      params.set("outcome", "fail");
+      navigate("/calls", params);
+    },
+  });
+  if (ok) {
+    const outcomes = data.rows.reduce((n, r) => n + r.outcomes, 0);
+    const verdicts = data.rows.reduce((n, r) => n + r.verdicts, 0);
+    body.prepend(el("p", { class: "note", text: `${formatCount(outcomes)} calls with an outcome · ${formatCount(verdicts)} judge verdicts · click a bucket for its failed calls` }));
+  }
+  return ok;
 };
 
 // A chart of counts says what one bucket holds ("calls per 5 min").
