@@ -8,7 +8,9 @@ blobs, retries, tool errors and failures with exception events.
 
 from __future__ import annotations
 
+import json
 import random
+from typing import Any
 
 from livekit_dashboard.demo.catalog import LLMS, REALTIME, STTS, TTSS, Service
 from livekit_dashboard.demo.records import NS as _S
@@ -86,11 +88,42 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
         {"lk.close_reason": close_reason},
     )
     b.log(close.start_ns, "INFO", f"closing agent session: {close_reason}", session)
+    _evaluate(b, close.end_ns, errors)
     session.end_ns = close.end_ns
     call.end_ns = close.end_ns + (rng.randint(20, 200) * 1_000_000 if with_job else 0)
     if job is not None:
         job.end_ns = call.end_ns
     return call
+
+
+_OUTCOMES = {
+    "success": ("booked the appointment", "answered the question", "order status given"),
+    "fail": ("caller asked for a human", "could not find the order", "caller hung up frustrated"),
+}
+
+
+def _evaluate(b: Builder, t: int, errors: int) -> None:
+    """What livekit-agents' evaluations logger records at session end when the agent tags the call
+    (ctx.tagger) and LLM judges grade it: most calls get an outcome, some a topic tag and a verdict."""
+    rng = b.rng
+    if rng.random() < 0.2:
+        return
+    outcome = "success" if rng.random() < (0.85 if errors == 0 else 0.35) else "fail"
+
+    def record(body: str, key: str, value: dict[str, Any], severity: str = "INFO") -> None:
+        attrs = {key: json.dumps(value, separators=(",", ":")), "lk.agent_name": b.call.service.agent_name}
+        b.call.logs.append(LogSpec(t, severity, body, None, attrs, logger="evaluations"))
+
+    if rng.random() < 0.5:
+        record(
+            "tag", "tag", {"name": f"topic:{rng.choice(('billing', 'booking', 'order', 'support'))}", "metadata": {}}
+        )
+    if rng.random() < 0.4:
+        verdict = "pass" if (outcome == "success") == (rng.random() < 0.9) else "fail"
+        record("evaluation", "evaluation", {"name": "task_completion", "tag": "", "verdict": verdict, "reasoning": ""})
+    # a failed outcome is logged at ERROR, as the framework does
+    reason = rng.choice(_OUTCOMES[outcome])
+    record("outcome", "outcome", {"outcome": outcome, "reason": reason}, "ERROR" if outcome == "fail" else "INFO")
 
 
 def _turn(b: Builder, session: SpanSpec, t: int, turn: int) -> tuple[int, int]:
