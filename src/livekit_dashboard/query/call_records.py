@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _OVERLAP_S = 15  # an insert's touch is stamped when it starts; it may commit a little later
 _CHUNK = 2000  # calls settled per statement
+_COMPACT_AFTER = 10_000  # calls settled in one round after which the records are merged at once
 
 
 class CallRecords:
@@ -104,6 +105,12 @@ class CallRecords:
                 self._reprice(new, settled_ms=round_start_ms)
             if settled > _CHUNK:
                 log.info("settled %d calls in %.1f s", settled, time.monotonic() - started)
+            if settled >= _COMPACT_AFTER:
+                # a bulk round (a restart, a migration, a backfill) leaves a second version of many calls
+                # that every FINAL read merges until background merges catch up: merge them now
+                compact_started = time.monotonic()
+                self._engine.command(load_sql("call_records_compact"))
+                log.info("compacted the call records in %.1f s", time.monotonic() - compact_started)
         self._watermark_ms = round_start_ms
         self._seen = seen
         return settled

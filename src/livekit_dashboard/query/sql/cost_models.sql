@@ -8,7 +8,7 @@ SELECT
     splitByChar('|', k)[2] AS provider,
     arrayStringConcat(arraySlice(splitByChar('|', k), 3), '|') AS model,
     p AS purpose,
-    uniqExact(r.call_id) AS calls,
+    uniqExact(cityHash64(r.call_id)) AS calls,
     sumForEach(u) AS usage,
     sum(c) AS cost_usd,
     min(ok) AS priced,

@@ -16,13 +16,17 @@ SELECT
 FROM (
     SELECT
         {{call_cost}} AS cost,
-        ({{stage_cost}} AS per_stage)[1] AS llm,
+        -- without a model filter the call's stored sums; with one, its lines of those models
+        empty({models:Array(String)}) AS whole,
+        if(whole, [r.cost_llm_usd, r.cost_realtime_usd, r.cost_tts_usd, r.cost_stt_usd], {{stage_cost}}) AS per_stage,
+        per_stage[1] AS llm,
         per_stage[2] AS realtime,
         per_stage[3] AS tts,
         per_stage[4] AS stt,
-        arraySum(arrayMap((c, k, p) -> if(p != 'call' AND {{line_in_models}}, c, 0.), r.line_cost_usd, r.line_keys, r.line_purpose))
-            AS excluded,
-        arrayExists(k -> {{line_in_models}}, r.unpriced_models) AS unpriced
+        if(whole, r.cost_excluded_usd, arraySum(arrayMap(
+            (c, k, p) -> if(p != 'call' AND {{line_in_models}}, c, 0.), r.line_cost_usd, r.line_keys, r.line_purpose
+        ))) AS excluded,
+        if(whole, notEmpty(r.unpriced_models), arrayExists(k -> {{line_in_models}}, r.unpriced_models)) AS unpriced
     FROM lk_call_records AS r FINAL
     WHERE {{calls_started}}
 )
