@@ -150,6 +150,7 @@ class CallRecords:
             self.prices.ensure(keys)
             if keys:
                 self._reprice(keys)
+                self._engine.command(load_sql("call_records_compact"))
                 log.info(
                     "prices changed: priced the calls of %d models again in %.1f s",
                     len(keys),
@@ -164,6 +165,9 @@ class CallRecords:
         with self._lock:
             if keys:
                 self._reprice(keys, since_ms=since_ms)
+                # every call of those models has a second version now: merge them rather than make every
+                # read with FINAL do it (0.7-1.2 s for 138,888 calls)
+                self._engine.command(load_sql("call_records_compact"))
 
     def _reprice(self, keys: list[str], *, since_ms: int = 0, settled_ms: int = 0) -> None:
         params = {"keys": keys, "since_ms": since_ms, "settled_ms": settled_ms, **self.prices.params()}
