@@ -104,6 +104,8 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
     # STT seconds come from the DELTA usage counters the uploader sent
     assert call["stt_audio_duration"] == pytest.approx(truth["stt_usage:Deepgram/nova-3"]["audio_duration"])
     assert call["cost_usd"] > 0
+    # one priced line per model: the summary's TTS seconds equal the spans' (rounding is no extra line)
+    assert sorted(line["stage"] for line in call["cost_lines"]) == ["llm", "stt", "tts"]
     # what the agent's tagger said (the framework's evaluations records)
     assert (call["outcome"], call["outcome_reason"]) == ("success", "caller got the weather")
     assert call["tags"] == ["topic:weather"]

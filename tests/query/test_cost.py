@@ -197,6 +197,8 @@ def test_pipeline_call_priced_by_hand(priced: DashboardServer) -> None:
     assert breakdown["tts_characters"] == pytest.approx(expected_tts)
     assert breakdown["tts_seconds"] == 0  # a per-character TTS price covers its seconds
     assert breakdown["stt_seconds"] == pytest.approx(expected_stt)
+    # one line per model (what the counters add beyond the spans is rounding here, not a line of its own)
+    assert len(call["cost_lines"]) == 3
     # every line names where its price came from; the call page shows the same record
     assert {(line["stage"], line["price_source"]) for line in call["cost_lines"]} == {
         ("llm", "file"),

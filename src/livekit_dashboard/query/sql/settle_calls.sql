@@ -17,7 +17,8 @@ WITH
         toFloat64(r.tts_characters), r.tts_audio_duration, r.stt_audio_duration
     ] AS record_usage,
     arrayMap(n -> arraySum(arrayMap(u -> u[n], l.usage)), range(1, 11)) AS span_usage,
-    arrayMap((a, b) -> greatest(a - b, 0), record_usage, span_usage) AS extra,
+    -- (a difference below a millionth is rounding between two sums of the same floats, not usage)
+    arrayMap((a, b) -> if(a - b > 1e-6, a - b, 0.), record_usage, span_usage) AS extra,
     -- a stage's busiest model on the call's own requests, else the first it names
     arrayConcat(
         arrayReverseSort((k, u, p) -> if(p = 'call', arraySum(u), -1), l.keys, l.usage, l.purposes),
