@@ -16,16 +16,16 @@ import json
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from livekit.protocol.metrics import MetricsRecordingHeader
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from livekit_dashboard.api.otlp import OTLP_OPENAPI, export_response
+from livekit_dashboard.api.otlp import add_export_routes
 from livekit_dashboard.api.services import require_livekit_upload, services
-from livekit_dashboard.ingest import DecodeError, IngestUnavailableError, Signal, UsageError
+from livekit_dashboard.ingest import DecodeError, IngestUnavailableError, UsageError
 
 __all__ = ["livekit_upload_router"]
 
@@ -39,19 +39,8 @@ _RECORDING_LIMIT = 256 * 1024 * 1024  # a long call's audio
 _NOT_KEPT = ("chat_history",)
 
 
-@livekit_upload_router.post("/traces/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents trace upload")
-async def upload_traces(request: Request) -> Response:
-    return await export_response(request, Signal.TRACES)
-
-
-@livekit_upload_router.post("/logs/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents log upload")
-async def upload_logs(request: Request) -> Response:
-    return await export_response(request, Signal.LOGS)
-
-
-@livekit_upload_router.post("/metrics/otlp/v0", openapi_extra=OTLP_OPENAPI, summary="livekit-agents metric upload")
-async def upload_metrics(request: Request) -> Response:
-    return await export_response(request, Signal.METRICS)
+# livekit-agents' OTLP exporters: the same ingest as /v1/*
+add_export_routes(livekit_upload_router, "/{signal}/otlp/v0", "livekit-agents upload")
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:

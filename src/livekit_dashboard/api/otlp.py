@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request, Response
 
 from livekit_dashboard.api.services import services
@@ -16,7 +18,7 @@ from livekit_dashboard.ingest import (
     encoding_for_content_type,
 )
 
-__all__ = ["OTLP_OPENAPI", "export_response", "otlp_router"]
+__all__ = ["OTLP_OPENAPI", "add_export_routes", "export_response", "otlp_router"]
 
 OTLP_OPENAPI = {
     "requestBody": {
@@ -79,19 +81,26 @@ async def export_response(request: Request, signal: Signal) -> Response:
     return Response(payload, 200, media_type=media_type)
 
 
+def add_export_routes(router: APIRouter, path: str, what: str) -> None:
+    """One POST route per signal on `router`, at `path` with {signal} filled in (traces, logs,
+    metrics), each storing its OTLP body with export_response."""
+
+    def route(signal: Signal) -> Callable[[Request], Awaitable[Response]]:
+        async def export(request: Request) -> Response:
+            return await export_response(request, signal)
+
+        return export
+
+    for signal in Signal:
+        router.add_api_route(
+            path.format(signal=signal.value),
+            route(signal),
+            methods=["POST"],
+            name=f"{what.replace(' ', '_').replace('/', '_')}_{signal.value}",
+            openapi_extra=OTLP_OPENAPI,
+            summary=f"{what} ({signal.value})",
+        )
+
+
 otlp_router = APIRouter(tags=["OTLP ingest"])
-
-
-@otlp_router.post("/v1/traces", openapi_extra=OTLP_OPENAPI, summary="OTLP/HTTP trace export")
-async def export_traces(request: Request) -> Response:
-    return await export_response(request, Signal.TRACES)
-
-
-@otlp_router.post("/v1/logs", openapi_extra=OTLP_OPENAPI, summary="OTLP/HTTP log export")
-async def export_logs(request: Request) -> Response:
-    return await export_response(request, Signal.LOGS)
-
-
-@otlp_router.post("/v1/metrics", openapi_extra=OTLP_OPENAPI, summary="OTLP/HTTP metric export")
-async def export_metrics(request: Request) -> Response:
-    return await export_response(request, Signal.METRICS)
+add_export_routes(otlp_router, "/v1/{signal}", "OTLP/HTTP export")

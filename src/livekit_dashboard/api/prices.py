@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard.api.services import require, services
-from livekit_dashboard.domain.prices import OVERRIDE_FIELDS, PriceError, parse_override
+from livekit_dashboard.domain.prices import OVERRIDE_FIELDS, PriceError, parse_effective_from, parse_override
 from livekit_dashboard.domain.roles import Permission
 
 __all__ = ["prices_router"]
@@ -85,33 +85,29 @@ async def delete_price(
     effective_from: Annotated[str, Query(max_length=40)] = "",
 ) -> dict[str, Any]:
     try:
-        # a stand-in amount: only the provider, model and date name the price removed
-        wanted = parse_override(
-            {"provider": provider, "model": model, "effective_from": effective_from, "input_mtok": 0}, source="api"
-        )
+        since = parse_effective_from(effective_from)
     except PriceError as exc:
         raise HTTPException(400, f"invalid price: {exc}") from None
+    wanted = (provider.strip().lower(), model.strip().lower(), since)
     records = services(request).call_records
 
     def delete() -> list[str] | None:
         stored = [
             o
             for o in records.prices.overrides()
-            if o.source == "api"
-            and (o.provider, o.model.lower(), o.effective_from)
-            == (wanted.provider, wanted.model.lower(), wanted.effective_from)
+            if o.source == "api" and (o.provider, o.model.lower(), o.effective_from) == wanted
         ]
         if not stored:
             return None
         keys = records.prices.delete(stored[0])
-        records.reprice(keys, since_ms=int(wanted.effective_from.timestamp() * 1000))
+        records.reprice(keys, since_ms=int(since.timestamp() * 1000))
         return keys
 
     keys = await run_in_threadpool(delete)
     if keys is None:
-        since = effective_from or "always"
-        raise HTTPException(404, f"no price set through the API for {provider}/{model} from {since}")
-    return {"deleted": {"provider": wanted.provider, "model": model}, "repriced_models": keys}
+        when = effective_from or "always"
+        raise HTTPException(404, f"no price set through the API for {provider}/{model} from {when}")
+    return {"deleted": {"provider": wanted[0], "model": model}, "repriced_models": keys}
 
 
 @prices_router.post("/reprice", dependencies=_ADMIN, responses=_ADMIN_ERRORS, summary="Price every call again")

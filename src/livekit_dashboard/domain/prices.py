@@ -21,7 +21,7 @@ is shown as such, never as $0."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -40,6 +40,7 @@ __all__ = [
     "PriceError",
     "PriceOverride",
     "PricePeriod",
+    "parse_effective_from",
     "parse_override",
     "resolve",
 ]
@@ -265,11 +266,12 @@ def parse_override(raw: Mapping[str, Any], *, source: str) -> PriceOverride:
     if not prices:
         raise PriceError(f"a price needs at least one of: {', '.join(OVERRIDE_FIELDS)}")
     return PriceOverride(
-        provider, model, _effective(raw.get("effective_from")), prices, source, str(raw.get("note", ""))
+        provider, model, parse_effective_from(raw.get("effective_from")), prices, source, str(raw.get("note", ""))
     )
 
 
-def _effective(value: object) -> dt.datetime:
+def parse_effective_from(value: object) -> dt.datetime:
+    """A price's effective date: a date or an ISO 8601 time (UTC when it has no zone); empty: always."""
     if value is None or value == "":
         return EPOCH
     if isinstance(value, dt.datetime):
@@ -292,7 +294,3 @@ def describe(period: PricePeriod) -> dict[str, Any]:
         "reference": period.reference,
         "usd_per_unit": dict(usd),
     }
-
-
-def overrides_of(rows: Sequence[Mapping[str, Any]], source: str) -> list[PriceOverride]:
-    return [parse_override(row, source=source) for row in rows]

@@ -134,28 +134,24 @@ def _converter(typ: pa.DataType) -> Callable[[Any], Any] | None:
 _TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\0": "\\0"})
 
 
+def _literal(item: Any) -> str:
+    """An array element or map key/value as a literal: strings quoted (inside a quoted literal the same
+    escapes apply once: no second text layer), numbers as they are."""
+    if isinstance(item, str):
+        return "'" + item.translate(_TSV_ESCAPES).replace("'", "\\'") + "'"
+    return str(item)
+
+
 def _chdb_param(value: Any) -> Any:
-    """chDB reads parameter values in ClickHouse's escaped text form and does not serialise lists:
-    escape strings (or a backslash-t would become a tab) and write arrays as quoted literals.
+    """chDB reads parameter values in ClickHouse's escaped text form and does not serialise lists or
+    maps: escape strings (or a backslash-t would become a tab) and write arrays and maps as literals.
     clickhouse-connect does both itself, so only the chDB engine needs this."""
     if isinstance(value, str):
         return value.translate(_TSV_ESCAPES)
     if isinstance(value, list | tuple):
-        items = []
-        for item in value:
-            if isinstance(item, str):
-                # inside a quoted literal the same escapes apply once (no second text layer)
-                quoted = item.translate(_TSV_ESCAPES).replace("'", "\\'")
-                items.append(f"'{quoted}'")
-            else:
-                items.append(str(item))
-        return "[" + ",".join(items) + "]"
+        return "[" + ",".join(_literal(item) for item in value) + "]"
     if isinstance(value, dict):
-        pairs = []
-        for key, item in value.items():
-            quoted = str(key).translate(_TSV_ESCAPES).replace("'", "\\'")
-            pairs.append(f"'{quoted}':{item}")
-        return "{" + ",".join(pairs) + "}"
+        return "{" + ",".join(f"{_literal(str(k))}:{_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, bool):
         return int(value)
     return value

@@ -62,6 +62,9 @@ export function formatUSD(value) {
   return "<$0.000001";
 }
 
+// The pipeline stages a model serves, as the cost views name them.
+export const STAGE_NAMES = { llm: "LLM", realtime: "realtime", tts: "TTS", stt: "STT" };
+
 // A call's or a model's usage, as its non-zero components (in the API's COMPONENTS order when an array).
 const COMPONENT_LABELS = {
   input_text: "text tokens in (uncached)",

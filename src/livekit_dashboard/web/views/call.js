@@ -4,7 +4,7 @@
 // /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
 import { getJSON, mediaURL } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD } from "../format.js";
+import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, STAGE_NAMES } from "../format.js";
 
 const STAGES = [
   ["end_of_turn", "end of turn"],
@@ -212,7 +212,6 @@ function transcript(call) {
   );
 }
 
-const STAGE_NAMES = { llm: "LLM", realtime: "Realtime", tts: "TTS", stt: "STT" };
 const PURPOSES = { call: "", judge: "evaluation judge: not production", probe: "recovery probe: not production" };
 
 // What the call cost, itemised per model and what was billed (the same lines the cost panels add up).

@@ -2,7 +2,7 @@
 import { getJSON, navigate, stateParams } from "../api.js";
 import { pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD } from "../format.js";
+import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, STAGE_NAMES } from "../format.js";
 
 const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
@@ -243,7 +243,6 @@ const RENDER = {
 
 // Cost: the tiles, cost over time (per stage, model or service), per agent or user, per model with the
 // unpriced ones (no price covers some of their usage: shown as such, never as $0).
-const STAGE_NAMES = { llm: "LLM", realtime: "realtime", tts: "TTS", stt: "STT" };
 function chooser(ctx, options, label) {
   return el(
     "select",
