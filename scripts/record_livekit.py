@@ -174,7 +174,7 @@ NEW_SCENARIOS = ("pipeline_audio", "realtime_tools", "no_pii", "no_job_context",
 
 def cli(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", default="basic", choices=("basic", "all", *NEW_SCENARIOS))
+    parser.add_argument("--scenario", default="basic", choices=("basic", "all", *NEW_SCENARIOS, "cloud_live"))
     parser.add_argument("out_dir", nargs="?", type=Path)
     args = parser.parse_args(argv)
     if args.scenario == "basic":

@@ -121,11 +121,12 @@ def _seeded_id_generator(seed: str) -> Any:
 
 
 @contextlib.contextmanager
-def _fake_job(scenario: str, *, dispatched: bool) -> Iterator[Any]:
+def _fake_job(scenario: str, *, dispatched: bool, simulation_run: str | None = None) -> Iterator[Any]:
     """`fake_job_context()` made to look like a worker's job: the room object carries the job's
     room name (the job process sets it before the entrypoint; a fake job leaves it empty, so
     `lk.pii.room_name` would be ""), the room SID is pinned (fake_job_context draws a random
-    one) and, if `dispatched`, the job has an agent name and dispatch id (explicit dispatch)."""
+    one) and, if `dispatched`, the job has an agent name and dispatch id (explicit dispatch). With
+    `simulation_run` the job is a simulation's (the dispatch attribute LiveKit's simulator sets)."""
     import hashlib
 
     from livekit import rtc
@@ -138,6 +139,17 @@ def _fake_job(scenario: str, *, dispatched: bool) -> Iterator[Any]:
         if dispatched:
             ctx.job.agent_name = "recorded-agent"
             ctx.job.dispatch_id = "AD_" + hashlib.sha1(f"dispatch-{scenario}".encode()).hexdigest()[:12]
+        if simulation_run:
+            from google.protobuf import json_format
+            from livekit.agents.types import ATTRIBUTE_SIMULATOR_DISPATCH
+            from livekit.protocol import agent_simulation
+
+            dispatch = agent_simulation.SimulationDispatch(
+                simulation_run_id=simulation_run,
+                job_id=f"SJ_{scenario}",
+                mode=agent_simulation.SIMULATION_MODE_AUDIO,  # the scripted caller speaks
+            )
+            ctx.job.attributes[ATTRIBUTE_SIMULATOR_DISPATCH] = json_format.MessageToJson(dispatch)
         yield ctx
 
 
@@ -923,53 +935,72 @@ def _describe_request(req: CapturedRequest) -> dict[str, Any]:
     return out
 
 
-def cloud_upload(out_dir: Path) -> dict[str, Any]:
+def _cloud_session(
+    scenario: str,
+    turn_keys: list[str],
+    *,
+    record: Any = True,
+    simulation_run: str | None = None,
+    on_phase: Callable[[str], None] = lambda _phase: None,
+) -> SessionResult:
+    """One job of a worker in Cloud mode: LIVEKIT_OBSERVABILITY_URL, LIVEKIT_API_KEY and
+    LIVEKIT_API_SECRET are set by the caller, no user providers at all (the zero-code path: the
+    framework builds every pipeline itself); the agent tags the call a success with a topic tag. Ends
+    as the worker's job process does: session end, job cleanup (per-job flush), process exit."""
     import atexit
 
+    from livekit.agents.telemetry import traces as lk_traces
+    from livekit.agents.utils import http_context
+
+    logging.getLogger().setLevel(logging.INFO)
+
+    def tag() -> None:
+        ctx.tagger.success(reason="caller got the weather")
+        ctx.tagger.add("topic:weather", metadata={"city": "Paris", "source": "recorder"})
+
+    async def end_of_session() -> None:
+        on_phase("job_cleanup")
+        await ctx._on_cleanup()  # per-job flush of the Cloud exporters (job_proc_lazy_main does this)
+
+    async def main() -> SessionResult:
+        http_context._new_session_ctx()  # the job process opens this before the entrypoint
+        try:
+
+            def session_end_phase() -> None:
+                tag()
+                on_phase("session_end")
+
+            return await _run_voice(
+                ctx,
+                turn_keys,
+                tts_failure="spell" in turn_keys,
+                record=record,
+                before_close=session_end_phase,
+                end_of_job=end_of_session,
+            )
+        finally:
+            await http_context._close_http_ctx()
+
+    with _fake_job(scenario, dispatched=True, simulation_run=simulation_run) as ctx:
+        result = asyncio.run(main())
+    on_phase("process_exit")
+    lk_traces._cloud.shutdown_at_exit()  # what atexit runs in a worker process
+    atexit.unregister(lk_traces._cloud.shutdown_at_exit)
+    time.sleep(0.5)
+    return result
+
+
+def cloud_upload(out_dir: Path) -> dict[str, Any]:
     server = _CaptureServer()
     with server.running():
         os.environ["LIVEKIT_OBSERVABILITY_URL"] = server.url
         os.environ["LIVEKIT_API_KEY"] = CLOUD_API_KEY
         os.environ["LIVEKIT_API_SECRET"] = CLOUD_API_SECRET
-        from livekit.agents.telemetry import traces as lk_traces
-        from livekit.agents.utils import http_context
 
-        # no user providers at all: the zero-code path, everything the framework builds itself
-        logging.getLogger().setLevel(logging.INFO)
+        def phase(name: str) -> None:
+            server.phase = name
 
-        def tag() -> None:
-            ctx.tagger.success(reason="caller got the weather")
-            ctx.tagger.add("topic:weather", metadata={"city": "Paris", "source": "recorder"})
-
-        async def end_of_session() -> None:
-            server.phase = "job_cleanup"
-            await ctx._on_cleanup()  # per-job flush of the Cloud exporters (job_proc_lazy_main does this)
-
-        async def main() -> SessionResult:
-            http_context._new_session_ctx()  # the job process opens this before the entrypoint
-            try:
-
-                def session_end_phase() -> None:
-                    tag()
-                    server.phase = "session_end"
-
-                return await _run_voice(
-                    ctx,
-                    ["hello", "weather", "spell", "bye"],
-                    tts_failure=True,
-                    record=True,
-                    before_close=session_end_phase,
-                    end_of_job=end_of_session,
-                )
-            finally:
-                await http_context._close_http_ctx()
-
-        with _fake_job("cloud_upload", dispatched=True) as ctx:
-            result = asyncio.run(main())
-        server.phase = "process_exit"
-        lk_traces._cloud.shutdown_at_exit()  # what atexit runs in a worker process
-        atexit.unregister(lk_traces._cloud.shutdown_at_exit)
-        time.sleep(0.5)
+        result = _cloud_session("cloud_upload", ["hello", "weather", "spell", "bye"], on_phase=phase)
 
     index = []
     for i, req in enumerate(server.requests):
@@ -1018,6 +1049,21 @@ def cloud_upload(out_dir: Path) -> dict[str, Any]:
     return summary
 
 
+def cloud_live(out_dir: Path) -> dict[str, Any]:
+    """Not a fixture: a Cloud-mode job sent to a live server (tests/api/test_livekit_runtime.py).
+    The caller sets LIVEKIT_OBSERVABILITY_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET;
+    LKD_SCENARIO names the job (job id AJ_<name>), LKD_TURNS the scripted turns (comma-separated
+    keys of VOICE_TURNS), LKD_RECORD the recording options as JSON (default true), and
+    LKD_SIMULATION_RUN makes it a simulation's job. Writes session_usage.json, session_report.json
+    and the summary."""
+    name = os.environ.get("LKD_SCENARIO", "cloud_live")
+    turns = os.environ.get("LKD_TURNS", "hello,weather").split(",")
+    record = json.loads(os.environ.get("LKD_RECORD", "true"))
+    result = _cloud_session(name, turns, record=record, simulation_run=os.environ.get("LKD_SIMULATION_RUN") or None)
+    _write_ground_truth(out_dir, result)
+    return _base_summary(name, result, None, {})
+
+
 SCENARIOS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "pipeline_audio": pipeline_audio,
     "realtime_tools": realtime_tools,
@@ -1025,6 +1071,7 @@ SCENARIOS: dict[str, Callable[[Path], dict[str, Any]]] = {
     "no_job_context": no_job_context,
     "delta_metrics": delta_metrics,
     "cloud_upload": cloud_upload,
+    "cloud_live": cloud_live,
 }
 
 

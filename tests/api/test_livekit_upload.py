@@ -66,6 +66,32 @@ def _recording_bytes() -> bytes:
     return payload
 
 
+def expected_transcript() -> list[tuple[str, str]]:
+    """What the framework's chat history says was said, as (who, text) in order (the reply to the
+    spelling question failed in TTS: never said, not in the chat history)."""
+    summary = json.loads((FIXTURE / "summary.json").read_text())["ground_truth"]
+    users, agents = summary["user_messages"], [a.strip() for a in summary["assistant_messages"]]
+    return [
+        ("user", users[0]),
+        ("agent", agents[0]),
+        ("user", users[1]),
+        ("agent", agents[1]),
+        ("user", users[2]),
+        ("user", users[3]),
+        ("agent", agents[2]),
+    ]
+
+
+def transcript_of(page: dict[str, Any]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for turn in page["turns"]:
+        if turn["user_text"]:
+            out.append(("user", turn["user_text"]))
+        if turn["agent_text"] and turn["spoke"]:
+            out.append(("agent", turn["agent_text"].strip()))
+    return out
+
+
 def recorded_token(request: dict[str, Any]) -> str:
     """The token the worker really sent with a request (expired by now: tokens live 6 hours)."""
     (value,) = [v for k, v in request["headers"] if k.lower() == "authorization"]
@@ -85,10 +111,15 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
         r = send(server, request, token())
         assert r.status_code == 200, (request["path"], r.text)
         if request["path"] == "/observability/recordings/v0":
-            # the session summary is the call's posted usage record; what is not kept yet is said
+            # the session summary is the call's posted usage record, the chat history and audio are kept
             audio = next(p for p in request["multipart_parts"] if p["name"] == "audio")
-            assert r.json()["stored"] == {"usage": "AJ_cloud_upload", "audio": audio["bytes"]}
-            assert r.json()["not_kept"] == ["chat_history"]
+            chat = next(p for p in request["multipart_parts"] if p["name"] == "chat_history")
+            assert r.json()["stored"] == {
+                "usage": "AJ_cloud_upload",
+                "chat_history": len(chat["item_types"]),
+                "audio": audio["bytes"],
+            }
+            assert r.json()["absent"] == []
     calls = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=30).json()["calls"]
     (call,) = calls
     summary = json.loads((FIXTURE / "summary.json").read_text())
@@ -127,6 +158,9 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
     assert row["pass_rate"] is None
     # the recording plays: its page links it, aligned with the timeline, served whole or by range
     page = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}", timeout=30).json()
+    # one transcript: the chat history (sent twice: as log records and in the upload) placed in the span turns
+    assert page["transcript_source"] == "spans+chat_history"
+    assert transcript_of(page) == expected_transcript()
     audio = page["audio"]
     recorded = _recording_bytes()
     assert audio["url"] == f"/api/v1/calls/{call['call_id']}/audio"
@@ -280,3 +314,30 @@ def test_judge_verdicts_and_a_failed_outcome_count_per_agent(make_server: Any) -
         1,
         0.5,
     )
+
+
+def test_the_upload_alone_gives_the_transcript_and_the_spans_do_not_double_it(make_server: Any) -> None:
+    """A worker whose OTLP never arrived (or recorded no traces): the session upload alone makes the
+    call's transcript, with the latencies the framework measured; the spans and log records arriving
+    later merge into it, each line once."""
+    server = make_server(livekit_api_key=KEY, livekit_api_secret=SECRET)
+    (upload,) = [r for r in all_requests() if r["path"] == "/observability/recordings/v0"]
+    assert send(server, upload, token()).status_code == 200
+    page = httpx.get(f"{server.base_url}/api/v1/calls/AJ_cloud_upload", timeout=30).json()
+    assert page["transcript_source"] == "chat_history"
+    assert page["span_count"] == 0
+    said = transcript_of(page)
+    # without spans, a reply that was never said is not known: the chat history has what was said
+    assert said == expected_transcript()
+    truth = json.loads((FIXTURE / "summary.json").read_text())["ground_truth"]
+    replies = [t for t in page["turns"] if t["agent_text"]]
+    assert [t["response_s"] for t in replies] == pytest.approx(truth["e2e_latency_per_reply"])
+    assert [t["tools"][0]["name"] for t in page["turns"] if t["tools"]] == truth["function_calls"]
+    assert page["turns"][1]["tools"][0]["output"] == "It is sunny in Paris."
+    # the rest of what the worker sent: one transcript, the span turns carry it
+    for request in otlp_requests():
+        assert send(server, request, token()).status_code == 200
+    page = httpx.get(f"{server.base_url}/api/v1/calls/AJ_cloud_upload", timeout=30).json()
+    assert page["transcript_source"] == "spans+chat_history"
+    assert len(page["turns"]) == truth["user_turns"]
+    assert transcript_of(page) == said

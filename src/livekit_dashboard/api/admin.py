@@ -5,7 +5,7 @@ Every answer is the `{success, message, data}` envelope, errors included."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -52,6 +52,10 @@ EndDate = Annotated[
 ]
 UserEmail = Annotated[str | None, Query(description="Only records of this user.", examples=["alice@example.com"])]
 AssistantId = Annotated[str | None, Query(description="Only records of this assistant.", examples=["support"])]
+Simulated = Annotated[
+    Literal["exclude", "include", "only"],
+    Query(description="Simulated calls (LiveKit's agent simulations): left out (default), included, or only them."),
+]
 
 
 def usage_filter(
@@ -59,6 +63,7 @@ def usage_filter(
     end_date: EndDate = None,
     user_email: UserEmail = None,
     assistant_id: AssistantId = None,
+    simulated: Simulated = "exclude",
 ) -> UsageFilter:
     """The records a request asks about: started in [start_date, end_date], of one user/assistant."""
     now = time.time_ns()
@@ -69,7 +74,7 @@ def usage_filter(
     start = _date(start_date, "start_date", end - 30 * _DAY_NS)
     if start > end:
         raise EnvelopeError(400, "invalid start_date: after end_date")
-    return UsageFilter(start, end, (user_email or "").strip(), (assistant_id or "").strip())
+    return UsageFilter(start, end, (user_email or "").strip(), (assistant_id or "").strip(), simulated)
 
 
 Where = Annotated[UsageFilter, Depends(usage_filter)]

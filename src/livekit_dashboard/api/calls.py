@@ -38,6 +38,13 @@ async def calls(
         Literal["", "success", "fail", "none"],
         Query(description="Only calls whose agent tagged this outcome (none: no outcome tagged)."),
     ] = "",
+    simulated: Annotated[
+        Literal["exclude", "include", "only"],
+        Query(
+            description="Simulated calls (LiveKit's agent simulations): left out (default), included, or only them. "
+            "A call found by its id is found either way."
+        ),
+    ] = "exclude",
     q: Annotated[
         str,
         Query(
@@ -64,6 +71,7 @@ async def calls(
         min_response_s=min_response_s,
         models=parse_names("model", model),
         outcome=outcome,
+        simulated=simulated,
         q=q,
         sort=sort,
         descending=order == "desc",

@@ -7,13 +7,13 @@ points here (the same requests LiveKit Cloud receives), each with a LiveKit acce
 - `POST /observability/recordings/v0`: the session upload at the end of a call, multipart: `header`
   (livekit-protocol's MetricsRecordingHeader, whose `session_summary` is the SessionReport without its
   chat history), `chat_history` (JSON) and `audio` (ogg). The summary becomes the call's posted usage
-  record, as POST /v1/usage stores it; the audio is kept as the call's recording (played on its page).
-  The chat history is not kept yet (the answer says so)."""
+  record, as POST /v1/usage stores it; the chat history is kept as sent (the call page merges it with
+  the framework's `chat item` log records into one transcript); the audio is kept as the call's
+  recording (played on its page)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -29,14 +29,12 @@ from livekit_dashboard.ingest import DecodeError, IngestUnavailableError, UsageE
 
 __all__ = ["livekit_upload_router"]
 
-log = logging.getLogger(__name__)
 
 livekit_upload_router = APIRouter(
     prefix="/observability", tags=["LiveKit-compatible upload"], dependencies=[Depends(require_livekit_upload)]
 )
 
 _RECORDING_LIMIT = 256 * 1024 * 1024  # a long call's audio
-_NOT_KEPT = ("chat_history",)
 
 
 # livekit-agents' OTLP exporters: the same ingest as /v1/*
@@ -91,7 +89,21 @@ async def upload_recording(request: Request) -> JSONResponse:
         except IngestUnavailableError as exc:
             return _error(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
         stored["usage"] = accepted.call_id
-    # the usage first: a retried upload stores it once (idempotent) and the audio again
+    # the usage first: a retried upload stores it once (idempotent), the rest again (the newest wins)
+    if parts.get("chat_history") and call_id:
+        try:
+            items = json.loads(parts["chat_history"])
+        except ValueError as exc:
+            return _error(400, f"the chat_history part is not JSON: {exc}")
+        if not isinstance(items, dict) or not isinstance(items.get("items"), list):
+            return _error(400, "the chat_history part is not a chat history (an object with an items list)")
+        try:
+            await run_in_threadpool(
+                ingestor.store_chat_history, call_id, header.room_id, _session_start_ms(header), parts["chat_history"]
+            )
+        except IngestUnavailableError as exc:
+            return _error(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
+        stored["chat_history"] = len(items["items"])
     if parts.get("audio") and call_id:
         audio_type = types.get("audio") or "audio/ogg"
         if not audio_type.startswith("audio/"):
@@ -111,12 +123,20 @@ async def upload_recording(request: Request) -> JSONResponse:
             return _error(503, str(exc), {"Retry-After": str(exc.retry_after_s)})
         if kept:
             stored["audio"] = len(parts["audio"])
-    not_kept = [name for name in _NOT_KEPT if parts.get(name)]
-    if not_kept:
-        log.info("call %s: the upload's %s is not kept (not supported yet)", header.job_id, " and ".join(not_kept))
-    return JSONResponse(
-        {"job_id": header.job_id, "room_id": header.room_id, "stored": stored, "not_kept": not_kept}, 200
-    )
+    # what the worker did not send (its recording options) is simply absent: the answer names it
+    absent = [name for name in ("chat_history", "audio") if not parts.get(name)]
+    return JSONResponse({"job_id": header.job_id, "room_id": header.room_id, "stored": stored, "absent": absent}, 200)
+
+
+def _session_start_ms(header: MetricsRecordingHeader) -> int:
+    """When the session started (unix ms): the header's start time, else the summary's."""
+    if header.HasField("start_time") and header.start_time.ToMilliseconds() > 0:
+        return int(header.start_time.ToMilliseconds())
+    try:
+        summary = json.loads(header.session_summary) if header.session_summary else {}
+        return int(float(summary.get("started_at") or summary.get("timestamp") or 0) * 1000)
+    except (ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _audio_start_ms(header: MetricsRecordingHeader) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
@@ -95,6 +95,13 @@ async def get_panel(
             "cost_by: agent (default) or user.",
         ),
     ] = "",
+    simulated: Annotated[
+        Literal["exclude", "include", "only"],
+        Query(
+            description="Panels over calls (cost, outcomes): simulated calls (LiveKit's agent simulations) left "
+            "out (default), included, or only them."
+        ),
+    ] = "exclude",
 ) -> dict[str, Any]:
     panel = PANELS.get(name)
     if panel is None:
@@ -124,6 +131,7 @@ async def get_panel(
         text=text,
         group=group,
         by=by,
+        simulated=simulated,
     )
     rows = await run_in_threadpool(run_panel, services(request).engine, name, query)
     return {

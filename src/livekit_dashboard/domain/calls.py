@@ -279,7 +279,14 @@ def assemble_call(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     one axis, seconds from the call's first span) and whether content capture was on."""
     spans = [_Span.of(r) for r in rows]
     if not spans:
-        return {"origin_unix_nano": 0, "duration_s": 0.0, "turns": [], "timeline": [], "content_captured": False}
+        return {
+            "origin_unix_nano": 0,
+            "duration_s": 0.0,
+            "turns": [],
+            "timeline": [],
+            "lanes": list(LANES),
+            "content_captured": False,
+        }
     tree = _Tree(spans)
     origin = min(s.start for s in spans)
     users = sorted((s for s in spans if s.name == "user_turn"), key=lambda s: s.start)

@@ -33,7 +33,7 @@ from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.ingest.stats import IngestStats
 from livekit_dashboard.ingest.usage import parse_usage, usage_table
 from livekit_dashboard.store import RecordingFiles, StorageError
-from livekit_dashboard.store.tables import RECORDINGS
+from livekit_dashboard.store.tables import CHAT_HISTORIES, RECORDINGS
 
 __all__ = ["ExportResult", "IngestUnavailableError", "Ingestor", "UsageAccepted"]
 
@@ -180,6 +180,19 @@ class Ingestor:
         table = pa.Table.from_pylist([row], schema=RECORDINGS)
         self._submit({"lk_recordings": table}, _digest("recording", call_id.encode() + audio), 1)
         return True
+
+    def store_chat_history(self, call_id: str, room_id: str, started_ms: int, items: bytes) -> None:
+        """Keep the chat history a session upload carried (livekit-agents' ChatContext JSON, as sent) through
+        the write-ahead log. IngestUnavailableError when the disk is almost full or the queue is full."""
+        row = {
+            "CallId": call_id,
+            "RoomId": room_id,
+            "StartedAt": started_ms,
+            "Items": items.decode("utf-8", "replace"),
+            "UploadedAt": int(time.time() * 1000),
+        }
+        table = pa.Table.from_pylist([row], schema=CHAT_HISTORIES)
+        self._submit({"lk_chat_histories": table}, _digest("chat_history", call_id.encode() + items), 1)
 
     def _prepare(self, signal: Signal, request: Any, dropped: Counter[str]) -> Prepared:
         prepared = _PREPARE[signal](request)

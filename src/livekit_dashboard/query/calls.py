@@ -12,6 +12,7 @@ from typing import Any
 from livekit_dashboard.domain.calls import assemble_call
 from livekit_dashboard.domain.prices import COMPONENTS
 from livekit_dashboard.domain.timerange import format_ch_time
+from livekit_dashboard.domain.transcript import merge_chat_history, read_chat_items
 from livekit_dashboard.query.lookup import get_trace
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
@@ -50,6 +51,7 @@ class CallSearch:
     min_response_s: float = 0.0
     models: tuple[str, ...] = ()
     outcome: str = ""  # success, fail, none (no outcome tagged), or '' (any)
+    simulated: str = "exclude"  # production calls (exclude), a simulation's (only), or both (include)
     q: str = ""
     sort: str = "started_at"
     descending: bool = True
@@ -67,6 +69,7 @@ class CallSearch:
             "min_response_s": self.min_response_s,
             "models": list(self.models),
             "outcome": self.outcome,
+            "simulated": self.simulated,
             "q": self.q.strip(),
             "q_words": int(words),
             "sort": self.sort,
@@ -179,16 +182,21 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
     record = _call_row(rows[0]) if rows else None
     trace_id = record["trace_id"] if record else call_id.lower()
     if not _TRACE_ID.fullmatch(trace_id):
-        return None
-    # the spans and the logs are independent reads: side by side
+        if record is None:
+            return None
+        trace_id = ""  # a posted record without a trace (a worker that recorded no traces)
+    call_id = record["call_id"] if record else trace_id
+    # the spans, the logs and the chat history are independent reads: side by side
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.submit(get_trace, engine, trace_id)
-        logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit})
-        trace = found.result()
+        found = pool.submit(get_trace, engine, trace_id) if trace_id else None
+        chat = pool.submit(engine.query, load_sql("call_chat_items"), {"trace_id": trace_id, "call_id": call_id})
+        logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit}) if trace_id else []
+        trace = found.result() if found else None
+        items = read_chat_items(chat.result())
     if record is None and trace is None:
         return None
     spans = trace["spans"] if trace else []
-    call = assemble_call(spans)
+    call = merge_chat_history(assemble_call(spans), items)
     # a failure travels up its spans (tts_request_run -> tts_request -> tts_node): name it once, where
     # it surfaced last
     failed = {s["span_id"] for s in spans if s["status_code"] == "Error"}
@@ -202,7 +210,6 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
         for g in logs
         if g["severity_number"] >= 17
     ]
-    call_id = record["call_id"] if record else trace_id
     recording = call_recording(engine, call_id)
     audio = None
     if recording is not None:

@@ -60,6 +60,7 @@ class PanelQuery:
     text: str = ""
     group: str = ""
     by: str = ""
+    simulated: str = "exclude"  # the call-record panels: production calls, a simulation's, or both
 
     def values(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class PanelQuery:
             "text": self.text,
             "group": self.group,
             "by": self.by,
+            "simulated": self.simulated,
         }
 
 

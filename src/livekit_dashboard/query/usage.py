@@ -25,12 +25,14 @@ CALL_SORT_FIELDS = (
 
 @dataclass(frozen=True, slots=True)
 class UsageFilter:
-    """Records whose call started in [start, end] (both inclusive), optionally of one user/assistant."""
+    """Records whose call started in [start, end] (both inclusive), optionally of one user/assistant;
+    production calls only unless `simulated` is include or only."""
 
     start_ns: int
     end_ns: int
     user_email: str = ""
     assistant_id: str = ""
+    simulated: str = "exclude"
 
     def values(self) -> dict[str, Any]:
         return {
@@ -38,6 +40,7 @@ class UsageFilter:
             "end": format_ch_time(self.end_ns),
             "user_email": self.user_email,
             "assistant_id": self.assistant_id,
+            "simulated": self.simulated,
         }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 __all__ = [
+    "CHAT_HISTORIES",
     "LOGS",
     "METRICS_EXP_HISTOGRAM",
     "METRICS_GAUGE",
@@ -168,6 +169,14 @@ USAGE_POSTED = _schema(
     ("Errors", pa.uint64()),
 )
 
+
+CHAT_HISTORIES = _schema(
+    ("CallId", _STR),
+    ("RoomId", _STR),
+    ("StartedAt", pa.timestamp("ms", tz="UTC")),
+    ("Items", _STR),
+    ("UploadedAt", pa.timestamp("ms", tz="UTC")),
+)
 
 RECORDINGS = _schema(
     ("CallId", _STR),

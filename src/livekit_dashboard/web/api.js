@@ -63,6 +63,8 @@ export function readState() {
     services: p.getAll("service"),
     languages: p.getAll("language"),
     models: p.getAll("model"),
+    // LiveKit agent simulations' calls: left out of the call list, cost and outcomes unless asked
+    simulated: p.get("simulated") || "exclude",
   };
 }
 
@@ -74,6 +76,7 @@ export function stateParams(state, { forPage = false } = {}) {
   for (const s of state.services) p.append("service", s);
   for (const l of state.languages) p.append("language", l);
   for (const m of state.models) p.append("model", m);
+  if (state.simulated && state.simulated !== "exclude") p.set("simulated", state.simulated);
   if (forPage && state.refresh !== DEFAULTS.refresh) p.set("refresh", state.refresh);
   return p;
 }

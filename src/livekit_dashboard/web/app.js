@@ -114,6 +114,16 @@ async function renderControls(state) {
     REFRESH.map(([value, label]) => el("option", { value, text: label, selected: state.refresh === value })),
   );
   refresh.addEventListener("change", () => setState({ refresh: refresh.value }));
+  const traffic = el(
+    "select",
+    { id: "simulated", "aria-label": "Simulated calls", title: "Calls of LiveKit agent simulations (lk.simulation.*): the call list, cost and outcome panels leave them out unless asked" },
+    [
+      ["exclude", "Production calls"],
+      ["include", "+ simulated calls"],
+      ["only", "Simulated calls only"],
+    ].map(([value, label]) => el("option", { value, text: label, selected: state.simulated === value })),
+  );
+  traffic.addEventListener("change", () => setState({ simulated: traffic.value }));
   let options = { services: [], languages: [], models: [] };
   try {
     options = await getJSON("/api/v1/filters", new URLSearchParams({ start: state.start, end: state.end }));
@@ -132,6 +142,7 @@ async function renderControls(state) {
       options.models.map((m) => ({ value: m.model, label: `${m.model || "(unknown)"} · ${m.stages.join(", ")}` })),
       state.models,
     ),
+    traffic,
     refresh,
   );
 }

@@ -1,6 +1,6 @@
 -- query: call_list
--- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s, or whose agent tagged this outcome (none: no outcome); q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), outcome String, q String, q_words UInt8, sort String, descending UInt8, limit UInt32, offset UInt32
+-- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s, or whose agent tagged this outcome (none: no outcome), of the traffic asked for (simulated_calls; a call found by id is found whatever its traffic); q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range).
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), outcome String, simulated String, q String, q_words UInt8, sort String, descending UInt8, limit UInt32, offset UInt32
 -- returns: call_id String, k Nullable(Float64), total UInt64
 SELECT
     r.call_id AS call_id,
@@ -29,6 +29,7 @@ WHERE (
         ))
         OR (
             r.started_at >= {start:DateTime64(9, 'UTC')} AND r.started_at < {end:DateTime64(9, 'UTC')}
+            AND {{simulated_calls}}
             AND ({q:String} = '' OR r.trace_id IN (
                 -- calls where every word of q was said (by the caller or the agent, in any turn); a
                 -- call's turns happen after it starts, so look a few hours past the range's end

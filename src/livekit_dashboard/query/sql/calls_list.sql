@@ -1,6 +1,6 @@
 -- query: calls_list
 -- One page of usage records (calls) with their usage, cost and trace id, sorted by a numeric field.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String, sort String, descending UInt8, limit UInt32, offset UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String, simulated String, sort String, descending UInt8, limit UInt32, offset UInt32
 -- returns: total UInt64, call_id String, trace_id String, room_name String, service String, agent_name String, user_email String, assistant_id String, started_at String, ended_at String, call_duration_s Float64, models Array(String), llm_* UInt64, total_llm_tokens UInt64, tts_characters UInt64, tts_audio_duration Float64, stt_audio_duration Float64, turns UInt64, errors UInt64, close_reason String, source String, cost_usd Float64, cost_llm_usd Float64, cost_realtime_usd Float64, cost_tts_usd Float64, cost_stt_usd Float64, cost_excluded_usd Float64, unpriced_models Array(String)
 SELECT
     count() OVER () AS total,

@@ -1,6 +1,6 @@
 -- query: calls_summary
 -- Calls that started in the range: count, total and average duration, distinct users and assistants, cost (USD) and calls with unpriced usage.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String, simulated String
 -- returns: total_calls UInt64, total_duration_minutes Float64, avg_duration_seconds Float64, active_users UInt64, active_assistants UInt64, total_turns UInt64, total_errors UInt64, total_cost_usd Float64, unpriced_calls UInt64
 SELECT
     count() AS total_calls,

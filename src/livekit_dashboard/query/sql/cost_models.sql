@@ -1,6 +1,6 @@
 -- panel: cost_models
 -- Each model's usage and cost over the calls that started in the range (stage|provider|model and purpose: call, or judge and probe, which are not in the totals): calls, usage per component (domain/prices.py COMPONENTS order), cost (USD) of its priced usage, whether all its usage was priced, the price's source. Unpriced models list what a price would cover.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 -- returns: key String, stage String, provider String, model String, purpose String, calls UInt64, usage Array(Float64), cost_usd Float64, priced UInt8, sources Array(String)
 SELECT
     k AS key,

@@ -1,6 +1,6 @@
 -- panel: cost_over_time
 -- What the calls that started in each time bucket cost (USD, production usage), per stage (by=stage, the default), model (by=model: stage|provider|model) or service (by=service). A model filter keeps those models' cost.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, by String
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String, step_s UInt32, by String
 -- returns: bucket UInt32, series String, cost_usd Float64
 SELECT
     toUnixTimestamp(toStartOfInterval(r.started_at, toIntervalSecond({step_s:UInt32}))) AS bucket,

@@ -1,6 +1,6 @@
 -- panel: cost_totals
 -- What the calls that started in the range cost (USD, each priced with the prices in force at its start): in total, per call and per stage; how many calls have usage that no price covers (the unpriced share: their priced usage is counted, the rest is not, never as $0) and what evaluation judges and fallback recovery probes cost (excluded from the total). A model filter keeps the calls that used those models and those models' cost.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 -- returns: calls UInt64, cost_usd Float64, cost_per_call_usd Nullable(Float64), llm_usd Float64, realtime_usd Float64, tts_usd Float64, stt_usd Float64, excluded_usd Float64, unpriced_calls UInt64, unpriced_share Float64
 SELECT
     count() AS calls,

@@ -1,6 +1,6 @@
 -- query: usage_totals
 -- Usage and cost totals over the records that started in the range (bounds inclusive): overall, or per user, assistant, or UTC hour/day/week/month. Cost as the cost panels count it (production usage priced at each call's start; judges and recovery probes excluded; unpriced_records: calls with usage no price covers).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String, dimension String
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), user_email String, assistant_id String, simulated String, dimension String
 -- returns: group_key String, total_records UInt64, total_llm_input_audio_tokens UInt64, total_llm_input_text_tokens UInt64, total_llm_input_cached_audio_tokens UInt64, total_llm_input_cached_text_tokens UInt64, total_llm_output_audio_tokens UInt64, total_llm_output_text_tokens UInt64, total_llm_tokens UInt64, total_tts_characters UInt64, total_tts_audio_duration Float64, total_call_duration_minutes Float64, total_stt_audio_duration Float64, total_cost_usd Float64, total_cost_llm_usd Float64, total_cost_realtime_usd Float64, total_cost_tts_usd Float64, total_cost_stt_usd Float64, total_cost_excluded_usd Float64, unpriced_records UInt64
 SELECT
     multiIf(

@@ -68,13 +68,16 @@ function header(call) {
       backToCalls(),
       el("h1", { text: `Call ${call.call_id}` }),
       el("span", { class: "muted", text: when }),
-      el("a", { class: "trace-link", id: "raw-trace", href: `/traces/${call.trace_id}`, text: `Raw trace (${call.span_count} spans)` }),
+      call.trace_id
+        ? el("a", { class: "trace-link", id: "raw-trace", href: `/traces/${call.trace_id}`, text: `Raw trace (${call.span_count} spans)` })
+        : el("span", { class: "muted", id: "raw-trace", text: "no trace: the worker sent no spans for this call" }),
     ),
     el("p", { class: "muted call-who", text: who }),
-    r && (r.outcome || r.tags.length || r.evaluations.length)
+    r && (r.outcome || r.tags.length || r.evaluations.length || r.simulated)
       ? el(
           "p",
           { class: "call-outcome" },
+          r.simulated ? el("span", { class: "badge simulated", title: "a LiveKit agent simulation's call: left out of production lists, usage and cost", text: "simulated" }) : null,
           r.outcome ? el("span", { class: `badge outcome-${r.outcome}`, text: r.outcome }) : null,
           r.outcome_reason ? ` ${r.outcome_reason}` : "",
           r.tags.map((t) => el("span", { class: "badge tag", text: t })),
@@ -172,6 +175,12 @@ function stageChips(turn) {
   return el("div", { class: "chips" }, chips);
 }
 
+const SOURCES = {
+  spans: "what was said, from the call's spans",
+  chat_history: "from the agent's chat history (no spans: latencies as the framework measured them)",
+  "spans+chat_history": "what was said from the agent's chat history, latencies from the call's spans",
+};
+
 function transcript(call) {
   const noContent = "not captured (content capture is off: the agent ran with allow_pii=False or without recording text)";
   const turns = call.turns.map((turn) => {
@@ -188,12 +197,13 @@ function transcript(call) {
         stageChips(turn),
       ),
       turn.user_turn_span_id || turn.user_text ? said(turn.user_text, "user") : null,
+      (turn.handoffs || []).map((agent) => el("div", { class: "handoff muted", text: `handed off to ${agent}` })),
       turn.tools.map((tool) =>
         el(
           "div",
           { class: `tool ${tool.is_error ? "failed" : ""}` },
-          el("a", { href: `/traces/${call.trace_id}?span=${tool.span_id}`, text: `tool ${tool.name}` }),
-          el("span", { class: "muted", text: ` · ${seconds(tool.duration_s)}${tool.is_error ? " · failed" : ""}` }),
+          tool.span_id ? el("a", { href: `/traces/${call.trace_id}?span=${tool.span_id}`, text: `tool ${tool.name}` }) : el("span", { text: `tool ${tool.name}` }),
+          el("span", { class: "muted", text: `${tool.duration_s !== null ? ` · ${seconds(tool.duration_s)}` : ""}${tool.is_error ? " · failed" : ""}` }),
           el("div", { class: "mono", text: `arguments: ${tool.arguments || (call.content_captured ? "(none)" : "not captured")}` }),
           el("div", { class: "mono", text: `result: ${tool.output || (call.content_captured ? "(none)" : "not captured")}` }),
         ),
@@ -206,7 +216,7 @@ function transcript(call) {
   return el(
     "section",
     { class: "panel call-transcript" },
-    el("header", {}, el("h2", { text: "Transcript" })),
+    el("header", {}, el("h2", { text: "Transcript" }), el("span", { class: "muted transcript-source", text: SOURCES[call.transcript_source] || "" })),
     call.content_captured ? null : el("p", { class: "note content-off", text: `What was said is ${noContent}. Latencies, tools and errors are still shown.` }),
     turns.length ? turns : el("p", { class: "empty", text: "No turns." }),
   );

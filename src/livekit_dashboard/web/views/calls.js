@@ -153,7 +153,11 @@ export async function renderCalls(root) {
             { key: "response_p50_s", label: "Response p50", class: "num", format: seconds },
             { key: "response_max_s", label: "Slowest", class: "num", format: seconds },
             { key: "interruptions", label: "Interrupted", class: "num" },
-            { key: "outcome", label: "Outcome", format: (v, r) => (v ? el("span", { class: `badge outcome-${v}`, title: r.outcome_reason, text: v }) : "") },
+            {
+              key: "outcome",
+              label: "Outcome",
+              format: (v, r) => el("span", {}, r.simulated ? el("span", { class: "badge simulated", title: "a LiveKit agent simulation's call", text: "simulated" }) : null, v ? el("span", { class: `badge outcome-${v}`, title: r.outcome_reason, text: v }) : null),
+            },
             {
               key: "cost_usd",
               label: "Cost",

@@ -11,4 +11,4 @@ tts_characters, tts_audio_duration, stt_audio_duration, turns, errors, failures,
 responses, response_p50_s, response_max_s, flagged_latencies, interruptions, close_reason, source,
 cost_usd, cost_items, cost_llm_usd, cost_realtime_usd, cost_tts_usd, cost_stt_usd, cost_excluded_usd, unpriced_models,
 line_keys, line_purpose, line_usage, line_cost_usd, line_priced, line_source,
-outcome, outcome_reason, tags, evaluations
+outcome, outcome_reason, tags, evaluations, simulated

@@ -1,0 +1,167 @@
+"""The zero-code path with a real worker: livekit-agents (from PyPI) runs an AgentSession offline (fake
+providers built on the framework's base classes, scripts/record_livekit_fakes.py) in Cloud mode with
+only LIVEKIT_OBSERVABILITY_URL and the LiveKit key/secret set, pointed at a running server. Everything
+the framework sends must arrive: the call with its transcript, the usage the framework counted, the
+audio that plays, the outcome and tags the agent set. A simulation's job is kept out of production
+numbers unless asked for. One worker process per session (the framework's providers are process-wide)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from livekit_dashboard.server import DashboardServer
+from tests.conftest import DatabasePool, serving
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "APIruntimeTestKey"
+SECRET = "runtime-test-secret-0123456789abcdefghijklmnop"
+ADMIN = "admin-key-for-runtime-tests-0123456789"
+RANGE = {"start": "2020-01-01T00:00:00Z", "end": "2099-01-01T00:00:00Z"}
+
+pytestmark = pytest.mark.slow
+
+
+def run_worker(server: DashboardServer, out: Path, name: str, turns: str, **env: str) -> dict[str, Any]:
+    """One Cloud-mode job against the server; returns the framework's own accounting of it."""
+    environment = {
+        **os.environ,
+        "LIVEKIT_OBSERVABILITY_URL": server.base_url,
+        "LIVEKIT_API_KEY": KEY,
+        "LIVEKIT_API_SECRET": SECRET,
+        "LKD_SCENARIO": name,
+        "LKD_TURNS": turns,
+        **env,
+    }
+    environment.pop("LIVEKIT_URL", None)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "record_livekit.py"), "--scenario", "cloud_live", str(out)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return {
+        "usage": json.loads((out / "session_usage.json").read_text()),
+        "summary": json.loads((out / "summary.json").read_text()),
+    }
+
+
+def usage_of(framework: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    (found,) = [u for u in framework if u["type"] == kind]
+    return found
+
+
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory: pytest.TempPathFactory, chdb_dir: Path, database_pool: DatabasePool) -> Any:
+    with serving(
+        chdb_dir, database_pool, grpc_port=0, admin_key=ADMIN, livekit_api_key=KEY, livekit_api_secret=SECRET
+    ) as server:
+        production = run_worker(server, tmp_path_factory.mktemp("production"), "runtime_prod", "hello,weather")
+        simulated = run_worker(
+            server,
+            tmp_path_factory.mktemp("simulated"),
+            "runtime_sim",
+            "hello",
+            LKD_SIMULATION_RUN="SR_runtime_test",
+        )
+        yield server, production, simulated
+
+
+def test_a_worker_with_only_the_observability_url_shows_up_whole(worked: Any) -> None:
+    server, production, _ = worked
+    base = server.base_url
+    calls = httpx.get(f"{base}/api/v1/calls", params=RANGE, timeout=60).json()["calls"]
+    (call,) = calls  # the simulated one is left out by default
+    assert call["call_id"] == "AJ_runtime_prod"
+    assert call["agent_name"] == "recorded-agent"
+    # usage: exactly what the framework counted (session.usage)
+    framework = production["usage"]
+    llm, tts, stt = (usage_of(framework, k) for k in ("llm_usage", "tts_usage", "stt_usage"))
+    assert call["llm_input_text_tokens"] == llm["input_tokens"]
+    assert call["llm_input_cached_text_tokens"] == llm["input_cached_tokens"]
+    assert call["llm_output_text_tokens"] == llm["output_tokens"]
+    assert call["tts_characters"] == tts["characters_count"]
+    assert call["stt_audio_duration"] == pytest.approx(stt["audio_duration"], abs=1e-6)
+    assert call["turns"] == production["summary"]["ground_truth"]["user_turns"] == 2
+    # the outcome and tag the agent set (the evaluations log records)
+    assert (call["outcome"], call["outcome_reason"], call["tags"]) == (
+        "success",
+        "caller got the weather",
+        ["topic:weather"],
+    )
+    assert call["simulated"] == 0
+    page = httpx.get(f"{base}/api/v1/calls/{call['call_id']}", timeout=60).json()
+    # the spans arrived (the turns, the timeline) and the chat history made one transcript with them
+    assert page["span_count"] > 10
+    assert page["transcript_source"] == "spans+chat_history"
+    truth = production["summary"]["ground_truth"]
+    assert [t["user_text"] for t in page["turns"]] == truth["user_messages"]
+    assert [t["agent_text"] for t in page["turns"]] == [m.strip() for m in truth["assistant_messages"]]
+    assert [tool["name"] for t in page["turns"] for tool in t["tools"]] == truth["function_calls"]
+    # the logs arrived: the agent's own log line, inside the call's trace
+    assert any(log["body"] == "looking up the weather" for log in page["logs"])
+    # the metrics arrived (DELTA, the framework's own meter provider)
+    stats = httpx.get(f"{base}/api/v1/ingest/stats", timeout=30).json()
+    assert stats["metrics"]["stored"] > 0, stats
+    # the audio plays: the right content type, whole or by byte range
+    audio = page["audio"]
+    assert audio is not None
+    assert audio["content_type"] == "audio/ogg"
+    whole = httpx.get(f"{base}{audio['url']}", timeout=30)
+    assert whole.status_code == 200
+    assert whole.content[:4] == b"OggS"
+    assert len(whole.content) == audio["bytes"]
+    part = httpx.get(f"{base}{audio['url']}", headers={"Range": "bytes=0-3"}, timeout=30)
+    assert (part.status_code, part.content) == (206, b"OggS")
+
+
+def test_a_simulations_call_is_kept_out_of_production_numbers(worked: Any) -> None:
+    server, production, simulated = worked
+    base = server.base_url
+
+    def listed(mode: str) -> list[str]:
+        rows = httpx.get(f"{base}/api/v1/calls", params={**RANGE, "simulated": mode}, timeout=60).json()["calls"]
+        return sorted(r["call_id"] for r in rows)
+
+    assert listed("exclude") == ["AJ_runtime_prod"]
+    assert listed("only") == ["AJ_runtime_sim"]
+    assert listed("include") == ["AJ_runtime_prod", "AJ_runtime_sim"]
+    # found by its id whatever the traffic filter says
+    found = httpx.get(f"{base}/api/v1/calls", params={**RANGE, "q": "AJ_runtime_sim"}, timeout=60).json()
+    assert [c["simulated"] for c in found["calls"]] == [1]
+    # cost and outcome panels, and the admin usage API: production unless asked
+    panel = {"start": "2025-01-01T00:00:00Z", "end": "2030-01-01T00:00:00Z", "step": "1d"}
+
+    def totals(mode: str) -> dict[str, Any]:
+        r = httpx.get(f"{base}/api/v1/panels/cost_totals", params={**panel, "simulated": mode}, timeout=60)
+        assert r.status_code == 200, r.text
+        (row,) = r.json()["rows"]
+        return dict(row)
+
+    assert [totals(mode)["calls"] for mode in ("exclude", "only", "include")] == [1, 1, 2]
+    assert totals("include")["cost_usd"] == pytest.approx(totals("exclude")["cost_usd"] + totals("only")["cost_usd"])
+    sim_tts = usage_of(simulated["usage"], "tts_usage")["characters_count"]
+    prod_tts = usage_of(production["usage"], "tts_usage")["characters_count"]
+    admin = {"start_date": "2020-01-01T00:00:00Z", "end_date": "2099-01-01T00:00:00Z"}
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+
+    def tts_chars(mode: str) -> int:
+        r = httpx.get(
+            f"{base}/admin/analytics/tokens/summary", params={**admin, "simulated": mode}, headers=headers, timeout=60
+        )
+        assert r.status_code == 200, r.text
+        return int(r.json()["data"]["total_tts_characters"])
+
+    assert tts_chars("exclude") == prod_tts
+    assert tts_chars("only") == sim_tts
+    assert tts_chars("include") == prod_tts + sim_tts
