@@ -7,6 +7,7 @@ numbers unless asked for. One worker process per session (the framework's provid
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -165,3 +166,35 @@ def test_a_simulations_call_is_kept_out_of_production_numbers(worked: Any) -> No
     assert tts_chars("exclude") == prod_tts
     assert tts_chars("only") == sim_tts
     assert tts_chars("include") == prod_tts + sim_tts
+
+
+def test_a_simulations_spans_are_kept_out_of_the_span_panels(worked: Any) -> None:
+    """The span panels (tokens, requests, calls, latency) too: production unless asked, on the raw
+    rows (sub-hour steps) and on the hourly rollups alike."""
+    server, production, simulated = worked
+    base = server.base_url
+    llm_prod = usage_of(production["usage"], "llm_usage")
+    llm_sim = usage_of(simulated["usage"], "llm_usage")
+
+    # whole hours around the calls, so an hourly step reads the rollups only (no raw edges)
+    hour = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    window = {"start": (hour - dt.timedelta(hours=2)).isoformat(), "end": (hour + dt.timedelta(hours=2)).isoformat()}
+
+    def panel(name: str, mode: str, step: str) -> list[dict[str, Any]]:
+        params = {**window, "step": step, "simulated": mode}
+        r = httpx.get(f"{base}/api/v1/panels/{name}", params=params, timeout=60)
+        assert r.status_code == 200, r.text
+        return list(r.json()["rows"])
+
+    for step in ("1h", "60s"):  # whole hours read the rollups; 60 s buckets the raw rows
+        tokens = {mode: panel("token_usage_totals", mode, step)[0]["input_tokens"] for mode in ("exclude", "only")}
+        assert tokens == {"exclude": llm_prod["input_tokens"], "only": llm_sim["input_tokens"]}, step
+        both = panel("token_usage_totals", "include", step)[0]["input_tokens"]
+        assert both == llm_prod["input_tokens"] + llm_sim["input_tokens"]
+        calls = {mode: sum(r["calls"] for r in panel("services_languages", mode, step)) for mode in ("exclude", "only")}
+        assert calls == {"exclude": 1, "only": 1}, step
+        responses = {
+            mode: sum(r["responses"] for r in panel("latency_p95_over_time", mode, step))
+            for mode in ("exclude", "only")
+        }
+        assert responses == {"exclude": 2, "only": 1}, step

@@ -98,9 +98,10 @@ def span_turn(index: int, agent_start: float, **extra: Any) -> dict[str, Any]:
 
 def test_chat_items_go_to_the_span_turn_they_belong_to() -> None:
     # replies start 1.2 s and 3.4 s after the call's first span (at T0)
+    turns = [span_turn(1, 1.2), span_turn(2, 3.4)]
     call = {
         "origin_unix_nano": int(T0 * 1e9),
-        "turns": [span_turn(1, 1.2), span_turn(2, 3.4)],
+        "turns": turns,
         "content_captured": False,
     }
     merged = merge_chat_history(call, read_chat_items([upload(*HISTORY)]))
@@ -112,7 +113,7 @@ def test_chat_items_go_to_the_span_turn_they_belong_to() -> None:
     assert [(t["name"], t["output"]) for t in second["tools"]] == [("get_weather", "sunny")]
     assert first["tools"] == []
     # the input is not changed
-    assert call["turns"][0]["user_text"] == ""
+    assert turns[0]["user_text"] == ""
 
 
 def test_without_spans_each_caller_message_opens_a_turn() -> None:

@@ -49,7 +49,7 @@ def simulated_call_body() -> bytes:
     provider = TracerProvider(resource=Resource.create({"service.name": "sim-agent"}))
     provider.add_span_processor(SimpleSpanProcessor(memory))
     tracer = provider.get_tracer("livekit-agents")
-    marks = {"lk.simulation.enabled": True, "lk.simulation.run_id": "SR_1"}
+    marks: dict[str, bool | str] = {"lk.simulation.enabled": True, "lk.simulation.run_id": "SR_1"}
     with (
         tracer.start_as_current_span("agent_session", attributes={"lk.job_id": "AJ_simulated", **marks}),
         tracer.start_as_current_span("agent_turn", attributes={"lk.e2e_latency": 0.7, **marks}),

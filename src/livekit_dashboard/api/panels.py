@@ -98,8 +98,8 @@ async def get_panel(
     simulated: Annotated[
         Literal["exclude", "include", "only"],
         Query(
-            description="Panels over calls (cost, outcomes): simulated calls (LiveKit's agent simulations) left "
-            "out (default), included, or only them."
+            description="Calls of LiveKit agent simulations (lk.simulation.enabled): left out (default), "
+            "included, or only them."
         ),
     ] = "exclude",
 ) -> dict[str, Any]:

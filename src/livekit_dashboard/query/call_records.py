@@ -132,6 +132,7 @@ class CallRecords:
             "services": [],
             "languages": [],
             "models": [],
+            "simulated": "include",  # a call's failures and turns, whatever its traffic
             "settled_at": format_ch_time(settled_at_ms * 10**6),
             **self.prices.params(),
         }

@@ -1,6 +1,6 @@
 -- panel: conversations_below_threshold
 -- Calls with fewer than threshold agent turns (newest first, paginated; total counts all of them).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), threshold UInt32, limit UInt32, offset UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), threshold UInt32, limit UInt32, offset UInt32, simulated String
 -- returns: total UInt64, time_unix_nano Int64, service String, call_id String, room_name String, trace_id String, turns UInt64, duration_ms Float64
 SELECT
     count() OVER () AS total,

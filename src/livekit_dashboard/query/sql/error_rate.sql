@@ -1,6 +1,6 @@
 -- panel: error_rate
 -- Failed requests (after retries) of all provider requests, recovered requests, failed turns of all turns, calls with a failure of all calls; the error records and groups count the same failures.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 -- returns: requests UInt64, failed_requests UInt64, recovered_requests UInt64, request_error_rate Float64, turns UInt64, failed_turns UInt64, turn_error_rate Float64, calls UInt64, failed_calls UInt64, call_error_rate Float64, failures UInt64, tool_errors UInt64
 WITH
     -- provider requests and turns: whole hours inside [start, end) from the hourly rollups, the edges raw

@@ -1,6 +1,6 @@
 -- panel: http_request_duration_over_time
 -- Outbound request duration (avg, p95 in ms) per bucket, service and target host: from http.client.duration (ms) / http.client.request.duration (s) histograms when any exist in the range, else from provider request spans (target = provider); whole-hour buckets run http_request_duration_over_time_hourly.sql (a rollup, percentiles estimated).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, simulated String
 -- returns: bucket UInt32, service String, target String, source String, requests UInt64, avg_ms Float64, p95_ms Float64
 SELECT * FROM (
     {{http_client_histograms}}

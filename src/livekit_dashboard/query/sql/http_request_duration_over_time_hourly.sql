@@ -1,6 +1,6 @@
 -- query: http_request_duration_over_time_hourly
 -- http_request_duration_over_time for whole-hour buckets: whole hours from the hourly rollup (counts and averages exact, percentiles DDSketch estimates of about 1%), the partial hours at the range's edges from the raw rows.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, simulated String
 -- returns: bucket UInt32, service String, target String, source String, requests UInt64, avg_ms Float64, p95_ms Float64
 WITH
     {{hour_window}},

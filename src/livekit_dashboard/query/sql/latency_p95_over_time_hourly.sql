@@ -1,6 +1,6 @@
 -- query: latency_p95_over_time_hourly
 -- latency_p95_over_time for whole-hour buckets: whole hours from the hourly rollup (counts exact; percentiles DDSketch estimates, 1% relative accuracy), the partial hours at the range's edges from the raw rows.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, simulated String
 -- returns: bucket UInt32, service String, responses UInt64, flagged UInt64, p50_ms Nullable(Float64), p95_ms Nullable(Float64), p99_ms Nullable(Float64)
 WITH
     {{hour_window}}

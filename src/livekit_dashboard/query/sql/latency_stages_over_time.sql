@@ -1,6 +1,6 @@
 -- panel: latency_stages_over_time
 -- Where the response time goes, per time bucket and stage: the average and p95 (ms) of each turn's end-of-turn delay, transcription delay and on_user_turn_completed delay, and of every LLM step's time to first token and every TTS step's time to first byte (a turn with a tool call has two LLM steps). Stages overlap (transcription runs during the end-of-turn wait): they do not add up to the response latency. Values that are negative or over 30 s are counted as flagged, never averaged. Whole-hour buckets run latency_stages_over_time_hourly.sql (a rollup: averages exact, p95 estimated).
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, simulated String
 -- returns: bucket UInt32, stage String, values UInt64, flagged UInt64, avg_ms Nullable(Float64), p95_ms Nullable(Float64)
 SELECT
     bucket,

@@ -1,6 +1,6 @@
 -- query: latency_stages_over_time_hourly
 -- latency_stages_over_time for whole-hour buckets: whole hours from the hourly rollup lk_stage_hours (counts and averages exact; p95 a DDSketch estimate, 1% relative accuracy), the partial hours at the range's edges from the raw rows.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, simulated String
 -- returns: bucket UInt32, stage String, values UInt64, flagged UInt64, avg_ms Nullable(Float64), p95_ms Nullable(Float64)
 WITH
     {{hour_window}}

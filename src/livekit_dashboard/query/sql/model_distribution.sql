@@ -1,6 +1,6 @@
 -- panel: model_distribution
 -- Requests per model and stage (llm, realtime, tts, stt), one row per provider request: no double counting.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 -- returns: stage String, provider String, model String, requests UInt64
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the edges from lk_requests

@@ -1,6 +1,6 @@
 -- panel: requests_over_time
 -- LLM requests (pipeline llm_request and realtime_inference) per time bucket and service.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, simulated String
 -- returns: bucket UInt32, service String, requests UInt64, failed UInt64
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the rest from lk_requests; with a

@@ -1,6 +1,6 @@
 -- panel: services_languages
 -- Calls and spans per service.name x telemetry.sdk.language, with service and SDK versions from the lk_span_minutes rollup: the range is widened to the whole minutes it touches.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), simulated String
 -- returns: service String, language String, service_version String, sdk_version String, calls UInt64, spans UInt64
 SELECT
     ServiceName AS service,

@@ -1,6 +1,6 @@
 -- panel: speech_usage
 -- TTS requests, characters and audio seconds (from TTS request spans) and STT audio seconds (from livekit-agents' usage counters) per service; unattributed_stt_s is STT counted by sessions without a job (no job or room id), which no call's usage record can hold.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), simulated String
 -- returns: service String, tts_requests UInt64, tts_characters UInt64, tts_audio_s Float64, stt_audio_s Float64, unattributed_stt_s Float64
 SELECT
     service,

@@ -1,6 +1,6 @@
 -- panel: token_usage_over_time
 -- Input and output tokens of LLM and realtime requests per time bucket and service (per model with by_model=1), plus what livekit-agents counted but no span carries, at the end of its call.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, by_model UInt8
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), step_s UInt32, by_model UInt8, simulated String
 -- returns: bucket UInt32, service String, model String, input_tokens UInt64, output_tokens UInt64
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the rest from lk_requests; with a

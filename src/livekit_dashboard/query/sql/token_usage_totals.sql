@@ -1,6 +1,6 @@
 -- panel: token_usage_totals
 -- Token sums of LLM and realtime requests in the range, plus what livekit-agents counted for calls ending in it but no span carries (unattributed_tokens); input includes cached, total = input + output.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 -- returns: requests UInt64, input_tokens UInt64, output_tokens UInt64, total_tokens UInt64, cache_read_tokens UInt64, cache_write_tokens UInt64, reasoning_tokens UInt64, input_audio_tokens UInt64, input_text_tokens UInt64, output_audio_tokens UInt64, output_text_tokens UInt64, unattributed_tokens UInt64
 WITH
     -- whole hours inside [start, end) come from lk_request_hours, the edges from lk_requests

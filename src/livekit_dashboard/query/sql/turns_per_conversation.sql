@@ -1,6 +1,6 @@
 -- panel: turns_per_conversation
 -- Average agent turns per call, over calls started in the range.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 -- returns: calls UInt64, turns UInt64, avg_turns Float64
 SELECT
     count() AS calls,

@@ -33,7 +33,7 @@ GROUP BY Minute, ServiceName, Language, ServiceVersion, SdkVersion;
 -- spans stored before this migration (on a cluster, run it where the data is)
 -- a crash during the backfill re-runs this file: start from empty, never add the rows twice
 TRUNCATE TABLE IF EXISTS lk_span_minutes {{on_cluster}};
-INSERT INTO lk_span_minutes
+INSERT INTO lk_span_minutes (Minute, ServiceName, Language, ServiceVersion, SdkVersion, Spans, Calls)
 SELECT
     toStartOfMinute(Timestamp) AS Minute,
     ServiceName,

@@ -45,7 +45,10 @@ GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 -- requests stored before this migration (on a cluster, run it where the data is)
 -- a crash during the backfill re-runs this file: start from empty, never add the rows twice
 TRUNCATE TABLE IF EXISTS lk_request_hours {{on_cluster}};
-INSERT INTO lk_request_hours
+INSERT INTO lk_request_hours (
+    Hour, Stage, ServiceName, Language, Provider, Model, Requests, Failed, InputTokens, OutputTokens, CacheReadTokens,
+    CacheWriteTokens, ReasoningTokens, InputAudioTokens, InputTextTokens, OutputAudioTokens, OutputTextTokens
+)
 SELECT
     toStartOfHour(Timestamp) AS Hour, Stage, ServiceName, Language, Provider, Model,
     count() AS Requests,

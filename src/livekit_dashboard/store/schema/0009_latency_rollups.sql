@@ -70,7 +70,9 @@ GROUP BY Hour, Stage, ServiceName, Language, Provider, Model;
 
 -- a crash during the backfill re-runs this file: start from empty, never add the rows twice
 TRUNCATE TABLE IF EXISTS lk_request_latency_hours {{on_cluster}};
-INSERT INTO lk_request_latency_hours
+INSERT INTO lk_request_latency_hours (
+    Hour, Stage, ServiceName, Language, Provider, Model, Requests, DurationSum, Duration, TtftN, TtftSum, Ttft
+)
 SELECT
     toStartOfHour(Timestamp) AS Hour, Stage, ServiceName, Language, Provider, Model,
     count() AS Requests,
@@ -102,7 +104,7 @@ GROUP BY Day, TraceId;
 
 -- a crash during the backfill re-runs this file: start from empty, never add the rows twice
 TRUNCATE TABLE IF EXISTS lk_call_turns {{on_cluster}};
-INSERT INTO lk_call_turns
+INSERT INTO lk_call_turns (Day, TraceId, Turns, Failed)
 SELECT toDate(Timestamp) AS Day, TraceId, count() AS Turns, countIf(IsError = 1) AS Failed
 FROM lk_turns
 GROUP BY Day, TraceId;

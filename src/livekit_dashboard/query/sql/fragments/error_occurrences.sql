@@ -2,7 +2,7 @@
 -- The error records of [start, end) (failures, recovered requests, tool errors), each with the provider
 -- and model of its stage: a record whose span names none (a failed agent_turn, a realtime reply that
 -- failed before any span existed) takes those of the call's requests of the same stage.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 SELECT
     e.Timestamp AS Timestamp, e.TraceId AS TraceId, e.SpanId AS SpanId, e.ServiceName AS ServiceName,
     e.SpanName AS SpanName, e.Stage AS Stage,

@@ -3,7 +3,7 @@
 -- (its failing ancestors are its path, not more failures; retry attempts belong to their request), a
 -- realtime reply that failed before any span existed (an ERROR log), and a tool that returned an error.
 -- Kind: failure | tool_error. Filters: service, SDK language, calls that used a model.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 SELECT
     Timestamp, TraceId, SpanId, ServiceName, Language, SpanName, Stage, Provider, Model, ErrorType, Message,
     DurationNs, HttpMethod, HttpStatus, if(RecordKind = 'tool', 'tool_error', 'failure') AS Kind

@@ -1,7 +1,7 @@
 -- fragment: recovered
 -- Provider requests of [start, end) that succeeded after failed attempts: one row per request (its span
 -- id, the first failed attempt's error, the number of failed attempts). Kind: recovered.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), simulated String
 SELECT
     min(a_ts) AS Timestamp, a_trace AS TraceId, a_parent AS SpanId, any(a_service) AS ServiceName,
     any(a_language) AS Language, replaceOne(any(a_span), '_run', '') AS SpanName, any(a_stage) AS Stage,
