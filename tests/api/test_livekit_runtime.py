@@ -198,3 +198,22 @@ def test_a_simulations_spans_are_kept_out_of_the_span_panels(worked: Any) -> Non
             for mode in ("exclude", "only")
         }
         assert responses == {"exclude": 2, "only": 1}, step
+
+
+def test_what_the_worker_did_not_record_is_absent_and_the_page_says_so(make_server: Any, tmp_path: Path) -> None:
+    """record={"audio": False}: the transcript, usage and outcome arrive, the recording does not; the
+    call page has no audio (its UI says there is no recording) and nothing half-made is stored."""
+    server = make_server(grpc_port=0, livekit_api_key=KEY, livekit_api_secret=SECRET)
+    ran = run_worker(server, tmp_path, "runtime_noaudio", "hello", LKD_RECORD='{"audio": false}')
+    (call,) = httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=60).json()["calls"]
+    assert call["call_id"] == "AJ_runtime_noaudio"
+    assert call["source"] == "posted"
+    assert call["tts_characters"] == usage_of(ran["usage"], "tts_usage")["characters_count"]
+    assert call["outcome"] == "success"
+    page = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}", timeout=60).json()
+    assert page["audio"] is None
+    assert page["transcript_source"] == "spans+chat_history"
+    assert [t["user_text"] for t in page["turns"]] == ran["summary"]["ground_truth"]["user_messages"]
+    audio = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}/audio", timeout=30)
+    assert audio.status_code == 404
+    assert "has no recording" in audio.text
