@@ -217,3 +217,20 @@ def test_what_the_worker_did_not_record_is_absent_and_the_page_says_so(make_serv
     audio = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}/audio", timeout=30)
     assert audio.status_code == 404
     assert "has no recording" in audio.text
+
+
+def test_a_worker_with_another_secret_stores_nothing(make_server: Any, tmp_path: Path) -> None:
+    """The worker signs its uploads with a secret the server does not hold: every request (traces,
+    logs, metrics, the session upload) is refused and nothing of the call is stored."""
+    server = make_server(grpc_port=0, livekit_api_key=KEY, livekit_api_secret=SECRET)
+    run_worker(
+        server, tmp_path, "runtime_wrong", "hello", LIVEKIT_API_SECRET="another-secret-0123456789abcdefghijklmnop"
+    )
+    assert httpx.get(f"{server.base_url}/api/v1/calls", params=RANGE, timeout=60).json()["total"] == 0
+    stats = httpx.get(f"{server.base_url}/api/v1/ingest/stats", timeout=30).json()
+    assert [stats[signal]["stored"] for signal in ("traces", "logs", "metrics")] == [0, 0, 0], stats
+    counts = server.engine.query(
+        "SELECT (SELECT count() FROM otel_traces) + (SELECT count() FROM otel_logs) "
+        "+ (SELECT count() FROM lk_chat_histories) + (SELECT count() FROM lk_recordings) AS n"
+    )
+    assert counts[0]["n"] == 0
