@@ -16,6 +16,7 @@ import uvicorn
 from livekit_dashboard.api import (
     Authorizer,
     IngestGate,
+    ServerMetrics,
     Services,
     create_app,
     livekit_token_verifier,
@@ -140,6 +141,8 @@ class DashboardServer:
                 self.ingest_gate,
                 self.call_records,
                 self.recordings,
+                # the server's own metrics; table sizes from the writer's engine (no read-your-writes wait)
+                ServerMetrics(self.ingestor, self.authorizer, storage),
             )
         )
         self._stopping = threading.Event()

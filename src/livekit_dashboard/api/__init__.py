@@ -6,11 +6,13 @@ from livekit_dashboard.api.auth import Authorizer
 from livekit_dashboard.api.gate import IngestGate
 from livekit_dashboard.api.grpc import start_grpc_server
 from livekit_dashboard.api.livekit_tokens import livekit_token_verifier
+from livekit_dashboard.api.metrics import ServerMetrics
 from livekit_dashboard.api.services import Services
 
 __all__ = [
     "Authorizer",
     "IngestGate",
+    "ServerMetrics",
     "Services",
     "create_app",
     "livekit_token_verifier",

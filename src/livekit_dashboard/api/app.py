@@ -18,6 +18,7 @@ from livekit_dashboard.api.gate import IngestGateMiddleware
 from livekit_dashboard.api.keys import keys_router
 from livekit_dashboard.api.livekit_upload import livekit_upload_router
 from livekit_dashboard.api.lookup import lookup_router
+from livekit_dashboard.api.metrics import HttpMetricsMiddleware, metrics_router
 from livekit_dashboard.api.otlp import otlp_router
 from livekit_dashboard.api.panels import panels_router
 from livekit_dashboard.api.prices import prices_router
@@ -85,6 +86,7 @@ def create_app(app_services: Services) -> FastAPI:
     app.state.services = app_services
 
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, metrics=app_services.metrics)
     install_error_handlers(app)
     read = [Depends(require(Permission.READ))]
     app.include_router(otlp_router, dependencies=[Depends(require(Permission.INGEST))])
@@ -96,6 +98,7 @@ def create_app(app_services: Services) -> FastAPI:
     app.include_router(admin_router)
     app.include_router(keys_router)
     app.include_router(prices_router)
+    app.include_router(metrics_router, dependencies=read)
 
     @app.get("/healthz", tags=["Health"], summary="Liveness: 200 while the process answers (no storage access)")
     async def healthz() -> dict[str, str]:

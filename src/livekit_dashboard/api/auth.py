@@ -15,7 +15,7 @@ import enum
 import math
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -158,6 +158,9 @@ class Authorizer:
         self.required = required
         self._token_verifier = token_verifier
         self.limiter = FailedKeyLimiter(limit=failed_keys_per_minute, clock=clock)
+        # refused requests since start, by why (AuthFailure names): the server's /metrics
+        self._refusals: Counter[str] = Counter()
+        self._refusals_lock = threading.Lock()
         # wrong guessable secrets from every address together (addresses are cheap to get)
         self._all = FailedKeyLimiter(limit=failed_keys_per_minute * 5, clock=clock)
 
@@ -171,8 +174,13 @@ class Authorizer:
         `strict` makes any permission need one)."""
         if not self.required and not strict and needed is not Permission.ADMIN:
             return None
-        principal = self._authenticate(credentials)
+        try:
+            principal = self._authenticate(credentials)
+        except AuthError as exc:
+            self._refused(exc.failure)
+            raise
         if needed not in principal.permissions:
+            self._refused(AuthFailure.FORBIDDEN)
             held = (
                 f"this key's role is {principal.role}"
                 if principal.role
@@ -180,6 +188,15 @@ class Authorizer:
             )
             raise AuthError(AuthFailure.FORBIDDEN, f"this route needs a {_roles_with(needed)} key; {held}")
         return principal
+
+    def refusals(self) -> dict[str, int]:
+        """Requests refused since start, by why: unauthenticated, forbidden, rate_limited."""
+        with self._refusals_lock:
+            return dict(self._refusals)
+
+    def _refused(self, failure: AuthFailure) -> None:
+        with self._refusals_lock:
+            self._refusals[failure.name.lower()] += 1
 
     def _authenticate(self, credentials: Credentials) -> Principal:
         secret, client = credentials.secret, credentials.client

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
@@ -15,6 +15,9 @@ from livekit_dashboard.domain.roles import Permission
 from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.query import CallRecords
 from livekit_dashboard.store import Engine, KeyStore, RecordingFiles
+
+if TYPE_CHECKING:  # api/metrics.py reads the services it is registered in
+    from livekit_dashboard.api.metrics import ServerMetrics
 
 __all__ = ["Services", "client_address", "require", "require_livekit_upload", "services"]
 
@@ -29,6 +32,7 @@ class Services:
     ingest_gate: IngestGate
     call_records: CallRecords  # settled calls and the prices they are priced with
     recordings: RecordingFiles  # call audio files
+    metrics: ServerMetrics  # the server's own Prometheus metrics (GET /metrics)
 
 
 def services(request: Request) -> Services:

@@ -98,6 +98,8 @@ class Batcher:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
         self.inserts = 0
+        # told each successful insert's duration (seconds) and rows: the server's /metrics histograms
+        self.on_insert: Callable[[float, int], None] | None = None
         self.quarantined_rows = 0
         self.recovered_rows = 0
         self.duplicate_requests = 0
@@ -105,6 +107,10 @@ class Batcher:
         self._refused: deque[tuple[float, int]] = deque()  # (when, rows) refused lately: unmet demand
         self._last_error: str | None = None  # the last insert failure, until an insert succeeds again
         self._wal_error: str | None = None  # the last failed append, until an append succeeds again
+
+    def wal_bytes(self) -> int:
+        """Bytes the write-ahead log holds on disk."""
+        return self._wal.bytes_on_disk()
 
     def between_inserts(self) -> contextlib.AbstractContextManager[object]:
         """Hold off inserts for a moment (the block): what is in storage then is whole inserts only."""
@@ -337,7 +343,10 @@ class Batcher:
                 backoff_s = min(self._max_backoff_s, backoff_s * 2)
                 continue
             backoff_s = 0.1
-            rate = sum(item.num_rows for item in batch) / max(time.monotonic() - started, 1e-3)
+            took_s, rows = time.monotonic() - started, sum(item.num_rows for item in batch)
+            if self.on_insert is not None:
+                self.on_insert(took_s, rows)
+            rate = rows / max(took_s, 1e-3)
             self._rows_per_s = rate if not self._rows_per_s else 0.8 * self._rows_per_s + 0.2 * rate
             self._done(batch)
             batch = []

@@ -252,7 +252,12 @@ class Ingestor:
             "quarantined_rows": self._batcher.quarantined_rows,
             "recovered_rows": self._batcher.recovered_rows,
             "free_disk_bytes": self._disk.free_bytes(),
+            "wal_bytes": self._batcher.wal_bytes(),
         }
+
+    def observe_inserts(self, callback: Callable[[float, int], None]) -> None:
+        """Tell `callback` each insert's duration (seconds) and rows once it is in storage."""
+        self._batcher.on_insert = callback
 
 
 def _response(prepared: Prepared) -> Any:

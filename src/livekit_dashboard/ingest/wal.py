@@ -326,6 +326,17 @@ class WriteAheadLog:
 
     # -- batches and checkpoints ------------------------------------------------------------------
 
+    def bytes_on_disk(self) -> int:
+        """Bytes of the log's segment files (what is not yet known to be in storage, and the current
+        segment)."""
+        total = 0
+        for segment in self._segments():
+            try:
+                total += self._path(segment).stat().st_size
+            except FileNotFoundError:  # checkpointed away meanwhile
+                continue
+        return total
+
     def token(self, start: Position, end: Position) -> str:
         """The insert deduplication token of the batch of frames from `start` to `end`."""
         return f"{self.instance_id}:{start}-{end}"

@@ -1,6 +1,7 @@
 """Storage: the only package that talks to ClickHouse (embedded chDB or a server)."""
 
 from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key
+from livekit_dashboard.store.catalog import TableSize, table_sizes
 from livekit_dashboard.store.durability import apply_durability
 from livekit_dashboard.store.engine import (
     DataDirInUseError,
@@ -24,6 +25,7 @@ __all__ = [
     "Retention",
     "StorageError",
     "StorageMonitor",
+    "TableSize",
     "apply_durability",
     "apply_migrations",
     "apply_retention",
@@ -31,4 +33,5 @@ __all__ = [
     "is_generated_key",
     "open_engine",
     "probe_writes",
+    "table_sizes",
 ]

@@ -1,10 +1,12 @@
-"""Catalog: what storage says about its own tables (their current CREATE statements)."""
+"""Catalog: what storage says about its own tables (their current CREATE statements, their sizes)."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from livekit_dashboard.store.engine import Engine
 
-__all__ = ["table_definition"]
+__all__ = ["TableSize", "table_definition", "table_sizes"]
 
 
 def table_definition(engine: Engine, table: str) -> str | None:
@@ -14,3 +16,18 @@ def table_definition(engine: Engine, table: str) -> str | None:
         {"t": table},
     )
     return str(rows[0]["q"]) if rows else None
+
+
+class TableSize(NamedTuple):
+    table: str
+    bytes: int
+    rows: int
+
+
+def table_sizes(engine: Engine) -> list[TableSize]:
+    """Each table's bytes on disk and rows (its active parts), by name."""
+    rows = engine.query(
+        "SELECT table, sum(bytes_on_disk) AS bytes, sum(rows) AS rows FROM system.parts "
+        "WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table"
+    )
+    return [TableSize(str(r["table"]), int(r["bytes"]), int(r["rows"])) for r in rows]
