@@ -75,12 +75,14 @@ class DatabasePool:
             drop_database(self._admin, name)
             return
         tables = self._admin.query(
-            "SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' "
-            "AND name != 'livekit_dashboard_migrations'",
+            "SELECT name, position(create_table_query, ' TTL ') > 0 AS ttl FROM system.tables "
+            "WHERE database = {db:String} AND engine LIKE '%MergeTree' AND name != 'livekit_dashboard_migrations'",
             {"db": name},
         )
         for row in tables:
             self._admin.command(f"TRUNCATE TABLE `{name}`.`{row['name']}` SYNC")
+            if row["ttl"]:  # a test's retention setting is not the next test's
+                self._admin.command(f"ALTER TABLE `{name}`.`{row['name']}` REMOVE TTL")
         self._free.append(name)
 
     def close(self) -> None:

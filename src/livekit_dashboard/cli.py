@@ -13,6 +13,7 @@ import typer
 
 from livekit_dashboard import __version__
 from livekit_dashboard.config import Settings
+from livekit_dashboard.logconfig import configure_logging
 
 __all__ = ["app", "main"]
 
@@ -23,24 +24,95 @@ app = typer.Typer(
     add_completion=False,
 )
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (env LIVEKIT_DASHBOARD_DATA_DIR).")]
-HostOpt = Annotated[str | None, typer.Option("--host", help="Bind address (env LIVEKIT_DASHBOARD_HOST).")]
+
+def _default(name: str) -> str:
+    """A setting's default as --help shows it (options left out fall back to the environment variable,
+    then to this default)."""
+    default = Settings.model_fields[name].default
+    return "none" if default in ("", None) else str(default)
+
+
+DataDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Data directory (env LIVEKIT_DASHBOARD_DATA_DIR).", show_default=_default("data_dir")
+    ),
+]
+HostOpt = Annotated[
+    str | None,
+    typer.Option("--host", help="Bind address (env LIVEKIT_DASHBOARD_HOST).", show_default=_default("host")),
+]
 PortOpt = Annotated[
-    int | None, typer.Option("--port", help="HTTP port: UI, API, OTLP/HTTP (env LIVEKIT_DASHBOARD_PORT).")
+    int | None,
+    typer.Option(
+        "--port", help="HTTP port: UI, API, OTLP/HTTP (env LIVEKIT_DASHBOARD_PORT).", show_default=_default("port")
+    ),
 ]
 GrpcPortOpt = Annotated[
     int | None,
-    typer.Option("--grpc-port", help="OTLP/gRPC port, 0 disables (env LIVEKIT_DASHBOARD_GRPC_PORT)."),
+    typer.Option(
+        "--grpc-port",
+        help="OTLP/gRPC port, 0 disables (env LIVEKIT_DASHBOARD_GRPC_PORT).",
+        show_default=_default("grpc_port"),
+    ),
 ]
 DsnOpt = Annotated[
     str | None,
-    typer.Option("--storage-dsn", help="chdb:///path or http(s)://host:8123 (env LIVEKIT_DASHBOARD_STORAGE_DSN)."),
+    typer.Option(
+        "--storage-dsn",
+        help="chdb:///path or http(s)://host:8123 instead of --data-dir (env LIVEKIT_DASHBOARD_STORAGE_DSN).",
+        show_default=_default("storage_dsn"),
+    ),
 ]
 
 PricesOpt = Annotated[
     Path | None,
-    typer.Option("--prices", help="TOML file of your own prices, docs/cost.md (env LIVEKIT_DASHBOARD_PRICES_FILE)."),
+    typer.Option(
+        "--prices",
+        help="TOML file of your own prices, docs/cost.md (env LIVEKIT_DASHBOARD_PRICES_FILE).",
+        show_default=_default("prices_file"),
+    ),
 ]
+AlertsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--alerts",
+        help="YAML file of alert rules, docs/alerts.md (env LIVEKIT_DASHBOARD_ALERTS_FILE).",
+        show_default=_default("alerts_file"),
+    ),
+]
+AccessLogOpt = Annotated[
+    bool,
+    typer.Option(
+        "--access-log",
+        help="Log each HTTP request: method, path, status, duration (env LIVEKIT_DASHBOARD_ACCESS_LOG).",
+        show_default=False,
+    ),
+]
+LogFormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--log-format",
+        help="text, or json: one JSON object per line on stderr (env LIVEKIT_DASHBOARD_LOG_FORMAT).",
+        show_default=_default("log_format"),
+    ),
+]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"livekit-dashboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    pass
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -62,7 +134,7 @@ def _open_server(settings: Settings) -> Any:
     from livekit_dashboard.server import DashboardServer
     from livekit_dashboard.store import StorageError
 
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     try:
         server = DashboardServer(settings)
         server.start_background()
@@ -73,16 +145,21 @@ def _open_server(settings: Settings) -> Any:
     return server
 
 
-def _announce(server: Any) -> None:
+def _announce(server: Any, ui_range: str = "") -> None:
+    """The startup banner: storage, URLs (the UI's on a range that holds the data, when given), keys."""
+    from livekit_dashboard.keys_cli import banner_lines
+
     url = server.base_url
     typer.echo(f"livekit-dashboard {__version__}: storage {server.engine.description}")
-    typer.echo(f"  web UI          {url}/")
+    typer.echo(f"  web UI          {url}/{f'?{ui_range}' if ui_range else ''}")
     typer.echo(f"  OTLP/HTTP       {url}/v1/traces  /v1/logs  /v1/metrics")
     if server.grpc_port:
         typer.echo(f"  OTLP/gRPC       {server.settings.host}:{server.grpc_port}")
     else:
         typer.echo("  OTLP/gRPC       disabled")
     typer.echo(f"  API docs        {url}/docs")
+    for line in banner_lines(server.settings, server.keys, server.authorizer.required):
+        typer.echo(line)
 
 
 def _run_until_signal(server: Any) -> None:
@@ -94,7 +171,10 @@ def _run_until_signal(server: Any) -> None:
     try:
         server.wait()
     finally:
-        typer.echo("livekit-dashboard: stopping (writing queued data)", err=True)
+        if server.settings.log_format == "json":  # stderr carries JSON lines only
+            logging.getLogger("livekit_dashboard").info("stopping (writing queued data)")
+        else:
+            typer.echo("livekit-dashboard: stopping (writing queued data)", err=True)
         server.stop()
 
 
@@ -106,10 +186,21 @@ def serve(
     grpc_port: GrpcPortOpt = None,
     storage_dsn: DsnOpt = None,
     prices: PricesOpt = None,
+    alerts: AlertsOpt = None,
+    access_log: AccessLogOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Serve the web UI, the JSON API and OTLP (HTTP and gRPC) on one process."""
     settings = _settings(
-        data_dir=data_dir, host=host, port=port, grpc_port=grpc_port, storage_dsn=storage_dsn, prices_file=prices
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        grpc_port=grpc_port,
+        storage_dsn=storage_dsn,
+        prices_file=prices,
+        alerts_file=alerts,
+        access_log=access_log or None,  # left out: the environment decides
+        log_format=log_format,
     )
     server = _open_server(settings)
     _announce(server)
@@ -128,15 +219,24 @@ def demo(
     days: Annotated[float, typer.Option(help="Spread the calls over the last DAYS days.", min=0.01)] = 7.0,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 42,
     exit_after_load: Annotated[bool, typer.Option(help="Stop once the demo data is loaded.")] = False,
+    access_log: AccessLogOpt = False,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """The same server, pre-filled with realistic LiveKit voice-agent telemetry."""
     from livekit_dashboard.demo import DemoConfig, generate
     from livekit_dashboard.query import count_spans
 
-    settings = _settings(data_dir=data_dir, host=host, port=port, grpc_port=grpc_port)
+    settings = _settings(
+        data_dir=data_dir,
+        host=host,
+        port=port,
+        grpc_port=grpc_port,
+        access_log=access_log or None,
+        log_format=log_format,
+    )
     server = _open_server(settings)
-    _announce(server)
     existing = count_spans(server.engine)
+    _announce(server, _demo_range(server.engine, days, existing))
     if existing:
         typer.echo(f"demo data already present ({existing} spans); delete {data_dir} to regenerate", err=True)
     else:
@@ -149,6 +249,34 @@ def demo(
         server.stop()
         return
     _run_until_signal(server)
+
+
+_PRESETS = ((3600, "now-1h"), (6 * 3600, "now-6h"), (86400, "now-24h"), (7 * 86400, "now-7d"), (30 * 86400, "now-30d"))
+
+
+def _demo_range(engine: Any, days: float, existing: int) -> str:
+    """The web UI's range for the demo data: the days it is spread over (the shortest preset that holds
+    them), or, for data generated earlier, a range that holds what is stored."""
+    import datetime
+    import time
+
+    from livekit_dashboard.query import data_extent
+
+    oldest_s, newest_s = time.time() - days * 86400, time.time()
+    if existing:
+        extent = data_extent(engine)
+        if extent["empty"]:
+            return ""
+        oldest_s, newest_s = extent["oldest_unix_nano"] / 1e9, extent["newest_unix_nano"] / 1e9
+    reach_s = time.time() - oldest_s
+    for length_s, preset in _PRESETS:
+        if length_s >= reach_s + 60:
+            return f"start={preset}"
+
+    def iso(seconds: float) -> str:
+        return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%dT%H:%M:00Z")
+
+    return f"start={iso(oldest_s - 60)}&end={iso(newest_s + 120)}"
 
 
 def _load_demo(generate: Any, config: Any, endpoint: str) -> None:
@@ -183,20 +311,26 @@ def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
     typer.echo(f"migrations applied: {names}")
 
 
-keys_app = typer.Typer(help="Manage API keys on a data directory no server holds (else use /api/v1/keys).")
+keys_app = typer.Typer(
+    help="Manage API keys in the storage of --data-dir / --storage-dsn (create also while a server runs on it)."
+)
 app.add_typer(keys_app, name="keys")
 
 
 def _key_store(data_dir: Path | None, storage_dsn: str | None) -> tuple[Any, Any]:
-    from livekit_dashboard.store import KeyStore, StorageError, apply_migrations, open_engine
+    from livekit_dashboard.keys_cli import while_held
+    from livekit_dashboard.store import DataDirInUseError, KeyStore, StorageError, apply_migrations, open_engine
 
     settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
     try:
         engine = open_engine(settings.resolved_dsn(), settings.database)
         apply_migrations(engine)
         return engine, KeyStore(engine)
+    except DataDirInUseError as exc:
+        _fail(f"{exc}; {while_held(settings)}")
+        raise
     except StorageError as exc:
-        _fail(f"{exc} (while a server runs, manage keys with POST/GET/DELETE /api/v1/keys)")
+        _fail(str(exc))
         raise
 
 
@@ -207,16 +341,25 @@ def keys_create(
     data_dir: DataDirOpt = None,
     storage_dsn: DsnOpt = None,
 ) -> None:
-    """Create a key and print it once (only its hash is stored)."""
-    engine, keys = _key_store(data_dir, storage_dsn)
+    """Create a key and print it once (only its hash is stored). While a server holds the data
+    directory, the key is handed to that server, which accepts it at once."""
+    from livekit_dashboard.keys_cli import KeyCommandError, create_key
+
+    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
     try:
-        record, plaintext = keys.create(name, role)
-    except ValueError as exc:
+        created = create_key(settings, name, role)
+    except KeyCommandError as exc:
         _fail(str(exc))
-    finally:
-        engine.close()
+        raise
+    held = ""
+    if created.handed_to:
+        held = f"; handed to the server holding it (pid {created.handed_to}), which accepts it now"
+    typer.echo(f"storage: {created.storage}{held}")
+    for warning in created.warnings:
+        typer.echo(f"livekit-dashboard: warning: {warning}", err=True)
+    record = created.record
     typer.echo(f"created key {record.key_id} ({record.role}, {record.name}); store it now, it is not shown again:")
-    typer.echo(plaintext)
+    typer.echo(created.plaintext)
 
 
 @keys_app.command("list")

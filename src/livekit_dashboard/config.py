@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         100, ge=0, le=10_000, description="How long the writer waits to gather requests into one insert."
     )
     log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines on stderr: text, or json (one JSON object per line, for log shippers)."
+    )
+    access_log: bool = Field(
+        False, description="Log every HTTP request: client, method, path, status and duration (off by default)."
+    )
     auth: Literal["auto", "required", "disabled"] = Field(
         "auto",
         description="Keys for the dashboard, read APIs and ingest: auto = only when not bound to loopback.",
@@ -80,6 +86,13 @@ class Settings(BaseSettings):
     )
     prices_file: Path | None = Field(
         None, description="A TOML file of your own prices ([[price]] tables; docs/cost.md), read at start."
+    )
+    alerts_file: Path | None = Field(
+        None, description="A YAML file of alert rules (alerts as code; docs/alerts.md), read at start."
+    )
+    alert_interval_s: float = Field(30.0, ge=0.2, le=3600, description="Seconds between alert evaluations.")
+    public_url: str = Field(
+        "", description="This server's address as its users reach it, for links in alerts; empty: host and port."
     )
 
     def livekit_keys(self) -> dict[str, str]:

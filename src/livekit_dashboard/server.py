@@ -14,12 +14,16 @@ from typing import Any
 import uvicorn
 
 from livekit_dashboard.api import (
+    AlertRunner,
     Authorizer,
     IngestGate,
+    Listening,
+    Notifier,
     ServerMetrics,
     Services,
     create_app,
     livekit_token_verifier,
+    read_rules_file,
     serving_app,
     start_grpc_server,
 )
@@ -33,9 +37,10 @@ from livekit_dashboard.ingest import (
     RecentRequests,
     WriteAheadLog,
 )
-from livekit_dashboard.query import CallRecords, PriceBook, read_prices_file
+from livekit_dashboard.query import AlertStore, CallRecords, PriceBook, read_prices_file
 from livekit_dashboard.store import (
     Engine,
+    KeyInbox,
     KeyStore,
     RecordingFiles,
     Retention,
@@ -53,6 +58,7 @@ __all__ = ["DashboardServer"]
 log = logging.getLogger(__name__)
 
 _KEY_RELOAD_S = 5.0
+_KEY_INBOX_S = 1.0
 _SETTLE_S = 2.0
 _PRUNE_S = 3600.0
 # OTLP requests read and decoded at once per transport; more are refused with 503 before reading
@@ -81,6 +87,8 @@ class DashboardServer:
             apply_durability(storage, settings.wal_fsync)
             # a prices file that is not one stops the start (rather than pricing with what it meant to replace)
             file_overrides = read_prices_file(settings.prices_file) if settings.prices_file else []
+            # as does a rules file with a rule that is not one
+            file_rules = read_rules_file(settings.alerts_file) if settings.alerts_file else []
             livekit_keys = settings.livekit_keys()
             wal_dir = settings.wal_dir()
             wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync)
@@ -117,6 +125,8 @@ class DashboardServer:
             self.batcher, IngestStats(), disk, max_body_bytes=settings.max_body_bytes, recordings=self.recordings
         )
         self.keys = KeyStore(storage)
+        # keys handed in by `livekit-dashboard keys create`, which cannot open the data directory we hold
+        self.key_inbox = KeyInbox(data_dir, settings.database) if data_dir is not None else None
         admin_key = settings.admin_key.get_secret_value()
         if admin_key:
             self.keys.ensure_bootstrap(admin_key)
@@ -131,6 +141,16 @@ class DashboardServer:
         # ingest runs on threads of its own (reads keep the default pool); most of them wait (for room
         # in the queue), two at a time convert requests to rows (the Ingestor's decode slots)
         self.ingest_gate = IngestGate(workers=16, max_inflight=_MAX_INFLIGHT)
+        alert_store = AlertStore(storage)
+        self.alerts = AlertRunner(
+            self.engine,
+            alert_store,
+            Notifier(alert_store),
+            file_rules=file_rules,
+            ingest_counts=self.ingestor.stats,
+            public_url=lambda: settings.public_url or self.base_url,
+            interval_s=settings.alert_interval_s,
+        )
         self.app = create_app(
             Services(
                 self.engine,
@@ -142,7 +162,9 @@ class DashboardServer:
                 self.call_records,
                 self.recordings,
                 # the server's own metrics; table sizes from the writer's engine (no read-your-writes wait)
-                ServerMetrics(self.ingestor, self.authorizer, storage),
+                ServerMetrics(self.ingestor, self.authorizer, storage, self.alerts.counts),
+                self.alerts,
+                listening=self.listening,
             )
         )
         self._stopping = threading.Event()
@@ -168,6 +190,7 @@ class DashboardServer:
         self.monitor.start()
         self._key_thread.start()
         self._settle_thread.start()
+        self.alerts.start()
         if self.settings.grpc_port:
             self._grpc = start_grpc_server(
                 self.ingestor,
@@ -180,7 +203,7 @@ class DashboardServer:
             self.grpc_port = self._grpc.bound_port
         proxies = self.settings.trusted_proxies.strip()
         config = uvicorn.Config(
-            serving_app(self.app),
+            serving_app(self.app, access_log=self.settings.access_log),
             host=self.settings.host,
             port=self.settings.port,
             log_level=self.settings.log_level,
@@ -205,9 +228,14 @@ class DashboardServer:
         self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
 
     def _maintain_keys(self) -> None:
-        """Reload keys (revocations by another process sharing a server) and persist last-use times."""
-        last_flush = time.monotonic()
-        while not self._stopping.wait(_KEY_RELOAD_S):
+        """Reload keys (revocations by another process sharing a server), persist last-use times, and
+        store the keys handed in by the CLI (checked every second: the CLI waits for the answer)."""
+        last_flush = last_reload = time.monotonic()
+        while not self._stopping.wait(_KEY_INBOX_S):
+            self._take_handed_keys()
+            if time.monotonic() - last_reload < _KEY_RELOAD_S:
+                continue
+            last_reload = time.monotonic()
             try:
                 if time.monotonic() - last_flush >= _KEY_USE_FLUSH_S:
                     self.keys.flush_usage()
@@ -215,6 +243,21 @@ class DashboardServer:
                 self.keys.reload()
             except Exception:  # a storage hiccup must not end the thread; the next round retries
                 log.warning("could not reload API keys or record their use", exc_info=True)
+
+    def _take_handed_keys(self) -> None:
+        if self.key_inbox is None:
+            return
+        try:
+            for record in self.key_inbox.claim():
+                try:
+                    self.keys.add(record)
+                except Exception as exc:  # the CLI reports it; the next key may work
+                    self.key_inbox.answer(record.key_id, str(exc) or type(exc).__name__)
+                else:
+                    self.key_inbox.answer(record.key_id)
+                    log.info("stored API key %s (%s) handed in by the CLI", record.key_id, record.role)
+        except OSError:
+            log.warning("could not read the key inbox %s", self.key_inbox.root, exc_info=True)
 
     def _settle_calls(self) -> None:
         """Settle touched calls into their records every few seconds (reads also settle on demand); first,
@@ -257,6 +300,7 @@ class DashboardServer:
         self.ingest_gate.close()
         self.batcher.stop()
         self._stopping.set()
+        self.alerts.stop()
         # background rounds use storage: they end before it is released
         for thread in (self._settle_thread, self._key_thread):
             if thread.is_alive():
@@ -271,3 +315,7 @@ class DashboardServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.host}:{self.http_port}"
+
+    def listening(self) -> Listening:
+        """The address and ports bound (for the web UI's guide to connecting)."""
+        return Listening(self.settings.host, self.http_port, self.grpc_port)

@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from livekit_dashboard.demo import DemoConfig, generate
 from tests.conftest import DatabasePool, serving
+from tests.helpers import make_spans
 
 XSS = "<img src=x onerror=alert(1)>"
 HOSTILE = "<i>hostile-agent</i>"  # a service name is telemetry text too: it names chart series
@@ -270,6 +271,13 @@ def test_unknown_trace_shows_an_error_state(page: Page, site: dict[str, Any]) ->
 
 def test_ui_asks_for_a_key_when_the_server_requires_one(browser: Browser, make_server: Any) -> None:
     server = make_server(auth="required", admin_key="browser-admin-key-0123456789")
+    # some data, or the dashboard shows how to connect instead of its panels
+    spans = encode_spans(make_spans()).SerializeToString()
+    assert httpx.post(
+        f"{server.base_url}/v1/traces",
+        content=spans,
+        headers={"Content-Type": "application/x-protobuf", "Authorization": "Bearer browser-admin-key-0123456789"},
+    ).is_success
     created = httpx.post(
         f"{server.base_url}/api/v1/keys",
         json={"name": "ui", "role": "viewer"},

@@ -7,22 +7,26 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from livekit_dashboard import __version__
+from livekit_dashboard.api.access_log import AccessLogMiddleware
 from livekit_dashboard.api.admin import admin_router
+from livekit_dashboard.api.alerts import alerts_router
 from livekit_dashboard.api.calls import calls_router
+from livekit_dashboard.api.docs import install_api_docs
 from livekit_dashboard.api.errors import OTLP_PATHS, install_error_handlers
 from livekit_dashboard.api.gate import IngestGateMiddleware
 from livekit_dashboard.api.keys import keys_router
 from livekit_dashboard.api.livekit_upload import livekit_upload_router
 from livekit_dashboard.api.lookup import lookup_router
 from livekit_dashboard.api.metrics import HttpMetricsMiddleware, metrics_router
+from livekit_dashboard.api.onboarding import onboarding_router, whoami_router
 from livekit_dashboard.api.otlp import otlp_router
 from livekit_dashboard.api.panels import panels_router
 from livekit_dashboard.api.prices import prices_router
 from livekit_dashboard.api.services import Services, require, services
+from livekit_dashboard.api.static import REVALIDATE, CachedStaticFiles, StaticCompressionMiddleware
 from livekit_dashboard.api.usage import usage_router
 from livekit_dashboard.domain.roles import Permission
 from livekit_dashboard.ingest import DecodeError, Encoding, encode_error, encoding_for_content_type
@@ -31,7 +35,7 @@ __all__ = ["SECURITY_HEADERS", "create_app", "serving_app"]
 
 # No inline or remote script may run (telemetry text is attacker-controlled); styles may be inline
 # because the chart library sizes its canvases with style attributes. No CORS headers are sent: other
-# origins cannot read the API from a browser.
+# origins cannot read the API from a browser. /redoc alone adds worker-src blob: (api/docs.py).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -44,6 +48,7 @@ SECURITY_HEADERS = {
 
 
 _HEADERS = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+_INDEX_HEADERS = {"Cache-Control": REVALIDATE}
 
 
 class SecurityHeadersMiddleware:
@@ -82,11 +87,15 @@ def create_app(app_services: Services) -> FastAPI:
         title="livekit-dashboard",
         version=__version__,
         description="Self-hosted observability for LiveKit voice agents.",
+        # served from files in the package by install_api_docs (FastAPI's own pages use a CDN)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = app_services
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HttpMetricsMiddleware, metrics=app_services.metrics)
+    app.add_middleware(StaticCompressionMiddleware)
     install_error_handlers(app)
     read = [Depends(require(Permission.READ))]
     app.include_router(otlp_router, dependencies=[Depends(require(Permission.INGEST))])
@@ -99,6 +108,9 @@ def create_app(app_services: Services) -> FastAPI:
     app.include_router(keys_router)
     app.include_router(prices_router)
     app.include_router(metrics_router, dependencies=read)
+    app.include_router(alerts_router)
+    app.include_router(onboarding_router)  # the read permission is its own
+    app.include_router(whoami_router)
 
     @app.get("/healthz", tags=["Health"], summary="Liveness: 200 while the process answers (no storage access)")
     async def healthz() -> dict[str, str]:
@@ -133,25 +145,30 @@ def create_app(app_services: Services) -> FastAPI:
         await run_in_threadpool(ingestor.wait_visible)  # counts as of every acknowledged request
         return ingestor.stats()
 
+    install_api_docs(app, SECURITY_HEADERS["Content-Security-Policy"])
     web = resources.files("livekit_dashboard").joinpath("web")
-    app.mount("/static", StaticFiles(directory=str(web)), name="static")
+    app.mount("/static", CachedStaticFiles(directory=str(web)), name="static")
 
     # the UI routes its own paths; every view is a shareable URL
     @app.get("/", include_in_schema=False)
     @app.get("/calls", include_in_schema=False)
     @app.get("/prices", include_in_schema=False)
+    @app.get("/alerts", include_in_schema=False)
     @app.get("/calls/{call_id}", include_in_schema=False)
     @app.get("/traces/{trace_id}", include_in_schema=False)
     @app.get("/logs/{log_id}", include_in_schema=False)
     async def index() -> FileResponse:
-        return FileResponse(str(web.joinpath("index.html")), media_type="text/html")
+        # no-cache: fetched again on every load (662 bytes), so an upgrade never leaves a stale UI running
+        return FileResponse(str(web.joinpath("index.html")), media_type="text/html", headers=_INDEX_HEADERS)
 
     return app
 
 
-def serving_app(app: FastAPI) -> Any:
+def serving_app(app: FastAPI, *, access_log: bool = False) -> Any:
     """The ASGI application to serve: the app behind the ingest gate, which refuses OTLP requests over
     its limit before FastAPI's own middleware, routing and auth run (a refusal must cost almost
-    nothing: under a flood, refusals compete with decoding for the GIL)."""
+    nothing: under a flood, refusals compete with decoding for the GIL). With access_log, every
+    request is logged (outermost, so the gate's refusals are too)."""
     app_services: Services = app.state.services
-    return IngestGateMiddleware(app, app_services.ingest_gate, OTLP_PATHS, lambda scope: _refusal(scope, app_services))
+    gated = IngestGateMiddleware(app, app_services.ingest_gate, OTLP_PATHS, lambda scope: _refusal(scope, app_services))
+    return AccessLogMiddleware(gated) if access_log else gated

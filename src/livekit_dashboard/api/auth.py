@@ -189,6 +189,17 @@ class Authorizer:
             raise AuthError(AuthFailure.FORBIDDEN, f"this route needs a {_roles_with(needed)} key; {held}")
         return principal
 
+    def identify(self, credentials: Credentials) -> Principal | None:
+        """Who the presented secret is, whatever the route would need (None: no secret presented);
+        AuthError for a wrong one, counted and rate limited like any other."""
+        if not credentials.secret:
+            return None
+        try:
+            return self._authenticate(credentials)
+        except AuthError as exc:
+            self._refused(exc.failure)
+            raise
+
     def refusals(self) -> dict[str, int]:
         """Requests refused since start, by why: unauthenticated, forbidden, rate_limited."""
         with self._refusals_lock:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import platform
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -41,7 +41,10 @@ _STORAGE_TTL_S = 30.0  # table sizes are read at most this often (system.parts i
 class _Snapshot(Collector):
     """Read at scrape time: ingest counters and state, authorization refusals, storage per table."""
 
-    def __init__(self, ingestor: Ingestor, authorizer: Authorizer, engine: Engine) -> None:
+    def __init__(
+        self, ingestor: Ingestor, authorizer: Authorizer, engine: Engine, alerts: Callable[[], dict[str, int]]
+    ) -> None:
+        self._alerts = alerts
         self._ingestor = ingestor
         self._authorizer = authorizer
         self._engine = engine
@@ -129,6 +132,28 @@ class _Snapshot(Collector):
             count.add_metric([table.table], table.rows)
         yield size
         yield count
+        alerts = self._alerts()
+        evaluations = CounterMetricFamily(
+            f"{_PREFIX}_alert_evaluations",
+            "Alert rule evaluations since start (failed: the measure could not be computed)",
+            labels=["outcome"],
+        )
+        evaluations.add_metric(["ok"], alerts.get("evaluations", 0))
+        evaluations.add_metric(["failed"], alerts.get("evaluation_errors", 0))
+        yield evaluations
+        events = CounterMetricFamily(f"{_PREFIX}_alert_events", "Alert events since start, by state", labels=["state"])
+        for state in ("firing", "resolved", "test"):
+            events.add_metric([state], alerts.get(f"events_{state}", 0))
+        yield events
+        notifications = CounterMetricFamily(
+            f"{_PREFIX}_alert_notifications",
+            "Alert notifications since start, per channel: delivered, or failed after all attempts",
+            labels=["outcome"],
+        )
+        notifications.add_metric(["delivered"], alerts.get("delivered", 0))
+        notifications.add_metric(["failed"], alerts.get("delivery_failures", 0))
+        yield notifications
+        yield GaugeMetricFamily(f"{_PREFIX}_alerts_firing", "Alert rules firing now", value=alerts.get("firing", 0))
         info = InfoMetricFamily(f"{_PREFIX}_build", "The server's version, Python and storage engine")
         info.add_metric(
             [], {"version": __version__, "python": platform.python_version(), "storage": self._engine.description}
@@ -139,7 +164,9 @@ class _Snapshot(Collector):
 class ServerMetrics:
     """One server's metrics: its registry, the histograms it observes, and the collector it reads."""
 
-    def __init__(self, ingestor: Ingestor, authorizer: Authorizer, engine: Engine) -> None:
+    def __init__(
+        self, ingestor: Ingestor, authorizer: Authorizer, engine: Engine, alerts: Callable[[], dict[str, int]]
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Histogram(
             f"{_PREFIX}_http_request_duration_seconds",
@@ -157,7 +184,7 @@ class ServerMetrics:
         self.insert_rows = Histogram(
             f"{_PREFIX}_insert_batch_rows", "Rows per insert batch", buckets=_ROWS, registry=self.registry
         )
-        self.registry.register(_Snapshot(ingestor, authorizer, engine))
+        self.registry.register(_Snapshot(ingestor, authorizer, engine, alerts))
         ingestor.observe_inserts(self.observe_insert)
 
     def observe_insert(self, seconds: float, rows: int) -> None:
@@ -193,11 +220,16 @@ class HttpMetricsMiddleware:
             await self.app(scope, receive, recording)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or (
-                "/static" if scope["path"].startswith("/static/") else "unmatched"
-            )
+            template = getattr(route, "path", None) or _mounted(scope["path"])
             self._requests.labels(template, scope["method"], str(status)).observe(time.perf_counter() - started)
 
+
+def _mounted(path: str) -> str:
+    """The label of a request no route matched: the mount that served it (static files), or unmatched."""
+    return next((prefix for prefix in _MOUNTS if path.startswith(f"{prefix}/")), "unmatched")
+
+
+_MOUNTS = ("/static", "/docs/assets")
 
 metrics_router = APIRouter(tags=["Health"])
 

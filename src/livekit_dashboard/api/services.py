@@ -16,10 +16,21 @@ from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.query import CallRecords
 from livekit_dashboard.store import Engine, KeyStore, RecordingFiles
 
-if TYPE_CHECKING:  # api/metrics.py reads the services it is registered in
+if TYPE_CHECKING:  # api/metrics.py and api/alerting.py read the services they are registered in
+    from livekit_dashboard.api.alerting import AlertRunner
     from livekit_dashboard.api.metrics import ServerMetrics
 
-__all__ = ["Services", "client_address", "require", "require_livekit_upload", "services"]
+__all__ = ["Listening", "Services", "client_address", "require", "require_livekit_upload", "services"]
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """Where this server listens: its bind address, HTTP port (UI, API, OTLP/HTTP) and OTLP/gRPC port
+    (0: gRPC disabled); zeros before it has started."""
+
+    host: str = ""
+    http_port: int = 0
+    grpc_port: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +44,8 @@ class Services:
     call_records: CallRecords  # settled calls and the prices they are priced with
     recordings: RecordingFiles  # call audio files
     metrics: ServerMetrics  # the server's own Prometheus metrics (GET /metrics)
+    alerts: AlertRunner  # alert rules, their evaluation and notifications
+    listening: Callable[[], Listening] = Listening  # the ports bound, known once the server started
 
 
 def services(request: Request) -> Services:

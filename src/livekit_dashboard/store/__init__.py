@@ -1,6 +1,6 @@
 """Storage: the only package that talks to ClickHouse (embedded chDB or a server)."""
 
-from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key
+from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key, new_key
 from livekit_dashboard.store.catalog import TableSize, table_sizes
 from livekit_dashboard.store.durability import apply_durability
 from livekit_dashboard.store.engine import (
@@ -10,6 +10,7 @@ from livekit_dashboard.store.engine import (
     chdb_path,
     open_engine,
 )
+from livekit_dashboard.store.key_inbox import KeyInbox
 from livekit_dashboard.store.migrate import apply_migrations
 from livekit_dashboard.store.monitor import StorageMonitor
 from livekit_dashboard.store.probe import probe_writes
@@ -20,6 +21,7 @@ __all__ = [
     "ApiKey",
     "DataDirInUseError",
     "Engine",
+    "KeyInbox",
     "KeyStore",
     "RecordingFiles",
     "Retention",
@@ -31,6 +33,7 @@ __all__ = [
     "apply_retention",
     "chdb_path",
     "is_generated_key",
+    "new_key",
     "open_engine",
     "probe_writes",
     "table_sizes",

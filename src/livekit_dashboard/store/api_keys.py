@@ -20,9 +20,11 @@ from typing import Any
 from livekit_dashboard.domain.roles import Role
 from livekit_dashboard.store.engine import Engine
 
-__all__ = ["ApiKey", "KeyStore", "is_generated_key"]
+__all__ = ["ApiKey", "KeyStore", "is_generated_key", "new_key"]
 
 _KEY = re.compile(r"^lkd_([0-9a-f]{10})_[A-Za-z0-9_-]{20,}$")
+_ID = re.compile(r"^[0-9a-f]{10}$")
+_HASH = re.compile(r"^[0-9a-f]{64}$")
 _BOOTSTRAP = "bootstrap"
 _REFRESH_S = 5.0
 
@@ -58,6 +60,17 @@ def is_generated_key(secret: str) -> bool:
     """Whether a secret has the form of a key this store generates (`lkd_<id>_<secret>`, 144 random
     bits: not guessable), as opposed to a bootstrap key a person chose."""
     return _KEY.match(secret) is not None
+
+
+def new_key(name: str, role: str) -> tuple[ApiKey, str]:
+    """A new key's record (with the hash of its secret) and the key itself, shown once and never stored."""
+    if role not in Role.__members__.values():
+        raise ValueError(f"role must be one of {', '.join(Role)}, got {role!r}")
+    if not name.strip() or len(name) > 200:
+        raise ValueError("name must be 1 to 200 characters")
+    key_id = secrets.token_hex(5)
+    plaintext = f"lkd_{key_id}_{secrets.token_urlsafe(24)}"
+    return ApiKey(key_id, name.strip(), Role(role), _hash(plaintext), _now_ms(), None, None), plaintext
 
 
 def _hash(key: str) -> str:
@@ -116,15 +129,21 @@ class KeyStore:
 
     def create(self, name: str, role: str) -> tuple[ApiKey, str]:
         """A new key; the plaintext is returned here once and never stored."""
-        if role not in Role.__members__.values():
-            raise ValueError(f"role must be one of {', '.join(Role)}, got {role!r}")
-        if not name.strip() or len(name) > 200:
-            raise ValueError("name must be 1 to 200 characters")
-        key_id = secrets.token_hex(5)
-        plaintext = f"lkd_{key_id}_{secrets.token_urlsafe(24)}"
-        record = ApiKey(key_id, name.strip(), Role(role), _hash(plaintext), _now_ms(), None, None)
+        record, plaintext = new_key(name, role)
         self._write(record)
         return record, plaintext
+
+    def add(self, record: ApiKey) -> None:
+        """Store a key made elsewhere by new_key() (handed to a running server: only its hash travels).
+        ValueError for a record new_key() could not have made, or an id already taken."""
+        if not _ID.match(record.key_id) or not _HASH.match(record.secret_hash) or record.role not in Role:
+            raise ValueError("not a key record made by new_key()")
+        if not record.name.strip() or len(record.name) > 200 or record.revoked_at_ms is not None:
+            raise ValueError("not a key record made by new_key()")
+        self.reload()
+        if record.key_id in self._keys:
+            raise ValueError(f"a key with id {record.key_id} exists already")
+        self._write(replace(record, last_used_at_ms=None))
 
     def ensure_bootstrap(self, plaintext: str) -> ApiKey:
         """Make the environment's admin key a super-admin key (replacing an earlier bootstrap key)."""

@@ -43,6 +43,7 @@ class DataDirInUseError(StorageError):
             "stop it or choose another --data-dir"
         )
         self.path = path
+        self.holder = holder  # its pid, as it wrote it in the lock file
 
 
 class Engine(Protocol):

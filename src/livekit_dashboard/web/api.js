@@ -7,11 +7,41 @@ export class ApiError extends Error {
   }
 }
 
+// The API key: kept for this tab's session (sessionStorage), or, when the user opts in, remembered by
+// this browser (localStorage: every tab and window, until forgotten).
 const KEY = "lkd.key";
 
-export function setKey(key) {
-  if (key) sessionStorage.setItem(KEY, key);
-  else sessionStorage.removeItem(KEY);
+export function getKey() {
+  return sessionStorage.getItem(KEY) || localStorage.getItem(KEY) || "";
+}
+
+export function keyRemembered() {
+  return Boolean(localStorage.getItem(KEY));
+}
+
+export function setKey(key, { remember = false } = {}) {
+  sessionStorage.removeItem(KEY);
+  localStorage.removeItem(KEY);
+  if (key) (remember ? localStorage : sessionStorage).setItem(KEY, key);
+}
+
+export function forgetKey() {
+  setKey("");
+}
+
+// The key in use: {id, name, role}, null when none is kept, {invalid: reason} when the server refuses
+// it (asked without the key-needed event: a server that requires no key still says whose key it is).
+export async function currentKey() {
+  const key = getKey();
+  if (!key) return null;
+  try {
+    const res = await fetch("/api/v1/auth/key", { headers: { Accept: "application/json", Authorization: `Bearer ${key}` } });
+    const body = await res.json().catch(() => null);
+    if (!res.ok) return { invalid: body?.detail ?? `${res.status} ${res.statusText}` };
+    return body.key;
+  } catch (err) {
+    return { invalid: `server unreachable (${err.message})` };
+  }
 }
 
 export async function getJSON(path, params) {
@@ -21,7 +51,7 @@ export async function getJSON(path, params) {
 // A write (PUT, DELETE, POST) with a JSON body; errors as for getJSON (a 403 says the key may not).
 export async function sendJSON(method, url, payload) {
   const headers = { Accept: "application/json" };
-  const key = sessionStorage.getItem(KEY);
+  const key = getKey();
   if (key) headers.Authorization = `Bearer ${key}`;
   if (payload !== undefined) headers["Content-Type"] = "application/json";
   let res;
@@ -45,7 +75,7 @@ export async function sendJSON(method, url, payload) {
 // A media URL the browser can play: as is, or (when the server needs a key, which an <audio> element
 // cannot send) fetched with the key into a local object URL.
 export async function mediaURL(url) {
-  const key = sessionStorage.getItem(KEY);
+  const key = getKey();
   if (!key) return url;
   const res = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
   if (!res.ok) throw new ApiError(res.status, `${res.status} ${res.statusText}`);

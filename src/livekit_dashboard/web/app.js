@@ -1,12 +1,14 @@
-// App shell: routing (/, /calls, /calls/<id>, /prices, /traces/<id>, /logs/<id>), the header's time range, filters and
+// App shell: routing (/, /calls, /calls/<id>, /prices, /alerts, /traces/<id>, /logs/<id>), the header's time range, filters and
 // auto-refresh, all kept in the URL so every view can be shared.
-import { getJSON, readState, setKey, stateParams } from "./api.js";
+import { currentKey, forgetKey, getJSON, getKey, keyRemembered, readState, setKey, stateParams } from "./api.js";
 import { disposeCharts } from "./charts.js";
 import { clear, el } from "./dom.js";
 import { renderCall } from "./views/call.js";
 import { listParams, renderCalls } from "./views/calls.js";
+import { renderConnect } from "./views/connect.js";
 import { renderDashboard } from "./views/dashboard.js";
 import { renderLog } from "./views/log.js";
+import { renderAlerts } from "./views/alerts.js";
 import { renderPrices } from "./views/prices.js";
 import { renderTrace } from "./views/trace.js";
 
@@ -173,6 +175,12 @@ async function route() {
     await renderCalls(main);
     return;
   }
+  if (path === "/alerts") {
+    clear(controls);
+    document.title = "Alerts · livekit-dashboard";
+    await renderAlerts(main);
+    return;
+  }
   if (path === "/prices") {
     clear(controls);
     document.title = "Prices · livekit-dashboard";
@@ -196,6 +204,21 @@ async function route() {
       return;
     }
   }
+  // nothing stored yet: how to connect, instead of panels without data
+  let extent = null;
+  try {
+    extent = await getJSON("/api/v1/data/extent");
+  } catch {
+    // the panels show the error
+  }
+  if (extent?.empty) {
+    clear(controls);
+    reloadDashboard = null;
+    document.title = "Connect · livekit-dashboard";
+    await renderConnect(main, { onData: route });
+    document.body.dataset.loaded = "true";
+    return;
+  }
   renderControls(state);
   reloadDashboard = renderDashboard(main, state, panels);
   await reloadDashboard();
@@ -205,34 +228,74 @@ async function route() {
   }
 }
 
-// The server requires a key: ask for one and keep it for this browser session only.
+// The server requires a key: ask for one and keep it for this tab's session, or (opted in) remember it
+// on this browser so links opened in new tabs and windows work too.
 function askForKey(reason) {
   clearInterval(refreshTimer);
   disposeCharts(main);
   clear(controls);
   const input = el("input", { type: "password", id: "api-key", autocomplete: "off", placeholder: "lkd_…", "aria-label": "API key" });
+  const remember = el("input", { type: "checkbox", id: "remember-key" });
   const form = el(
     "form",
     { class: "key-form panel" },
     el("h2", { text: "This server requires an API key" }),
-    el("p", { class: "muted", text: "Use a viewer or super-admin key (livekit-dashboard keys create --role viewer …). It is kept only for this browser session." }),
+    el("p", { class: "muted", text: "Use a viewer or super-admin key (livekit-dashboard keys create --role viewer …)." }),
     reason ? el("p", { class: "error", text: reason }) : null,
     input,
+    el(
+      "label",
+      { class: "remember" },
+      remember,
+      " Remember on this browser",
+      el("span", { class: "muted", text: " (every tab, until you forget it; otherwise only this tab's session)" }),
+    ),
     el("button", { type: "submit", text: "Continue" }),
   );
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    setKey(input.value.trim());
+    setKey(input.value.trim(), { remember: remember.checked });
     panels = null;
     clear(main, el("div", { class: "loading", text: "Checking the key…" }));
+    showKeyStatus();
     route();
   });
   clear(main, form);
   input.focus();
 }
 
+// The header names the key in use (its role and name) and can forget it.
+const keyStatus = document.querySelector("#key-status");
+let shownKey = null;
+
+async function showKeyStatus() {
+  const key = getKey();
+  if (key === shownKey) return;
+  shownKey = key;
+  if (!key) {
+    clear(keyStatus);
+    delete keyStatus.dataset.role;
+    return;
+  }
+  const who = await currentKey();
+  if (getKey() !== key) return; // changed meanwhile; that call shows the new one
+  const forget = el("button", { type: "button", id: "forget-key", text: "Forget key" });
+  forget.addEventListener("click", () => {
+    forgetKey();
+    showKeyStatus();
+    panels = null;
+    route();
+  });
+  const label = who?.invalid
+    ? el("span", { class: "key-invalid", text: `Key refused: ${who.invalid}` })
+    : el("span", { class: "key-role", text: `${who?.role ?? "token"} key` }, who?.name ? el("span", { class: "key-name", text: ` · ${who.name}` }) : null);
+  keyStatus.dataset.role = who?.role ?? (who?.invalid ? "invalid" : "");
+  keyStatus.dataset.remembered = String(keyRemembered());
+  clear(keyStatus, label, keyRemembered() ? el("span", { class: "key-remembered", text: " · remembered on this browser" }) : null, forget);
+}
+
 window.addEventListener("lkd:key-needed", (e) => {
-  if (!main.querySelector(".key-form")) askForKey(sessionStorage.getItem("lkd.key") ? e.detail : "");
+  if (!main.querySelector(".key-form")) askForKey(getKey() ? e.detail : "");
 });
 
 document.querySelector("#home").addEventListener("click", (e) => {
@@ -250,7 +313,7 @@ document.querySelector("#nav-calls").addEventListener("click", (e) => {
 });
 // Same-origin links to the app's own views are followed without a reload (a plain click only: with a
 // modifier key the browser opens a new tab or window as usual).
-const APP_PATHS = /^\/($|\?|calls($|\/)|prices$|traces\/|logs\/)/;
+const APP_PATHS = /^\/($|\?|calls($|\/)|prices$|alerts$|traces\/|logs\/)/;
 document.addEventListener("click", (e) => {
   const a = e.target.closest("a[href]");
   if (!a || e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
@@ -262,4 +325,5 @@ document.addEventListener("click", (e) => {
 });
 
 window.addEventListener("popstate", route);
+showKeyStatus();
 route();

@@ -519,10 +519,118 @@ const MODEL_FILTER_NOTES = {
 
 const TABLE_PANELS = new Set(["error_groups", "conversations_below_threshold", "slowest_turns", "logs", "cost_by"]);
 
+// The ⓘ beside a panel's title: an inline SVG (no font needs the glyph), a button (keyboard focus
+// shows the description, a tap toggles it, hovering shows it) with the description as its tooltip.
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attributes, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  node.append(...children);
+  return node;
+}
+
+function infoIcon(name, description) {
+  const id = `info-${name}`;
+  const icon = svg(
+    "svg",
+    { viewBox: "0 0 16 16", width: "14", height: "14", "aria-hidden": "true", focusable: "false" },
+    svg("circle", { cx: "8", cy: "8", r: "7", fill: "none", stroke: "currentColor", "stroke-width": "1.4" }),
+    svg("circle", { cx: "8", cy: "4.6", r: "1.1", fill: "currentColor" }),
+    svg("rect", { x: "7.1", y: "6.8", width: "1.8", height: "5.4", rx: "0.6", fill: "currentColor" }),
+  );
+  const button = el("button", { type: "button", class: "info", "aria-label": "About this panel", "aria-describedby": id, "aria-expanded": "false" }, icon);
+  const tip = el("span", { class: "info-tip", role: "tooltip", id, text: description });
+  const wrap = el("span", { class: "info-wrap" }, button, tip);
+  // kept inside the window: a panel at the right edge opens its tooltip leftwards
+  const place = () => {
+    tip.style.left = "";
+    const box = tip.getBoundingClientRect();
+    const over = box.right - (document.documentElement.clientWidth - 8);
+    if (box.width && over > 0) tip.style.left = `${tip.offsetLeft - over}px`;
+  };
+  const setOpen = (open) => {
+    wrap.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", String(open));
+    if (open) place();
+  };
+  // hovering with a mouse shows it too (not a touch: a tap would leave it "hovered" after closing it)
+  wrap.addEventListener("pointerenter", (e) => {
+    if (e.pointerType !== "mouse") return;
+    wrap.classList.add("hover");
+    place();
+  });
+  wrap.addEventListener("pointerleave", () => wrap.classList.remove("hover"));
+  // focus by keyboard opens it; a pointer's focus does not (its click toggles instead)
+  let pointer = false;
+  button.addEventListener("pointerdown", () => {
+    pointer = true;
+  });
+  button.addEventListener("focus", () => {
+    if (!pointer) setOpen(true);
+  });
+  button.addEventListener("click", () => {
+    setOpen(!wrap.classList.contains("open"));
+    pointer = false;
+  });
+  button.addEventListener("blur", () => setOpen(false));
+  button.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") setOpen(false);
+  });
+  return wrap;
+}
+
+// A range in which no panel has data while data is stored elsewhere says when the latest data is, with
+// a link to a range that holds it: the shortest preset that reaches back to it, or the same length of
+// time ending there when it is older than the presets go.
+const PRESETS_S = [
+  ["now-1h", 3600],
+  ["now-6h", 6 * 3600],
+  ["now-24h", 86400],
+  ["now-7d", 7 * 86400],
+  ["now-30d", 30 * 86400],
+];
+
+function rangeHolding(newestNs, range) {
+  const ageS = (Date.now() - newestNs / 1e6) / 1000;
+  const lengthS = (range.end_unix_nano - range.start_unix_nano) / 1e9;
+  const preset = ageS >= 0 ? PRESETS_S.find(([, s]) => s > ageS + 60 && s >= lengthS) : null;
+  if (preset) return { start: preset[0], end: "now" };
+  const endMs = Math.ceil(newestNs / 1e6 / 60000) * 60000 + 60000;
+  return { start: new Date(endMs - lengthS * 1000).toISOString(), end: new Date(endMs).toISOString() };
+}
+
+async function latestDataHint(grid, state, range) {
+  let extent;
+  try {
+    extent = await getJSON("/api/v1/data/extent");
+  } catch {
+    return;
+  }
+  const newest = extent.newest_unix_nano;
+  // nothing stored (the connect guide's case), or data inside the range that the filters leave out
+  if (newest === null || (newest >= range.start_unix_nano && newest <= range.end_unix_nano)) return;
+  const target = rangeHolding(newest, range);
+  const href = `/?${stateParams({ ...state, ...target }, { forPage: true })}`;
+  grid.prepend(
+    el(
+      "div",
+      { class: "panel latest-data", role: "status", dataset: { newest: String(newest) } },
+      "No data in this time range. The latest data is at ",
+      el("time", { datetime: new Date(newest / 1e6).toISOString(), text: formatTimeNs(newest).slice(0, 19) }),
+      ". ",
+      el("a", { href, class: "latest-data-link", text: target.end === "now" ? `Show ${PRESET_LABELS[target.start]}` : "Show the time around it" }),
+    ),
+  );
+}
+
+const PRESET_LABELS = { "now-1h": "the last hour", "now-6h": "the last 6 hours", "now-24h": "the last 24 hours", "now-7d": "the last 7 days", "now-30d": "the last 30 days" };
+
 export function renderDashboard(root, state, panels) {
   const byName = new Map(panels.map((p) => [p.name, p]));
   const grid = el("div", { class: "dashboard" });
   const loaders = [];
+  let range = null; // the range the panels ran over (as the server resolved it)
   for (const [kind, names] of LAYOUT) {
     const row = el("div", { class: `grid grid-${kind}` });
     for (const name of names) {
@@ -536,7 +644,7 @@ export function renderDashboard(root, state, panels) {
           "header",
           {},
           el("h2", { text: meta.title }),
-          el("span", { class: "info", title: meta.description, text: "i", "aria-label": "About this panel" }),
+          infoIcon(name, meta.description),
           state.models.length ? el("span", { class: "model-filter-note", text: MODEL_FILTER_NOTES[meta.model_filter] ?? MODEL_FILTER_NOTES[""] }) : null,
         ),
         body,
@@ -562,6 +670,7 @@ export function renderDashboard(root, state, panels) {
         if (page.by) params.set("by", page.by);
         try {
           const data = await getJSON(`/api/v1/panels/${source}`, params);
+          range = data.range;
           const filled = RENDER[name](body, data, { page, reload: load, state });
           if (filled === false) clear(body, el("div", { class: "empty", text: "No data in this time range." }));
           section.dataset.state = filled === true ? "ready" : "empty";
@@ -578,5 +687,10 @@ export function renderDashboard(root, state, panels) {
     grid.append(row);
   }
   clear(root, grid);
-  return () => Promise.all(loaders.map((load) => load()));
+  return async () => {
+    grid.querySelector(".latest-data")?.remove();
+    await Promise.all(loaders.map((load) => load()));
+    const states = [...grid.querySelectorAll("section.panel")].map((section) => section.dataset.state);
+    if (range && states.length && states.every((s) => s === "empty")) await latestDataHint(grid, state, range);
+  };
 }
