@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from livekit_dashboard import __version__
 from livekit_dashboard.api.auth import Authorizer
 from livekit_dashboard.api.services import services
+from livekit_dashboard.api.timing import TimedHttpMiddleware
 from livekit_dashboard.ingest import Ingestor
 from livekit_dashboard.store import Engine, TableSize, table_sizes
 
@@ -195,33 +196,18 @@ class ServerMetrics:
         return bytes(generate_latest(self.registry))
 
 
-class HttpMetricsMiddleware:
+class HttpMetricsMiddleware(TimedHttpMiddleware):
     """Times every HTTP request by its route template (never the raw path: ids would make a series
-    each) and status; requests no route matched count as route "unmatched"."""
+    each) and status; requests no route matched count under the mount that served them, or
+    "unmatched"."""
 
     def __init__(self, app: Any, metrics: ServerMetrics) -> None:
-        self.app = app
+        super().__init__(app)
         self._requests = metrics.requests
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def recording(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or _mounted(scope["path"])
-            self._requests.labels(template, scope["method"], str(status)).observe(time.perf_counter() - started)
+    def finished(self, scope: Any, status: int, seconds: float) -> None:
+        template = getattr(scope.get("route"), "path", None) or _mounted(scope["path"])
+        self._requests.labels(template, scope["method"], str(status)).observe(seconds)
 
 
 def _mounted(path: str) -> str:
