@@ -16,9 +16,12 @@ recorded into its own subdirectory, one process per scenario:
 
 Scenarios: pipeline_audio, realtime_tools, no_pii, no_job_context, delta_metrics, cloud_upload
 (tests/fixtures/livekit/README.md describes them). Without --scenario, the original text-input
-session above is recorded ("basic", the top-level fixtures).
+session above is recorded ("basic", the top-level fixtures). `--scenario cloud_live` records no
+fixture: it sends a Cloud-mode job to the server LIVEKIT_OBSERVABILITY_URL names (the tests'
+tests/api/test_livekit_runtime.py runs it against a live server).
 
-Not part of the package or the test run (it needs livekit-agents, which the tests do not).
+Not part of the package. The tests install livekit-agents too (the `agent` extra) and run the
+`cloud_live` scenario; recording the fixtures stays a manual step.
 """
 
 from __future__ import annotations
