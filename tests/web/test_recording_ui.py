@@ -4,6 +4,7 @@ history placed in the span turns; the header's traffic selector shows simulated 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -22,7 +23,11 @@ def test_the_call_page_plays_the_recording_from_a_turn(page: Page, make_server: 
     player = page.locator("#call-audio")
     expect(player).to_have_attribute("src", call["audio"]["url"])
     # the browser reads the ogg's length from the server (a range request)
-    page.wait_for_function("document.querySelector('#call-audio').readyState >= 1", timeout=15_000)
+    # (polled from here: wait_for_function compiles its predicate in the page, which our CSP forbids)
+    deadline = time.monotonic() + 15
+    while page.evaluate("document.querySelector('#call-audio').readyState") < 1:
+        assert time.monotonic() < deadline, "the player never read the recording's length"
+        time.sleep(0.05)
     duration = page.evaluate("document.querySelector('#call-audio').duration")
     assert abs(duration - call["audio"]["duration_s"]) < 1.0
     turn = call["turns"][1]
