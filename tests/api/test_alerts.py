@@ -122,6 +122,7 @@ def test_a_rule_fires_and_resolves_to_a_webhook_and_slack(make_server: Any, rece
     assert r.json()["state"]["status"] == "ok"
     assert server.alerts.evaluate() == []  # no turns yet: no data is not beyond the threshold
     send(server, turns_body(ok=1, failed=1))  # 50 % of turns failed
+    send(server, turns_body(ok=0, failed=3, service="other-agent"))  # not the rule's service
     (fired,) = server.alerts.evaluate()
     assert (fired.state, fired.value) == ("firing", 0.5)
     hook, slack = sorted(receiver.wait(2), key=lambda b: b[0])
@@ -159,6 +160,8 @@ def test_a_rule_fires_and_resolves_to_a_webhook_and_slack(make_server: Any, rece
     # the history and the delivery log
     events = httpx.get(f"{server.base_url}/api/v1/alerts/events", headers=AUTH, timeout=30).json()["events"]
     assert [(e["state"], e["delivered"], e["failed"]) for e in events] == [("resolved", 2, 0), ("firing", 2, 0)]
+    # each event's path to its calls is the notification's link
+    assert events[1]["calls_path"] == payload["links"]["calls"].removeprefix(server.base_url)
     log = httpx.get(
         f"{server.base_url}/api/v1/alerts/deliveries", params={"event_id": fired.event_id}, headers=AUTH, timeout=30
     ).json()["deliveries"]

@@ -28,6 +28,7 @@ from livekit_dashboard.domain.alerts import (
     Rule,
     RuleError,
     RuleState,
+    calls_query,
     event_id,
     parse_rule,
     slack_message,
@@ -41,12 +42,6 @@ from livekit_dashboard.store import Engine
 __all__ = ["AlertRunner", "Notifier", "read_rules_file"]
 
 log = logging.getLogger(__name__)
-
-_FAILURE_MEASURES = ("calls_with_failure", "error_rate_calls", "error_rate_turns", "error_rate_requests")
-
-
-def _iso(unix_ms: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix_ms / 1000))
 
 
 def read_rules_file(path: Path) -> list[Rule]:
@@ -294,19 +289,19 @@ class AlertRunner:
         return event
 
     def links(self, rule: Rule, window: tuple[int, int]) -> dict[str, str]:
-        """Where a reader of the notification looks: the calls of the window (with failures, for the
-        failure measures) and the rule."""
-        params = {"start": _iso(window[0]), "end": _iso(window[1] + 60_000)}
-        for key, name in (("service", "service"), ("agent", "agent"), ("user", "user"), ("model", "model")):
-            if rule.filters.get(key):
-                params[name] = rule.filters[key]
-        if rule.measure in _FAILURE_MEASURES:
-            params["has_errors"] = "true"
-        if rule.measure == "response_p95_s":
-            params["sort"] = "response_max_s"
-        if rule.measure == "outcome_failure_rate":
-            params["outcome"] = "fail"
-        if rule.measure == "cost_usd":
-            params["sort"] = "cost_usd"
+        """Where a reader of the notification looks: the calls behind it and the rule."""
         base = self._public_url().rstrip("/")
-        return {"calls": f"{base}/calls?{urlencode(params)}", "rule": f"{base}/api/v1/alerts/{rule.id}"}
+        calls = urlencode(calls_query(rule.measure, rule.filters, window))
+        return {"calls": f"{base}/calls?{calls}", "rule": f"{base}/api/v1/alerts/{rule.id}"}
+
+    def events(self, rule_id: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """The history, newest first, each event with the call list's path to the calls behind it
+        (with its rule's filters while the rule exists)."""
+        filters = {r.id: r.filters for r in self.rules()}
+        rows = self.store.events(rule_id, limit)
+        for row in rows:
+            window = (row["window_start_ms"], row["window_end_ms"])
+            row["calls_path"] = "/calls?" + urlencode(
+                calls_query(row["measure"], filters.get(row["rule_id"], {}), window)
+            )
+        return rows

@@ -81,13 +81,16 @@ async def list_alerts(request: Request) -> dict[str, Any]:
     }
 
 
-@alerts_router.get("/events", summary="Alert history, newest first (of one rule or all), with delivery counts")
+@alerts_router.get(
+    "/events",
+    summary="Alert history, newest first (of one rule or all), with delivery counts and the calls behind each",
+)
 async def alert_events(
     request: Request,
     rule_id: Annotated[str, Query(max_length=64)] = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    rows = await run_in_threadpool(services(request).alerts.store.events, rule_id, limit)
+    rows = await run_in_threadpool(services(request).alerts.events, rule_id, limit)
     return {"events": rows}
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -28,6 +29,7 @@ __all__ = [
     "RuleError",
     "RuleState",
     "Transition",
+    "calls_query",
     "event_id",
     "parse_rule",
     "slack_message",
@@ -46,7 +48,9 @@ class Measure:
     name: str
     description: str
     unit: str
-    source: Literal["turns", "requests", "calls", "ingest"]  # what query/alerts.py reads for it
+    # how query/alerts.py computes it: a panel (token_usage_totals, error_rate), the turns (latency), the
+    # settled calls, or (ingest) the server's own counters
+    source: Literal["panels", "turns", "calls", "ingest"]
     filters: tuple[str, ...]  # which of service, agent, user, model narrow it
 
 
@@ -59,17 +63,17 @@ MEASURES: dict[str, Measure] = {
             "of agent turns, as the latency panel counts them)",
             "s",
             "turns",
-            ("service", "agent"),
+            ("service", "model"),
         ),
-        Measure("error_rate_turns", "failed agent turns / agent turns", "ratio", "turns", ("service", "agent")),
+        Measure("error_rate_turns", "failed agent turns / agent turns", "ratio", "panels", ("service", "model")),
         Measure(
             "error_rate_requests",
             "provider requests that failed after their retries / provider requests",
             "ratio",
-            "requests",
+            "panels",
             ("service", "model"),
         ),
-        Measure("tokens", "LLM and realtime tokens (input + output)", "tokens", "requests", ("service", "model")),
+        Measure("tokens", "LLM and realtime tokens (input + output)", "tokens", "panels", ("service", "model")),
         Measure(
             "calls_with_failure",
             "calls (started in the window) with a failure: a request that failed after its retries or a failed reply",
@@ -299,6 +303,31 @@ def step(rule: Rule, state: RuleState, value: float | None, now: float) -> Trans
         state.status, state.since, state.clear_since = "firing", now, None
         return Transition("firing", value)
     return None
+
+
+_FAILURE_MEASURES = ("calls_with_failure", "error_rate_calls", "error_rate_turns", "error_rate_requests")
+# the call list's order that puts a measure's culprits first
+_SORT = {"response_p95_s": "response_max_s", "cost_usd": "cost_usd"}
+
+
+def _iso(unix_ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix_ms / 1000))
+
+
+def calls_query(measure: str, filters: Mapping[str, str], window: tuple[int, int]) -> dict[str, str]:
+    """The call list's parameters (/calls, GET /api/v1/calls) that show the calls behind a measure over
+    a window (unix ms): those of its filters, with failures for the failure measures, tagged fail for
+    the outcome measure, the slowest or costliest first."""
+    # a call that ends in the window may have started a little before its last minute
+    params = {"start": _iso(window[0]), "end": _iso(window[1] + 60_000)}
+    params |= {key: filters[key] for key in _FILTERS if filters.get(key)}
+    if measure in _FAILURE_MEASURES:
+        params["has_errors"] = "true"
+    if measure == "outcome_failure_rate":
+        params["outcome"] = "fail"
+    if measure in _SORT:
+        params["sort"] = _SORT[measure]
+    return params
 
 
 def event_id(rule: Rule, state: str, at_ms: int) -> str:

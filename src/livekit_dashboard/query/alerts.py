@@ -41,7 +41,7 @@ def measure_value(engine: Engine, rule: Rule, start_ns: int, end_ns: int) -> flo
     process counters: api/alerting.py computes those."""
     source = MEASURES[rule.measure].source
     values = _filters(rule, start_ns, end_ns)
-    if source == "requests" or rule.measure == "error_rate_turns":
+    if source == "panels":
         query = PanelQuery(
             start_ns=start_ns,
             end_ns=end_ns,

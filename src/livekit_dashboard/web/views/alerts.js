@@ -15,16 +15,6 @@ function shown(value, unit) {
 
 const duration = (s) => (s === 0 ? "0" : s % 3600 === 0 ? `${s / 3600}h` : s % 60 === 0 ? `${s / 60}m` : `${s}s`);
 
-function callsLink(event, rules) {
-  const rule = rules.find((r) => r.id === event.rule_id);
-  const iso = (ms) => new Date(ms).toISOString().replace(/\.\d+Z$/, "Z");
-  const params = new URLSearchParams({ start: iso(event.window_start_ms), end: iso(event.window_end_ms + 60_000) });
-  for (const [key, value] of Object.entries(rule ? rule.filters : {})) params.set(key, value);
-  if (["calls_with_failure", "error_rate_calls", "error_rate_turns", "error_rate_requests"].includes(event.measure)) params.set("has_errors", "true");
-  if (event.measure === "outcome_failure_rate") params.set("outcome", "fail");
-  return el("a", { href: `/calls?${params}`, text: "calls" });
-}
-
 function ruleForm(data, editing, status, reload) {
   const rule = editing ?? { name: "", measure: "response_p95_s", op: ">", threshold: "", window: 600, for: 0, filters: {}, channels: [] };
   const input = (name, label, props = {}) => el("label", {}, label, el("input", { name, "aria-label": label, ...props }));
@@ -155,7 +145,7 @@ export async function renderAlerts(root, message = "") {
               { key: "state", label: "", format: (v) => el("span", { class: `badge alert-${v}`, text: v }) },
               { key: "summary", label: "What", class: "wrap" },
               { key: "delivered", label: "Sent", class: "num", format: (v, e) => (e.failed ? `${v} (${e.failed} failed)` : String(v)) },
-              { key: "event_id", label: "", format: (v, e) => callsLink(e, data.rules) },
+              { key: "calls_path", label: "", format: (v) => el("a", { href: v, text: "calls" }) },
             ])
           : el("p", { class: "muted", text: "Nothing has fired yet." }),
       ),
