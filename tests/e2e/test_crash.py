@@ -95,3 +95,44 @@ def test_acknowledged_spans_survive_sigkill_exactly_once(tmp_path: Path, transpo
     assert counts["errors"] == 1 * stored_batches
     assert counts["minute_spans"] == counts["spans"]
     assert counts["usage_input_tokens"] == (100 + 101 + 102 + 103) * stored_batches
+
+
+def test_an_acknowledged_session_upload_survives_sigkill_exactly_once(tmp_path: Path) -> None:
+    """livekit-agents' session upload (usage, chat history, audio) answered 200, then SIGKILL before
+    anything could be flushed: after a restart the call has each of them once, and the worker's retry
+    of the same upload stores nothing twice."""
+    from tests.api.test_livekit_upload import FIXTURE, KEY, SECRET, all_requests, token
+
+    (upload,) = [r for r in all_requests() if r["path"] == "/observability/recordings/v0"]
+    body = (FIXTURE / upload["file"]).read_bytes()
+    env = {"LIVEKIT_DASHBOARD_LIVEKIT_API_KEY": KEY, "LIVEKIT_DASHBOARD_LIVEKIT_API_SECRET": SECRET}
+    data_dir = tmp_path / "data"
+
+    def post(server: Served) -> httpx.Response:
+        headers = {"Content-Type": upload["content_type"], "Authorization": f"Bearer {token()}"}
+        return httpx.post(f"{server.url}/observability/recordings/v0", content=body, headers=headers, timeout=60)
+
+    server = Served(data_dir, env=env)
+    r = post(server)
+    assert r.status_code == 200, r.text
+    assert set(r.json()["stored"]) == {"usage", "chat_history", "audio"}
+    server.proc.kill()  # SIGKILL right after the answer: no flush, no shutdown
+    server.proc.wait(30)
+    server = Served(data_dir, port=server.port, env=env)
+    try:
+        assert post(server).status_code == 200  # the worker retries (it never saw the answer, say)
+        page = httpx.get(f"{server.url}/api/v1/calls/AJ_cloud_upload", timeout=60).json()
+        assert page["transcript_source"] == "chat_history"
+        assert page["audio"] is not None
+        assert httpx.get(f"{server.url}{page['audio']['url']}", timeout=60).content[:4] == b"OggS"
+    finally:
+        server.stop()
+    counts = count_rows(
+        data_dir,
+        {
+            "usage": "SELECT count() AS n FROM lk_usage_posted",
+            "chat": "SELECT count() AS n FROM lk_chat_histories",
+            "audio": "SELECT count() AS n FROM lk_recordings",
+        },
+    )
+    assert counts == {"usage": 1, "chat": 1, "audio": 1}
