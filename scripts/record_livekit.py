@@ -8,8 +8,8 @@ replay these bodies; re-record with:
     python -m venv /tmp/lk && /tmp/lk/bin/pip install 'livekit-agents==1.8.9'
     /tmp/lk/bin/python scripts/record_livekit.py tests/fixtures/livekit
 
-More scenarios (scripts/record_livekit_scenarios.py, fakes in scripts/record_livekit_fakes.py), each
-recorded into its own subdirectory, one process per scenario:
+More scenarios (scripts/record_livekit_scenarios.py; sessions driven by record_livekit_session.py with
+the fakes of record_livekit_fakes.py), each recorded into its own subdirectory, one process per scenario:
 
     /tmp/lk/bin/python scripts/record_livekit.py --scenario realtime_tools tests/fixtures/livekit/realtime_tools
     /tmp/lk/bin/python scripts/record_livekit.py --scenario all   # every scenario below tests/fixtures/livekit/

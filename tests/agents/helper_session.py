@@ -92,9 +92,9 @@ def usage_totals(usage: list[dict[str, Any]]) -> dict[str, Any]:
 # the worker side (runs in the subprocess)
 
 
-def _scenarios() -> Any:
+def _scripts(name: str) -> Any:
     sys.path.insert(0, str(SCRIPTS))
-    return importlib.import_module("record_livekit_scenarios")
+    return importlib.import_module(name)
 
 
 def _write(out: Path, result: Any) -> None:
@@ -102,7 +102,7 @@ def _write(out: Path, result: Any) -> None:
 
 
 async def _job(ctx: Any, module: dict[str, Any], scen: Any) -> Any:
-    session, mic, fakes, turns = scen._voice_session(TURNS, tts_failure=False)
+    session, mic, fakes, turns = scen.voice_session(TURNS, tts_failure=False)
     start = session.start
 
     async def offline_start(agent: Any, **options: Any) -> Any:
@@ -112,9 +112,9 @@ async def _job(ctx: Any, module: dict[str, Any], scen: Any) -> Any:
 
     session.start = offline_start
     module["AgentSession"] = lambda *args, **kwargs: session
-    module["Assistant"] = scen._make_agent
+    module["Assistant"] = scen.make_agent
     await module["entrypoint"](ctx)
-    await scen._speak_turns(session, mic, turns, None)
+    await scen.speak_turns(session, mic, turns, None)
     mic.close()
     await session.aclose()
     # what the job process does after the entrypoint (ipc/job_proc_lazy_main.py): the session's end
@@ -122,25 +122,25 @@ async def _job(ctx: Any, module: dict[str, Any], scen: Any) -> Any:
     await ctx._on_session_end()
     for callback in list(ctx._shutdown_callbacks):
         await callback("job finished")
-    return scen._session_result(ctx, session, fakes)
+    return scen.session_result(ctx, session, fakes)
 
 
 def worker(module_path: Path, out: Path) -> None:
     import asyncio
     import logging
 
-    scen = _scenarios()
+    scen = _scripts("record_livekit_session")
     logging.getLogger().setLevel(logging.INFO)  # the worker CLI's default --log-level
     module: dict[str, Any] = {"__name__": "agent_under_test", "__file__": str(module_path)}
     exec(compile(module_path.read_text(), str(module_path), "exec"), module)  # the worker's import
-    with scen._fake_job(module_path.stem, dispatched=True) as ctx:
+    with scen.fake_job(module_path.stem, dispatched=True) as ctx:
         result = asyncio.run(_job(ctx, module, scen))
     _write(out, result)
 
 
 def cloud(out: Path) -> None:
-    scen = _scenarios()
-    result = scen._cloud_session("connect_docs_environment", TURNS, record=True)
+    scen = _scripts("record_livekit_cloud")
+    result = scen.cloud_session("connect_docs_environment", TURNS, record=True)
     _write(out, result)
 
 
