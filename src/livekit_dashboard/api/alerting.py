@@ -80,7 +80,7 @@ class Notifier:
         self._timeout_s = timeout_s
         self._queue: queue.Queue[tuple[AlertEvent, dict[str, Any]] | None] = queue.Queue()
         self._counts_lock = threading.Lock()
-        self.deliveries: Counter[str] = Counter()  # delivered, failed (a channel after all its attempts)
+        self._deliveries: Counter[str] = Counter()  # delivered, failed (a channel after all its attempts)
         self._thread = threading.Thread(target=self._run, name="alert-notifier", daemon=True)
 
     def start(self) -> None:
@@ -123,11 +123,11 @@ class Notifier:
 
     def _count(self, outcome: str) -> None:
         with self._counts_lock:
-            self.deliveries[outcome] += 1
+            self._deliveries[outcome] += 1
 
     def delivery_counts(self) -> dict[str, int]:
         with self._counts_lock:
-            return dict(self.deliveries)
+            return dict(self._deliveries)
 
     def _post(self, channel: Channel, payload: dict[str, Any]) -> str:
         if channel.kind == "apprise":
