@@ -1,6 +1,6 @@
 """Every benchmark, one command: ingest (HTTP and gRPC), overload (24/96/288 connections, with wrk),
-panels over a freshly built dataset, and the footprint (disk per span, server memory,
-whole-dashboard time) of that dataset. Prints each table.
+panels over a freshly built dataset, the whole dashboard in headless Chromium over that dataset, and
+the footprint (disk per span, server memory, whole-dashboard time) of that dataset. Prints each table.
 
     python -m bench.run [--spans 1000000] [--ingest-spans 200000] [--data-dir DIR]
 
@@ -12,6 +12,7 @@ in a temporary directory and deleted afterwards. Building 1M spans takes about 2
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lkd-bench-") as tmp:
         data_dir = str(args.data_dir or Path(tmp) / "data")
         step("Panels", "bench.panels", "--spans", str(args.spans), "--data-dir", data_dir)
+        if not Path("/usr/bin/chromium").exists():
+            print("\n## Browser\n\nskipped: needs Debian's chromium (apt-get install chromium)", flush=True)
+        elif importlib.util.find_spec("playwright") is None:
+            print('\n## Browser\n\nskipped: needs playwright (pip install -e ".[test]")', flush=True)
+        else:
+            step("Browser", "bench.browser", "--data-dir", data_dir)
         step("Footprint", "bench.footprint", "--data-dir", data_dir)
 
 
