@@ -136,7 +136,8 @@ def test_a_worker_pointed_at_us_shows_up_with_its_usage(make_server: Any) -> Non
     assert call["stt_audio_duration"] == pytest.approx(truth["stt_usage:Deepgram/nova-3"]["audio_duration"])
     assert call["cost_usd"] > 0
     # one priced line per model: the summary's TTS seconds equal the spans' (rounding is no extra line)
-    assert sorted(line["stage"] for line in call["cost_lines"]) == ["llm", "stt", "tts"]
+    record = httpx.get(f"{server.base_url}/api/v1/calls/{call['call_id']}", timeout=30).json()["record"]
+    assert sorted(line["stage"] for line in record["cost_lines"]) == ["llm", "stt", "tts"]
     # what the agent's tagger said (the framework's evaluations records)
     assert (call["outcome"], call["outcome_reason"]) == ("success", "caller got the weather")
     assert call["tags"] == ["topic:weather"]
@@ -334,6 +335,10 @@ def test_the_upload_alone_gives_the_transcript_and_the_spans_do_not_double_it(ma
     assert [t["response_s"] for t in replies] == pytest.approx(truth["e2e_latency_per_reply"])
     assert [t["tools"][0]["name"] for t in page["turns"] if t["tools"]] == truth["function_calls"]
     assert page["turns"][1]["tools"][0]["output"] == "It is sunny in Paris."
+    # the call list finds the call by words its caller said (the chat history's: no span has them)
+    word = max(page["turns"][0]["user_text"].split(), key=len).strip("?.,!")
+    found = httpx.get(f"{server.base_url}/api/v1/calls", params={**RANGE, "q": word}, timeout=30).json()
+    assert [c["call_id"] for c in found["calls"]] == ["AJ_cloud_upload"], word
     # the rest of what the worker sent: one transcript, the span turns carry it
     for request in otlp_requests():
         assert send(server, request, token()).status_code == 200

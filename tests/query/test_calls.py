@@ -16,6 +16,8 @@ import pytest
 
 from livekit_dashboard.domain.calls import assemble_call, latency_flag
 from livekit_dashboard.server import DashboardServer
+from livekit_dashboard.store import apply_migrations
+from livekit_dashboard.store.migrate import list_migrations
 from tests.conftest import DatabasePool, serving
 from tests.query.test_agent_modes import FIXTURES, MODES, RANGE, replay
 
@@ -121,6 +123,41 @@ def test_search_finds_a_call_by_id_room_or_words_said(pipeline: DashboardServer)
     outside = {"start": "2021-01-01T00:00:00Z", "end": "2021-01-02T00:00:00Z"}
     assert calls(pipeline, q=row["call_id"], **outside)["total"] == 1
     assert calls(pipeline, q="sunny", **outside)["total"] == 0
+    # words are whole words in any case, all of them: a part of a word or one more word finds nothing;
+    # a search with no word in it finds nothing rather than everything
+    assert calls(pipeline, q="SUNNY")["total"] == 1
+    assert calls(pipeline, q="sunn")["total"] == 0
+    assert calls(pipeline, q="sunny zeppelin")["total"] == 0
+    assert calls(pipeline, q=" ?! ")["total"] == 0
+
+
+def test_the_layout_migration_keeps_every_record_and_adds_its_words(make_server: Any) -> None:
+    """Migration 0020 copies the settled records into 128-row granules and adds the words said on each:
+    a record settled before it (no words) comes out the same, searchable by its words."""
+    server = make_server()
+    replay(server, MODES["pipeline (audio)"])
+    (row,) = calls(server)["calls"]
+    engine = server.storage
+    before = engine.query("SELECT * FROM lk_call_records FINAL")
+    assert {"sunny", "paris", "weather"} <= set(before[0]["words"])
+    engine.command("ALTER TABLE lk_call_records UPDATE words = [] WHERE 1 SETTINGS mutations_sync = 2")
+    assert calls(server, q="sunny")["total"] == 0
+    engine.command("ALTER TABLE livekit_dashboard_migrations DELETE WHERE version >= 20 SETTINGS mutations_sync = 2")
+    assert [m.version for m in apply_migrations(engine)] == [m.version for m in list_migrations() if m.version >= 20]
+    after = engine.query("SELECT * FROM lk_call_records FINAL")
+    assert [{**r, "words": sorted(r["words"])} for r in after] == [{**r, "words": sorted(r["words"])} for r in before]
+    assert [c["call_id"] for c in calls(server, q="sunny")["calls"]] == [row["call_id"]]
+    (definition,) = engine.query(
+        "SELECT create_table_query AS q FROM system.tables WHERE name = 'lk_call_records' "
+        "AND database = currentDatabase()"
+    )
+    assert "index_granularity = 128" in definition["q"]
+    assert (
+        engine.query(
+            "SELECT name FROM system.tables WHERE name = 'lk_call_records_next' AND database = currentDatabase()"
+        )
+        == []
+    )
 
 
 def test_filters_sorts_and_csv(pipeline: DashboardServer) -> None:

@@ -176,9 +176,9 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
     """One call by call id or trace id: its settled record (None until settled), its turns and timeline
     from the trace's spans, its error logs and logs. None when neither a record nor a span is found."""
     # by call id (the primary key), else by trace id
-    rows = engine.query(load_sql("call_rows"), {"ids": [call_id]})
+    rows = engine.query(load_sql("call_record"), {"call_id": call_id, "trace_id": ""})
     if not rows and _TRACE_ID.fullmatch(call_id.lower()):
-        rows = engine.query(load_sql("call_record"), {"trace_id": call_id.lower()})
+        rows = engine.query(load_sql("call_record"), {"call_id": "", "trace_id": call_id.lower()})
     record = _call_row(rows[0]) if rows else None
     trace_id = record["trace_id"] if record else call_id.lower()
     if not _TRACE_ID.fullmatch(trace_id):

@@ -1,12 +1,12 @@
 -- query: settle_calls
--- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions, its outcome, tags and judge verdicts (the framework's `evaluations` log records), whether it was a simulation's, and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
+-- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions, its outcome, tags and judge verdicts (the framework's `evaluations` log records), whether it was a simulation's, the words said on it (its turns' texts and its uploaded chat history: lkd_words), and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
 -- params: traces Array(String), calls Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), settled_at DateTime64(3), price_keys Array(String), price_from_ms Array(Int64), price_units Array(Float64), price_sources Array(String), simulated String
 -- returns: nothing (rows are inserted into lk_call_records)
 INSERT INTO lk_call_records
 WITH {{line_prices}}
 -- in the table's column order: the record, its lines, their cost (call_costs), then the outcome
-SELECT * EXCEPT (outcome, outcome_reason, tags, evaluations, simulated), {{call_costs}}, outcome, outcome_reason, tags, evaluations,
-    simulated
+SELECT * EXCEPT (outcome, outcome_reason, tags, evaluations, simulated, words), {{call_costs}}, outcome, outcome_reason, tags,
+    evaluations, simulated, words
 FROM (
 WITH
     -- the usage components (domain/prices.py COMPONENTS) of the record, of its spans, and beyond them
@@ -49,7 +49,8 @@ SELECT
     arrayConcat(l.purposes, arrayMap(x -> 'call', extra_lines)) AS line_purpose,
     arrayConcat(l.usage, arrayMap(x -> x.2, extra_lines)) AS line_usage,
     ifNull(v.outcome, '') AS outcome, ifNull(v.outcome_reason, '') AS outcome_reason, ifNull(v.tags, []) AS tags,
-    ifNull(v.evaluations, []) AS evaluations, ifNull(s.simulated, 0) AS simulated
+    ifNull(v.evaluations, []) AS evaluations, ifNull(s.simulated, 0) AS simulated,
+    arrayDistinct(arrayConcat(t.words, h.words)) AS words
 FROM lk_usage_records(traces = {traces:Array(String)}, calls = {calls:Array(String)}) AS r
 LEFT JOIN (
     SELECT TraceId, any(Language) AS language FROM lk_calls WHERE TraceId IN {traces:Array(String)} GROUP BY TraceId
@@ -74,7 +75,8 @@ LEFT JOIN (
         if(responses = 0, NULL, p50) AS response_p50_s,
         maxIf(E2eLatencyS, lkd_latency_ok(E2eLatencyS)) AS response_max_s,
         countIf(E2eLatencyS IS NOT NULL AND NOT lkd_latency_ok(E2eLatencyS)) AS flagged,
-        countIf(Interrupted = 1) AS interruptions
+        countIf(Interrupted = 1) AS interruptions,
+        lkd_words(arrayStringConcat(groupArray(concat(UserText, ' ', AgentText)), ' ')) AS words
     FROM lk_turns
     WHERE {{in_range}}
         AND TraceId IN {traces:Array(String)}
@@ -149,4 +151,14 @@ LEFT JOIN (
         AND SpanName IN ('agent_session', 'job_entrypoint')
     GROUP BY TraceId
 ) AS s ON s.TraceId = r.trace_id
+LEFT JOIN (
+    -- the words of the chat history the worker uploaded (zero-code mode: no text on the spans)
+    SELECT CallId, lkd_words(lkd_chat_text(Items)) AS words
+    FROM lk_chat_histories FINAL
+    WHERE CallId IN (
+        SELECT CallId FROM lk_calls WHERE {{in_range}} AND TraceId IN {traces:Array(String)}
+        UNION ALL
+        SELECT CallId FROM lk_usage_posted WHERE TraceId IN {traces:Array(String)} OR CallId IN {calls:Array(String)}
+    )
+) AS h ON h.CallId = r.call_id
 )
