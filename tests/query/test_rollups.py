@@ -152,6 +152,19 @@ def test_panels_on_exact_rollups_equal_raw(loaded: Engine, name: str) -> None:
     assert compared >= 20, "most cases must hold data, or the comparison proves little"
 
 
+def test_filter_lists_on_the_rollup_equal_raw(loaded: Engine) -> None:
+    """The dashboard's filter lists (services, languages, models with their stages, most used first)
+    read whole hours from lk_request_hours: the same lists, in the same order, as from the raw rows."""
+    reference = render_sql((REFERENCE / "filter_values.sql").read_text())
+    compared = 0
+    for start, end in _ranges():
+        params = {"start": format_ch_time(start), "end": format_ch_time(end)}
+        want = loaded.query(reference, params)
+        assert loaded.query(load_sql("filter_values"), params) == want, (start, end)
+        compared += bool(want)
+    assert compared >= 10, "most ranges must hold data, or the comparison proves little"
+
+
 @pytest.mark.parametrize(
     ("migration_name", "table", "columns", "check"),
     [
