@@ -33,8 +33,7 @@ WHERE (
     AND ({has_errors:UInt8} = 0 OR r.failures > 0)
     AND ({min_response_s:Float64} = 0 OR r.response_max_s >= {min_response_s:Float64})
     AND ({outcome:String} = '' OR r.outcome = if({outcome:String} = 'none', '', {outcome:String}))
-    -- a record names its models stage|provider|model
-    AND (empty({models:Array(String)}) OR arrayExists(m -> has({models:Array(String)}, splitByChar('|', m)[-1]), r.models))
+    AND (empty({models:Array(String)}) OR hasAny(r.model_names, {models:Array(String)}))
 -- the column itself (not an expression of it) keeps the sort to the columns it needs
 ORDER BY
     if({descending:UInt8} = 1, r.{sort:Identifier}, NULL) DESC NULLS LAST,
