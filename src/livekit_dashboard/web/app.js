@@ -196,6 +196,8 @@ async function route() {
   document.title = "livekit-dashboard";
   const state = readState();
   sessionStorage.setItem("lkd.dashboard", String(stateParams(state, { forPage: true })));
+  // whether anything is stored, asked beside the panel list (one round trip, not two)
+  const stored = getJSON("/api/v1/data/extent").catch(() => null); // null: the panels show the error
   if (!panels) {
     try {
       panels = (await getJSON("/api/v1/panels")).panels;
@@ -205,12 +207,7 @@ async function route() {
     }
   }
   // nothing stored yet: how to connect, instead of panels without data
-  let extent = null;
-  try {
-    extent = await getJSON("/api/v1/data/extent");
-  } catch {
-    // the panels show the error
-  }
+  const extent = await stored;
   if (extent?.empty) {
     clear(controls);
     reloadDashboard = null;
