@@ -13,7 +13,6 @@ from livekit_dashboard.domain.calls import assemble_call
 from livekit_dashboard.domain.prices import COMPONENTS
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.domain.transcript import merge_chat_history, read_chat_items
-from livekit_dashboard.query.lookup import get_trace
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
@@ -188,14 +187,13 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
     call_id = record["call_id"] if record else trace_id
     # the spans, the logs and the chat history are independent reads: side by side
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.submit(get_trace, engine, trace_id) if trace_id else None
+        found = pool.submit(engine.query, load_sql("call_spans"), {"trace_id": trace_id}) if trace_id else None
         chat = pool.submit(engine.query, load_sql("call_chat_items"), {"trace_id": trace_id, "call_id": call_id})
         logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit}) if trace_id else []
-        trace = found.result() if found else None
+        spans = found.result() if found else []
         items = read_chat_items(chat.result())
-    if record is None and trace is None:
+    if record is None and not spans:
         return None
-    spans = trace["spans"] if trace else []
     call = merge_chat_history(assemble_call(spans), items)
     # a failure travels up its spans (tts_request_run -> tts_request -> tts_node): name it once, where
     # it surfaced last
