@@ -6,8 +6,9 @@
 -- call list's search by words is a filter on the record, like every other filter; and the model names
 -- it used, so the model filter compares names instead of splitting strings (154 -> ~90 ms).
 -- ClickHouse cannot change a table's granularity in place: the records are copied into a table of the
--- new layout, which then takes the old one's name. Re-runnable: a crash before the EXCHANGE starts the
--- copy again; after it, the copy is made again from the new table (the column list is explicit).
+-- new layout (its columns those of the table it replaces, and the two new ones), which then takes the
+-- old one's name. Re-runnable: a crash before the EXCHANGE starts the copy again; after it, the copy is
+-- made again from the new table (the copied column list is explicit).
 
 -- Words a text holds, as the call list's search matches them: lower-case tokens (split on ASCII
 -- non-alphanumerics; other letters are kept, so `grüße` and `你好` are words), each once.
@@ -26,76 +27,17 @@ CREATE OR REPLACE FUNCTION lkd_chat_text {{on_cluster}} AS (items) -> arrayStrin
 DROP TABLE IF EXISTS lk_call_records_next {{on_cluster}};
 
 -- retention: none (the copy being made; it becomes lk_call_records below)
-CREATE TABLE IF NOT EXISTS lk_call_records_next {{on_cluster}} (
-    call_id String,
-    trace_id String,
-    room_name String,
-    service LowCardinality(String),
-    language LowCardinality(String),
-    agent_name LowCardinality(String),
-    user_email String,
-    assistant_id String,
-    started_at DateTime64(9, 'UTC'),
-    ended_at DateTime64(9, 'UTC'),
-    call_duration_s Float64,
-    models Array(String),
-    llm_input_audio_tokens UInt64,
-    llm_input_text_tokens UInt64,
-    llm_input_cached_audio_tokens UInt64,
-    llm_input_cached_text_tokens UInt64,
-    llm_output_audio_tokens UInt64,
-    llm_output_text_tokens UInt64,
-    total_llm_tokens UInt64,
-    llm_cache_write_tokens UInt64,
-    llm_reasoning_tokens UInt64,
-    tts_characters UInt64,
-    tts_audio_duration Float64,
-    stt_audio_duration Float64,
-    turns UInt64,
-    errors UInt64,
-    close_reason LowCardinality(String),
-    source LowCardinality(String),
-    span_input_audio_tokens UInt64,
-    span_input_text_tokens UInt64,
-    span_cached_tokens UInt64,
-    span_output_audio_tokens UInt64,
-    span_output_text_tokens UInt64,
-    failures UInt64,
-    recovered_requests UInt64,
-    tool_errors UInt64,
-    responses UInt64,
-    response_p50_s Nullable(Float64),
-    response_max_s Nullable(Float64),
-    flagged_latencies UInt64,
-    interruptions UInt64,
-    settled_at DateTime64(3),
-    line_keys Array(String),
-    line_purpose Array(LowCardinality(String)),
-    line_usage Array(Array(Float64)),
-    line_cost_usd Array(Float64),
-    line_priced Array(UInt8),
-    line_source Array(LowCardinality(String)),
-    cost_usd Float64,
-    cost_items Array(Float64),
-    cost_llm_usd Float64,
-    cost_realtime_usd Float64,
-    cost_tts_usd Float64,
-    cost_stt_usd Float64,
-    cost_excluded_usd Float64,
-    unpriced_models Array(String),
-    outcome LowCardinality(String),
-    outcome_reason String,
-    tags Array(String),
-    evaluations Array(String),
-    simulated UInt8,
-    words Array(LowCardinality(String)),
-    -- the model names of `models` (stage|provider|model), for the call list's model filter (computed
-    -- as rows are written; not part of SELECT * or of an INSERT's columns)
-    model_names Array(LowCardinality(String)) MATERIALIZED arrayDistinct(arrayMap(m -> splitByChar('|', m)[-1], models)),
-    INDEX started started_at TYPE minmax GRANULARITY 1
-) ENGINE = {{replacing_engine}}(settled_at)
+CREATE TABLE IF NOT EXISTS lk_call_records_next {{on_cluster}} AS lk_call_records
+ENGINE = {{replacing_engine}}(settled_at)
 ORDER BY call_id
 SETTINGS index_granularity = 128, min_compress_block_size = 2048, non_replicated_deduplication_window = 1000;
+
+ALTER TABLE lk_call_records_next {{on_cluster}}
+    ADD COLUMN IF NOT EXISTS words Array(LowCardinality(String)),
+    -- the model names of `models` (stage|provider|model), for the call list's model filter (computed
+    -- as rows are written; not part of SELECT * or of an INSERT's columns)
+    ADD COLUMN IF NOT EXISTS model_names Array(LowCardinality(String))
+        MATERIALIZED arrayDistinct(arrayMap(m -> splitByChar('|', m)[-1], models));
 
 INSERT INTO lk_call_records_next (
     call_id, trace_id, room_name, service, language, agent_name, user_email, assistant_id, started_at,
