@@ -321,9 +321,32 @@ def test_the_upload_alone_gives_the_transcript_and_the_spans_do_not_double_it(ma
     """A worker whose OTLP never arrived (or recorded no traces): the session upload alone makes the
     call's transcript, with the latencies the framework measured; the spans and log records arriving
     later merge into it, each line once."""
+    from opentelemetry._logs import LogRecord
+    from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
+    from opentelemetry.sdk._logs import ReadableLogRecord
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
     server = make_server(livekit_api_key=KEY, livekit_api_secret=SECRET)
     (upload,) = [r for r in all_requests() if r["path"] == "/observability/recordings/v0"]
     assert send(server, upload, token()).status_code == 200
+    # a chat item logged outside any trace (another worker's): not this trace-less call's
+    stray = LogRecord(
+        timestamp=1_700_000_000 * 10**9,
+        body="chat item",
+        attributes={
+            "chat.item": json.dumps(
+                {"message": {"id": "stray", "role": "USER", "content": [{"text": "Not this call"}]}}
+            )
+        },
+    )
+    body = encode_logs([ReadableLogRecord(stray, Resource.create({}), InstrumentationScope("chat_history", ""))])
+    r = httpx.post(
+        f"{server.base_url}/observability/logs/otlp/v0",
+        content=body.SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token()}"},
+    )
+    assert r.status_code == 200, r.text
     page = httpx.get(f"{server.base_url}/api/v1/calls/AJ_cloud_upload", timeout=30).json()
     assert page["transcript_source"] == "chat_history"
     assert page["span_count"] == 0

@@ -185,11 +185,14 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
             return None
         trace_id = ""  # a posted record without a trace (a worker that recorded no traces)
     call_id = record["call_id"] if record else trace_id
-    # the spans, the logs and the chat history are independent reads: side by side
+    # where the trace's spans and logs lie, once; then the spans, the logs and the chat history are
+    # independent reads: side by side
+    window = engine.query(load_sql("trace_window"), {"trace_id": trace_id})[0] if trace_id else {}
+    trace = {"trace_id": trace_id, "trace_start_s": window.get("start_s", 0), "trace_end_s": window.get("end_s", 0)}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.submit(engine.query, load_sql("call_spans"), {"trace_id": trace_id}) if trace_id else None
-        chat = pool.submit(engine.query, load_sql("call_chat_items"), {"trace_id": trace_id, "call_id": call_id})
-        logs = engine.query(load_sql("call_logs"), {"trace_id": trace_id, "limit": log_limit}) if trace_id else []
+        found = pool.submit(engine.query, load_sql("call_spans"), trace) if trace_id else None
+        chat = pool.submit(engine.query, load_sql("call_chat_items"), {**trace, "call_id": call_id})
+        logs = engine.query(load_sql("call_logs"), {**trace, "limit": log_limit}) if trace_id else []
         spans = found.result() if found else []
         items = read_chat_items(chat.result())
     if record is None and not spans:

@@ -1,8 +1,7 @@
 -- query: call_spans
--- The spans of one call's trace with what the call page reads of them (times, ids, name, status, attributes; not the resource, scope, events or links a trace view shows: they are half of what a span's read costs), bounded in time like trace_spans.
--- params: trace_id String
+-- The spans of one call's trace with what the call page reads of them (times, ids, name, status, attributes; not the resource, scope, events or links a trace view shows: they are half of what a span's read costs), looked up in the trace's time span (trace_span_window).
+-- params: trace_id String, trace_start_s Int64, trace_end_s Int64
 -- returns: start_time_unix_nano Int64, duration_ns UInt64, span_id String, parent_span_id String, name String, status_code String, status_message String, attributes Map(String, String)
-WITH {{trace_bounds}}
 SELECT
     toUnixTimestamp64Nano(Timestamp) AS start_time_unix_nano,
     Duration AS duration_ns,
@@ -13,8 +12,7 @@ SELECT
     StatusMessage AS status_message,
     SpanAttributes AS attributes
 FROM otel_traces
-WHERE TraceId = {trace_id:String}
-    AND (trace_start = toDateTime64(0, 9) OR (Timestamp >= trace_start AND Timestamp < trace_end + INTERVAL 1 SECOND))
+WHERE {{trace_span_window}}
 ORDER BY Timestamp, SpanId
 -- a span stored twice (a retried request whose answer was lost) is read once
 LIMIT 1 BY SpanId

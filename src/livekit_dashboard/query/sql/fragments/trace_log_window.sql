@@ -1,6 +1,7 @@
 -- fragment: trace_log_window
--- A log record (otel_logs) of the trace, looked up in the trace's time span (from otel_traces_trace_id_ts, a minute either side; anywhere when the trace has no spans).
--- params: trace_id String
+-- A log record (otel_logs) of the trace, looked up in the trace's time span (trace_window.sql: start_s, end_s in unix seconds) a minute either side; anywhere when the trace has no spans (both 0).
+-- params: trace_id String, trace_start_s Int64, trace_end_s Int64
 TraceId = {trace_id:String}
-    AND (trace_start = toDateTime64(0, 9)
-        OR (Timestamp >= trace_start - INTERVAL 1 MINUTE AND Timestamp < trace_end + INTERVAL 1 MINUTE))
+    AND ({trace_start_s:Int64} = 0
+        OR (Timestamp >= toDateTime64({trace_start_s:Int64} - 60, 9, 'UTC')
+            AND Timestamp < toDateTime64({trace_end_s:Int64} + 61, 9, 'UTC')))
