@@ -78,3 +78,13 @@ def test_unsupported_dsn_is_a_clear_error() -> None:
         open_engine("postgres://localhost/x")
     with pytest.raises(StorageError, match="chdb DSN needs a path"):
         open_engine("chdb://")
+
+
+def test_queries_run_without_jit_compilation(engine: Engine) -> None:
+    """chDB keeps no compiled expressions between queries, so compiling them cost a panel query 50-93 ms
+    each time: every pooled connection turns it off (docs/benchmarks.md)."""
+    row = engine.query(
+        "SELECT getSetting('compile_expressions') AS e, getSetting('compile_aggregate_expressions') AS a, "
+        "getSetting('compile_sort_description') AS s"
+    )[0]
+    assert row == {"e": False, "a": False, "s": False}

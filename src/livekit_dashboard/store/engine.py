@@ -162,6 +162,9 @@ def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: _chdb_param(value) for key, value in (params or {}).items()}
 
 
+_NO_JIT = ("compile_expressions", "compile_aggregate_expressions", "compile_sort_description")
+
+
 class ChdbEngine:
     """Embedded ClickHouse (chDB) on a local data directory."""
 
@@ -190,6 +193,10 @@ class ChdbEngine:
     def _connect(self) -> Any:
         conn = self._chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
         conn.query(f"USE `{self._database}`")
+        # no JIT compilation of expressions: chDB keeps no compiled code between queries (its cache stays
+        # empty), so each panel query compiled again: up to 93 ms a query (docs/benchmarks.md)
+        for setting in _NO_JIT:
+            conn.query(f"SET {setting} = 0")
         return conn
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
