@@ -13,6 +13,7 @@ from livekit_dashboard.domain.calls import assemble_call
 from livekit_dashboard.domain.prices import COMPONENTS
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.domain.transcript import merge_chat_history, read_chat_items
+from livekit_dashboard.query.lookup import trace_window
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
@@ -187,8 +188,7 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
     call_id = record["call_id"] if record else trace_id
     # where the trace's spans and logs lie, once; then the spans, the logs and the chat history are
     # independent reads: side by side
-    window = engine.query(load_sql("trace_window"), {"trace_id": trace_id})[0] if trace_id else {}
-    trace = {"trace_id": trace_id, "trace_start_s": window.get("start_s", 0), "trace_end_s": window.get("end_s", 0)}
+    trace = trace_window(engine, trace_id) if trace_id else {"trace_id": "", "trace_start_s": 0, "trace_end_s": 0}
     with ThreadPoolExecutor(max_workers=2) as pool:
         found = pool.submit(engine.query, load_sql("call_spans"), trace) if trace_id else None
         chat = pool.submit(engine.query, load_sql("call_chat_items"), {**trace, "call_id": call_id})

@@ -8,12 +8,19 @@ from livekit_dashboard.domain.ids import LogId
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["count_spans", "get_log", "get_trace", "list_logs"]
+__all__ = ["count_spans", "get_log", "get_trace", "list_logs", "trace_window"]
+
+
+def trace_window(engine: Engine, trace_id: str) -> dict[str, Any]:
+    """The parameters that bound a read of one trace's spans and logs to its time span
+    (trace_span_window, trace_log_window): trace_id, trace_start_s, trace_end_s (both 0 without spans)."""
+    window = engine.query(load_sql("trace_window"), {"trace_id": trace_id})[0]
+    return {"trace_id": trace_id, "trace_start_s": window["start_s"], "trace_end_s": window["end_s"]}
 
 
 def get_trace(engine: Engine, trace_id: str) -> dict[str, Any] | None:
     """All spans of a trace (normalised id), or None when no span of it is stored."""
-    rows = engine.query(load_sql("trace_spans"), {"trace_id": trace_id})
+    rows = engine.query(load_sql("trace_spans"), trace_window(engine, trace_id))
     if not rows:
         return None
     return {"trace_id": trace_id, "spans": [_span(row) for row in rows]}

@@ -7,26 +7,15 @@ FROM lk_call_records AS r FINAL
 WHERE (
         {q:String} = ''
         -- a search first finds its calls among every version of the records (no FINAL: the filter runs
-        -- as the rows are read, 5-40x faster), then checks them on the newest version below
-        OR r.call_id IN (
-            SELECT call_id FROM lk_call_records
-            WHERE {q:String} != '' AND if({q_words:UInt8} = 0,
-                call_id = {q:String} OR trace_id = lower({q:String}) OR room_name = {q:String} OR user_email = {q:String},
-                notEmpty(lkd_words({q:String})) AND hasAll(words, lkd_words({q:String}))
-            )
-        )
+        -- as the rows are read, 5-40x faster), then checks them on the newest version
+        OR (r.call_id IN (SELECT r.call_id FROM lk_call_records AS r WHERE {q:String} != '' AND {{call_search}})
+            AND {{call_search}})
     )
-    AND (
-        ({q:String} != '' AND {q_words:UInt8} = 0 AND (
-            r.call_id = {q:String} OR r.trace_id = lower({q:String}) OR r.room_name = {q:String}
-            OR r.user_email = {q:String}
-        ))
-        OR (
-            r.started_at >= {start:DateTime64(9, 'UTC')} AND r.started_at < {end:DateTime64(9, 'UTC')}
-            AND {{simulated_calls}}
-            AND ({q:String} = '' OR ({q_words:UInt8} = 1 AND hasAll(r.words, lkd_words({q:String}))))
-        )
-    )
+    -- an id is found at any time and whatever its traffic; the rest in the range, of the traffic asked for
+    AND (({q:String} != '' AND {q_words:UInt8} = 0) OR (
+        r.started_at >= {start:DateTime64(9, 'UTC')} AND r.started_at < {end:DateTime64(9, 'UTC')}
+        AND {{simulated_calls}}
+    ))
     AND (empty({services:Array(String)}) OR has({services:Array(String)}, r.service))
     AND ({agent:String} = '' OR r.agent_name = {agent:String} OR r.assistant_id = {agent:String})
     AND ({user:String} = '' OR r.user_email = {user:String})

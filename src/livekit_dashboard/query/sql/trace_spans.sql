@@ -1,11 +1,7 @@
 -- query: trace_spans
--- Every span of one trace, bounded in time by the trace-id lookup table (otel_traces_trace_id_ts).
--- params: trace_id String
+-- Every span of one trace, looked up in the trace's time span (trace_span_window).
+-- params: trace_id String, trace_start_s Int64, trace_end_s Int64
 -- returns: start_time_unix_nano Int64, trace_id String, span_id String, parent_span_id String, ...
-WITH
-    (SELECT toDateTime64(min(Start), 9) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String}) AS trace_start,
-    (SELECT toDateTime64(max(End), 9) + INTERVAL 1 SECOND FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String})
-        AS trace_end
 SELECT
     toUnixTimestamp64Nano(Timestamp) AS start_time_unix_nano,
     Duration AS duration_ns,
@@ -30,10 +26,7 @@ SELECT
     Links.TraceState AS link_trace_states,
     Links.Attributes AS link_attributes
 FROM otel_traces
-WHERE TraceId = {trace_id:String}
-    -- bounds are DateTime64 on purpose: DateTime bounds mis-prune the toDateTime(Timestamp) key.
-    -- A trace missing from the lookup table (start at the epoch) is still found, just unbounded.
-    AND (trace_start = toDateTime64(0, 9) OR (Timestamp >= trace_start AND Timestamp < trace_end))
+WHERE {{trace_span_window}}
 ORDER BY Timestamp, SpanId
 -- a client retrying a request whose answer was lost (server killed after storing it) sends the same
 -- spans twice: read each span once
