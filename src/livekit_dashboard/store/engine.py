@@ -162,13 +162,23 @@ def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: _chdb_param(value) for key, value in (params or {}).items()}
 
 
+# no JIT compilation of expressions: chDB keeps no compiled code between queries (its cache stays
+# empty), so each panel query compiled again: up to 93 ms a query (docs/benchmarks.md)
 _NO_JIT = ("compile_expressions", "compile_aggregate_expressions", "compile_sort_description")
+
+
+def _setting_literal(value: str | int) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.translate(_TSV_ESCAPES).replace("'", "\\'") + "'"
 
 
 class ChdbEngine:
     """Embedded ClickHouse (chDB) on a local data directory."""
 
-    def __init__(self, path: Path, database: str, pool_size: int = 8) -> None:
+    def __init__(
+        self, path: Path, database: str, pool_size: int = 8, settings: Mapping[str, str | int] | None = None
+    ) -> None:
         import chdb  # deferred: importing the engine costs ~200 MB RSS
 
         self._chdb = chdb
@@ -176,6 +186,7 @@ class ChdbEngine:
         self._path.mkdir(parents=True, exist_ok=True)
         _lock_data_dir(self._path)
         self._database = database
+        self._settings = {**dict.fromkeys(_NO_JIT, 0), **(settings or {})}
         try:
             bootstrap = chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
             bootstrap.query(f"CREATE DATABASE IF NOT EXISTS `{_check_ident(database)}`")
@@ -193,10 +204,8 @@ class ChdbEngine:
     def _connect(self) -> Any:
         conn = self._chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
         conn.query(f"USE `{self._database}`")
-        # no JIT compilation of expressions: chDB keeps no compiled code between queries (its cache stays
-        # empty), so each panel query compiled again: up to 93 ms a query (docs/benchmarks.md)
-        for setting in _NO_JIT:
-            conn.query(f"SET {setting} = 0")
+        for name, value in self._settings.items():
+            conn.query(f"SET {_check_ident(name)} = {_setting_literal(value)}")
         return conn
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -246,7 +255,9 @@ class ChdbEngine:
 class HttpEngine:
     """A ClickHouse server over HTTP(S), via clickhouse-connect (one client per pooled slot)."""
 
-    def __init__(self, url: str, database: str, pool_size: int = 8) -> None:
+    def __init__(
+        self, url: str, database: str, pool_size: int = 8, settings: Mapping[str, str | int] | None = None
+    ) -> None:
         import clickhouse_connect
 
         parsed = urlparse(url)
@@ -258,6 +269,7 @@ class HttpEngine:
             "password": parsed.password or "",
             "secure": parsed.scheme == "https",
             "database": query.get("database", [database])[0],
+            "settings": dict(settings or {}),
         }
         self._cc = clickhouse_connect
         self._display = f"{parsed.scheme}://{self._kwargs['host']}:{self._kwargs['port']}"
@@ -317,14 +329,17 @@ def chdb_path(dsn: str) -> Path | None:
     return Path(path)
 
 
-def open_engine(dsn: str, database: str = "otel", pool_size: int = 8) -> Engine:
-    """Open storage named by a DSN: ``chdb:///abs/path`` (embedded) or ``http(s)://host:8123``."""
+def open_engine(
+    dsn: str, database: str = "otel", pool_size: int = 8, settings: Mapping[str, str | int] | None = None
+) -> Engine:
+    """Open storage named by a DSN: ``chdb:///abs/path`` (embedded) or ``http(s)://host:8123``; `settings`
+    apply to every statement (a cluster's, store/cluster.py)."""
     path = chdb_path(dsn)
     if path is not None:
-        return ChdbEngine(path, database, pool_size)
+        return ChdbEngine(path, database, pool_size, settings)
     parsed = urlparse(dsn)
     if parsed.scheme in ("http", "https"):
-        return HttpEngine(dsn, database, pool_size)
+        return HttpEngine(dsn, database, pool_size, settings)
     raise StorageError(f"unsupported storage DSN {dsn!r}: use chdb:///path or http(s)://host:8123")
 
 
