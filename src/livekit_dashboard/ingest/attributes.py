@@ -1,7 +1,10 @@
 """Attributes: OTLP AnyValue/KeyValue -> the strings the Collector's ClickHouse schema stores.
 
 Values are rendered as the Collector renders them (pdata's AsString): strings as is, booleans
-as true/false, doubles like a JavaScript number, bytes as base64, arrays and maps as JSON.
+as true/false, doubles like a JavaScript number, bytes as base64, arrays and maps as Go's JSON
+(tests/collector_exporter.py re-states the exporter; tests/ingest/test_collector_path.py compares).
+One difference is kept: a NaN or infinite double alone is "NaN"/"+Inf"/"-Inf" here, where pdata
+writes "json: unsupported value: NaN" (a number parser reads ours).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def format_double(value: float) -> str:
     if math.isnan(value) or math.isinf(value):
         return "NaN" if math.isnan(value) else ("+Inf" if value > 0 else "-Inf")
     if value == 0:
-        return "0"
+        return "-0" if math.copysign(1.0, value) < 0 else "0"  # Go's strconv keeps the sign
     magnitude = abs(value)
     if value.is_integer() and magnitude < 1e21:
         return str(int(value))
@@ -79,7 +82,39 @@ def any_value_to_str(value: AnyValue) -> str:
         return ""
     if kind == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
-    return json.dumps(any_value_to_raw(value), ensure_ascii=False, separators=(",", ":"))
+    try:
+        return _go_json(value)
+    except _NonFiniteError:
+        return ""  # pdata: json.Marshal refuses NaN and infinities, AsString gives ""
+
+
+class _NonFiniteError(ValueError):
+    pass
+
+
+def _go_json(value: AnyValue) -> str:
+    """An array or map as pdata's AsString writes it (Go's encoding/json of AsRaw(), HTML characters not
+    escaped): map keys sorted, the last of duplicate keys kept, doubles as ECMAScript numbers, bytes as
+    base64, U+2028 and U+2029 escaped."""
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return "[" + ",".join(_go_json(item) for item in value.array_value.values) + "]"
+    if kind == "kvlist_value":
+        items = {kv.key: kv.value for kv in value.kvlist_value.values}
+        return "{" + ",".join(f"{_go_string(key)}:{_go_json(items[key])}" for key in sorted(items)) + "}"
+    if kind == "double_value":
+        if not math.isfinite(value.double_value):
+            raise _NonFiniteError
+        return format_double(value.double_value)
+    if kind == "string_value":
+        return _go_string(value.string_value)
+    if kind == "bytes_value":
+        return _go_string(base64.b64encode(value.bytes_value).decode("ascii"))
+    return json.dumps(any_value_to_raw(value))  # int, bool, empty (null)
+
+
+def _go_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def attributes_to_pairs(attributes: Iterable[KeyValue]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from livekit_dashboard.ingest.attributes import any_value_to_str
 from livekit_dashboard.ingest.columns import MapColumn, append_attributes
 from livekit_dashboard.ingest.decode import Signal
 from livekit_dashboard.ingest.rows import Prepared
+from livekit_dashboard.ingest.spans import id_hex
 from livekit_dashboard.store import tables
 
 __all__ = ["prepare_logs"]
@@ -39,8 +40,8 @@ def prepare_logs(request: Any) -> Prepared:
                     continue
                 # the Collector falls back to the observed time when the event time is unset
                 cols["Timestamp"].append(record.time_unix_nano or record.observed_time_unix_nano)
-                cols["TraceId"].append(record.trace_id.hex())
-                cols["SpanId"].append(record.span_id.hex())
+                cols["TraceId"].append(id_hex(record.trace_id))
+                cols["SpanId"].append(id_hex(record.span_id))
                 cols["TraceFlags"].append(record.flags & 0xFF)
                 cols["SeverityText"].append(record.severity_text)
                 cols["SeverityNumber"].append(record.severity_number & 0xFF)

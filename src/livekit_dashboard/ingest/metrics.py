@@ -33,8 +33,9 @@ def _exemplars(point: Any, row: dict[str, Any]) -> None:
     row["Exemplars.FilteredAttributes"] = [attributes_to_pairs(e.filtered_attributes) for e in exemplars]
     row["Exemplars.TimeUnix"] = [ns(e.time_unix_nano) for e in exemplars]
     row["Exemplars.Value"] = [_number(e) for e in exemplars]
-    row["Exemplars.SpanId"] = [e.span_id.hex() for e in exemplars]
-    row["Exemplars.TraceId"] = [e.trace_id.hex() for e in exemplars]
+    # the Collector hex-encodes the fixed-size id: an exemplar without one stores zeros, not ""
+    row["Exemplars.SpanId"] = [(e.span_id or bytes(8)).hex() for e in exemplars]
+    row["Exemplars.TraceId"] = [(e.trace_id or bytes(16)).hex() for e in exemplars]
 
 
 def _gauge(point: Any, data: Any, row: dict[str, Any]) -> None:

@@ -13,12 +13,18 @@ from livekit_dashboard.ingest.decode import Signal
 from livekit_dashboard.ingest.rows import Prepared, ns
 from livekit_dashboard.store import tables
 
-__all__ = ["SPAN_KINDS", "STATUS_CODES", "prepare_spans"]
+__all__ = ["SPAN_KINDS", "STATUS_CODES", "id_hex", "prepare_spans"]
 
 # the Collector's spellings (pdata traceutil): these strings are what the table holds
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 STATUS_CODES = ("Unset", "Ok", "Error")
 _MAP_COLUMNS = ("ResourceAttributes", "SpanAttributes", "Events.Attributes", "Links.Attributes")
+
+
+def id_hex(raw: bytes) -> str:
+    """A trace or span id as the Collector stores it (traceutil's ...ToHexOrEmptyString): lowercase hex,
+    and "" for an absent or all-zero id."""
+    return raw.hex() if raw.strip(b"\0") else ""
 
 
 def prepare_spans(request: Any) -> Prepared:
@@ -49,10 +55,10 @@ def prepare_spans(request: Any) -> Prepared:
                 ts.append(start)
                 trace_ids.append(span.trace_id.hex())
                 span_ids.append(span.span_id.hex())
-                parents.append(span.parent_span_id.hex())
+                parents.append(id_hex(span.parent_span_id))
                 states.append(span.trace_state)
                 names.append(span.name)
-                kinds.append(SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "Unspecified")
+                kinds.append(SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "")  # pdata: "" if unknown
                 services.append(service)
                 resources.add_pairs(res_keys, res_values)
                 scope_names.append(scope_name)
@@ -60,7 +66,7 @@ def prepare_spans(request: Any) -> Prepared:
                 attributes.add(span.attributes)
                 durations.append(end - start if end > start else 0)
                 code = span.status.code
-                codes.append(STATUS_CODES[code] if 0 <= code < len(STATUS_CODES) else "Unset")
+                codes.append(STATUS_CODES[code] if 0 <= code < len(STATUS_CODES) else "")
                 messages.append(span.status.message)
                 events = span.events
                 if events:
@@ -74,8 +80,8 @@ def prepare_spans(request: Any) -> Prepared:
                 event_attrs.end_row()
                 links = span.links
                 if links:
-                    ln_trace.append([link.trace_id.hex() for link in links])
-                    ln_span.append([link.span_id.hex() for link in links])
+                    ln_trace.append([id_hex(link.trace_id) for link in links])
+                    ln_span.append([id_hex(link.span_id) for link in links])
                     ln_state.append([link.trace_state for link in links])
                     for link in links:
                         link_attrs.add(link.attributes)
