@@ -29,9 +29,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+CLUSTERS_CONFIG = Path(__file__).parent / "fixtures" / "chdb_clusters.xml"
+
+
 @pytest.fixture(scope="session")
-def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The process's chDB directory. chDB reads its server settings at the first connection of the
+    process, so this opens it first, with the test clusters of fixtures/chdb_clusters.xml."""
+    import chdb
+
+    path = tmp_path_factory.mktemp("chdb")
+    first = chdb.connect(f"{path}?config-file={CLUSTERS_CONFIG}")
+    yield path
+    first.close()
 
 
 @pytest.fixture(scope="session")
@@ -185,3 +195,33 @@ def make_server(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[ServerF
 @pytest.fixture
 def server(make_server: ServerFactory) -> DashboardServer:
     return make_server()
+
+
+# -- a real ClickHouse server, when one is named (tests/store/test_http_engine.py) -------------------
+REAL_CLICKHOUSE_ENV = "LIVEKIT_DASHBOARD_TEST_CLICKHOUSE_URL"
+_REAL_CLICKHOUSE_NOT_RUN = pytest.StashKey[int]()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A `clickhouse_endpoint` argument runs a test against the chDB stand-in ("shim") and, when
+    REAL_CLICKHOUSE_ENV names one, a real ClickHouse server ("server"); unnamed, the server runs are
+    counted for the summary instead of generated."""
+    if "clickhouse_endpoint" not in metafunc.fixturenames:
+        return
+    import os
+
+    endpoints = ["shim"]
+    if os.environ.get(REAL_CLICKHOUSE_ENV):
+        endpoints.append("server")
+    else:
+        metafunc.config.stash[_REAL_CLICKHOUSE_NOT_RUN] = metafunc.config.stash.get(_REAL_CLICKHOUSE_NOT_RUN, 0) + 1
+    metafunc.parametrize("clickhouse_endpoint", endpoints)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    not_run = config.stash.get(_REAL_CLICKHOUSE_NOT_RUN, 0)
+    if not_run:
+        terminalreporter.write_line(
+            f"real ClickHouse server tests not run: {not_run} "
+            f"(set {REAL_CLICKHOUSE_ENV}=http://user:pass@host:8123 to run them)"
+        )

@@ -65,7 +65,8 @@ def snapshot(base_url: str, range_: dict[str, str], *, admin_key: str = "", call
                 out[f"admin {path}"] = _get(
                     client, f"/admin/analytics{path}", {"start_date": range_["start"], "end_date": range_["end"]}
                 )
-    return _stable(out)
+    stable: dict[str, Any] = _stable(out)
+    return stable
 
 
 def differences(left: dict[str, Any], right: dict[str, Any], *, limit: int = 10) -> list[str]:
