@@ -181,6 +181,34 @@ def test_a_rule_fires_and_resolves_to_a_webhook_and_slack(make_server: Any, rece
     assert value(samples, "livekit_dashboard_alerts_firing") == 0
 
 
+def test_a_restarted_server_carries_on_where_the_rules_were(make_server: Any, receiver: Receiver) -> None:
+    """The rules' states are the stored events': after a restart (or on another replica of one
+    cluster) a rule still beyond its threshold does not fire again, and it resolves when it comes back."""
+    first = make_server(admin_key=ADMIN, alert_interval_s=3600)
+    assert (
+        httpx.post(f"{first.base_url}/api/v1/alerts", json=rule_spec(receiver), headers=AUTH, timeout=30).status_code
+        == 201
+    )
+    send(first, turns_body(ok=1, failed=1))
+    (fired,) = first.alerts.evaluate()
+    assert fired.state == "firing"
+    receiver.wait(2)
+    deadline = time.monotonic() + 10  # the delivery log is written after the receiver answered
+    while len(first.alerts.store.deliveries(fired.event_id)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.stop()
+
+    second = make_server(admin_key=ADMIN, alert_interval_s=3600, database=first.settings.database)
+    state = httpx.get(f"{second.base_url}/api/v1/alerts/turn-errors", headers=AUTH, timeout=30).json()["state"]
+    assert (state["status"], state["value"]) == ("firing", 0.5)
+    assert second.alerts.evaluate() == []  # still beyond: no second notification
+    send(second, turns_body(ok=8, failed=0))
+    (resolved,) = second.alerts.evaluate()
+    assert (resolved.state, resolved.value) == ("resolved", 0.1)
+    events = httpx.get(f"{second.base_url}/api/v1/alerts/events", headers=AUTH, timeout=30).json()["events"]
+    assert [e["state"] for e in events] == ["resolved", "firing"]
+
+
 def test_slow_responses_fire_and_recover_on_slack(make_server: Any, receiver: Receiver) -> None:
     """The p95 response latency crosses 2.5 s: one Slack message; it comes back: another."""
     server = make_server(admin_key=ADMIN, alert_interval_s=3600)
@@ -230,6 +258,18 @@ def test_the_servers_own_rounds_fire_and_mute_silences(make_server: Any, receive
     assert all(path != "/m" or body["state"] == "test" for path, body in receiver.bodies)
     r = httpx.post(f"{server.base_url}/api/v1/alerts/muted/mute", json={"muted": False}, headers=AUTH, timeout=30)
     assert (r.status_code, r.json()["muted"]) == (200, False)
+
+
+def test_a_replica_with_alerts_off_evaluates_nothing_but_still_test_fires(make_server: Any, receiver: Receiver) -> None:
+    server = make_server(admin_key=ADMIN, alert_interval_s=0.2, alerts_enabled=False)
+    spec = rule_spec(receiver, channels=[{"kind": "webhook", "url": f"{receiver.url}/hook"}])
+    assert httpx.post(f"{server.base_url}/api/v1/alerts", json=spec, headers=AUTH, timeout=30).status_code == 201
+    send(server, turns_body(ok=0, failed=2))
+    time.sleep(1.5)  # several intervals: an evaluating server would have fired by now
+    assert server.alerts.counts().get("rounds", 0) == 0
+    r = httpx.post(f"{server.base_url}/api/v1/alerts/turn-errors/test", headers=AUTH, timeout=30)
+    assert r.status_code == 200, r.text
+    assert [(path, body["state"]) for path, body in receiver.wait(1)] == [("/hook", "test")]
 
 
 def test_a_receiver_that_is_down_is_retried_with_backoff_and_logged(make_server: Any) -> None:

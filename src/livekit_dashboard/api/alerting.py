@@ -172,6 +172,7 @@ class AlertRunner:
         self._clock = clock
         self._lock = threading.Lock()
         self._states: dict[str, RuleState] = {}
+        self._restored = False  # the states carried on from the stored events (see _restore)
         self._counts: deque[tuple[float, int, int]] = deque(maxlen=20_000)  # (time, rejected, refused)
         self._tally: Counter[str] = Counter()  # rounds, evaluations, failed evaluations, events by state
         self._stopping = threading.Event()
@@ -195,15 +196,19 @@ class AlertRunner:
         return out
 
     def state(self, rule_id: str) -> RuleState:
+        self._restore()
         with self._lock:
             found = self._states.get(rule_id)
             return RuleState(found.status, found.since, found.clear_since, found.value) if found else RuleState()
 
     # -- evaluation ----------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, evaluate: bool = True) -> None:
+        """Start delivering; and evaluating the rules every interval unless `evaluate` is off (another
+        replica of the same storage evaluates them)."""
         self._notifier.start()
-        self._thread.start()
+        if evaluate:
+            self._thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
@@ -241,9 +246,26 @@ class AlertRunner:
             base = next((c for c in reversed(self._counts) if c[0] <= now - rule.window_s), self._counts[0])
             return float(latest - base[column])
 
+    def _restore(self) -> None:
+        """Rules firing when this server last stopped (or on another replica) are firing now: a rule
+        still beyond its threshold does not fire again, one that came back while no server watched
+        resolves. The state is the stored events', so a restart or a move loses nothing."""
+        if self._restored:
+            return
+        firing = {
+            row["rule_id"]: RuleState("firing", row["at_ms"] / 1000, None, row["value"])
+            for row in self.store.last_transitions()
+            if row["state"] == "firing"
+        }
+        with self._lock:
+            for rule_id, state in firing.items():
+                self._states.setdefault(rule_id, state)
+            self._restored = True
+
     def evaluate(self, now: float | None = None) -> list[AlertEvent]:
         """One round: every enabled rule's measure, its transition, the events recorded and sent."""
         now = self._clock() if now is None else now
+        self._restore()
         self._note_counts(now)
         events = []
         rules = self.rules()

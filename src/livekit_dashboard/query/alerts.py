@@ -122,6 +122,10 @@ class AlertStore:
     def events(self, rule_id: str = "", limit: int = 100) -> list[dict[str, Any]]:
         return self._engine.query(load_sql("alert_events"), {"rule_id": rule_id, "limit": limit})
 
+    def last_transitions(self) -> list[dict[str, Any]]:
+        """rule_id, state (firing or resolved), at_ms, value of each rule's newest transition."""
+        return self._engine.query(load_sql("alert_states"))
+
     def log_delivery(self, event: AlertEvent, channel: str, attempt: int, ok: bool, detail: str) -> None:
         self._engine.command(
             load_sql("alert_delivery_write"),
