@@ -1,4 +1,4 @@
-"""CLI: `livekit-dashboard serve | demo | migrate`."""
+"""CLI: `livekit-dashboard serve | demo | migrate | export | import | keys`."""
 
 from __future__ import annotations
 
@@ -62,6 +62,15 @@ DsnOpt = Annotated[
         "--storage-dsn",
         help="chdb:///path or http(s)://host:8123 instead of --data-dir (env LIVEKIT_DASHBOARD_STORAGE_DSN).",
         show_default=_default("storage_dsn"),
+    ),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="ClickHouse cluster to lay the tables out on, sharded and Distributed; see docs/scaling.md "
+        "(env LIVEKIT_DASHBOARD_CLUSTER).",
+        show_default=_default("cluster"),
     ),
 ]
 
@@ -152,7 +161,10 @@ def _announce(server: Any, ui_range: str = "") -> None:
     url = server.base_url
     typer.echo(f"livekit-dashboard {__version__}: storage {server.engine.description}")
     typer.echo(f"  web UI          {url}/{f'?{ui_range}' if ui_range else ''}")
-    typer.echo(f"  OTLP/HTTP       {url}/v1/traces  /v1/logs  /v1/metrics")
+    if not server.settings.ingest_enabled:
+        typer.echo("  OTLP/HTTP       disabled (--no-ingest: this server only serves the UI and API)")
+    else:
+        typer.echo(f"  OTLP/HTTP       {url}/v1/traces  /v1/logs  /v1/metrics")
     if server.grpc_port:
         typer.echo(f"  OTLP/gRPC       {server.settings.host}:{server.grpc_port}")
     else:
@@ -185,10 +197,20 @@ def serve(
     port: PortOpt = None,
     grpc_port: GrpcPortOpt = None,
     storage_dsn: DsnOpt = None,
+    cluster: ClusterOpt = None,
     prices: PricesOpt = None,
     alerts: AlertsOpt = None,
     access_log: AccessLogOpt = False,
     log_format: LogFormatOpt = None,
+    no_ingest: Annotated[
+        bool,
+        typer.Option(
+            "--no-ingest",
+            help="Serve the UI and API only: no OTLP (503), no gRPC, no write-ahead log; for a replica over "
+            "storage others fill (env LIVEKIT_DASHBOARD_INGEST_ENABLED=false).",
+            show_default=False,
+        ),
+    ] = False,
 ) -> None:
     """Serve the web UI, the JSON API and OTLP (HTTP and gRPC) on one process."""
     settings = _settings(
@@ -197,10 +219,12 @@ def serve(
         port=port,
         grpc_port=grpc_port,
         storage_dsn=storage_dsn,
+        cluster=cluster,
         prices_file=prices,
         alerts_file=alerts,
         access_log=access_log or None,  # left out: the environment decides
         log_format=log_format,
+        ingest_enabled=False if no_ingest else None,
     )
     server = _open_server(settings)
     _announce(server)
@@ -293,15 +317,16 @@ def _load_demo(generate: Any, config: Any, endpoint: str) -> None:
 
 
 @app.command()
-def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
-    """Create or upgrade the tables, then exit."""
-    from livekit_dashboard.store import StorageError, apply_migrations, open_engine
+def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None, cluster: ClusterOpt = None) -> None:
+    """Create or upgrade the tables, then exit (on a cluster: on every node, with ON CLUSTER DDL)."""
+    from livekit_dashboard.store import StorageError, apply_migrations
 
-    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
+    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn, cluster=cluster)
+    layout = settings.storage_cluster()
     try:
-        engine = open_engine(settings.resolved_dsn(), settings.database)
+        engine = settings.open_storage()
         try:
-            applied = apply_migrations(engine)
+            applied = apply_migrations(engine, layout)
         finally:
             engine.close()
     except StorageError as exc:
@@ -309,6 +334,106 @@ def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None) -> None:
         return
     names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
     typer.echo(f"migrations applied: {names}")
+
+
+class _TransferProgress:
+    """Progress lines on stderr: each table when done, and every few seconds while a long one runs."""
+
+    def __init__(self, verb: str, every_s: float = 3.0) -> None:
+        self._verb, self._every_s, self._last = verb, every_s, 0.0
+
+    def __call__(self, table: str, rows: int, size: int, seconds: float, done: bool) -> None:
+        import time
+
+        if not done and time.monotonic() - self._last < self._every_s:
+            return
+        self._last = time.monotonic()
+        mb = size / 1e6
+        rate = f" ({mb / seconds:.1f} MB/s)" if seconds > 0 and rows else ""
+        state = "" if done else " ..."
+        typer.echo(f"{self._verb} {table}: {rows:,} rows, {mb:.1f} MB in {seconds:.1f} s{rate}{state}", err=True)
+
+
+def _transfer_engine(settings: Settings) -> Any:
+    from livekit_dashboard.store import StorageError, open_engine
+
+    try:
+        return open_engine(settings.resolved_dsn(), settings.database)
+    except StorageError as exc:
+        _fail(str(exc))
+        raise  # unreachable; keeps type checkers calm
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (created; must be new or empty).")],
+    data_dir: DataDirOpt = None,
+    storage_dsn: DsnOpt = None,
+) -> None:
+    """Write the stored data (raw tables, what the application wrote, call recordings) to a folder of
+    Parquet files and a manifest, for `import` into another store (docs/moving-data.md)."""
+    from livekit_dashboard.store import StorageError
+    from livekit_dashboard.store.transfer import export_store
+
+    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
+    engine = _transfer_engine(settings)
+    try:
+        manifest = export_store(
+            engine,
+            out,
+            tool_version=__version__,
+            recordings_dir=settings.recordings_dir(),
+            progress=_TransferProgress("export"),
+        )
+    except (StorageError, OSError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        engine.close()
+    rows = sum(t.rows for t in manifest.tables)
+    typer.echo(
+        f"exported {rows:,} rows from {len(manifest.tables)} tables and {len(manifest.recordings)} recordings "
+        f"(schema {manifest.schema_version:04d}) to {out}"
+    )
+
+
+@app.command("import")
+def import_(
+    folder: Annotated[Path, typer.Argument(help="A folder `livekit-dashboard export` wrote.")],
+    data_dir: DataDirOpt = None,
+    storage_dsn: DsnOpt = None,
+    append: Annotated[
+        bool,
+        typer.Option(
+            "--append",
+            help="Import into a database that already holds data; a re-run of the same import adds nothing.",
+        ),
+    ] = False,
+) -> None:
+    """Load an export into a migrated database (empty unless --append); the derived tables fill from the
+    raw rows as they are inserted."""
+    from livekit_dashboard.store import StorageError
+    from livekit_dashboard.store.transfer import import_store
+
+    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
+    engine = _transfer_engine(settings)
+    try:
+        result = import_store(
+            engine,
+            folder,
+            recordings_dir=settings.recordings_dir(),
+            append=append,
+            progress=_TransferProgress("import"),
+        )
+    except (StorageError, OSError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        engine.close()
+    typer.echo(
+        f"imported {sum(result.rows.values()):,} rows into {len(result.rows)} tables and {result.recordings} "
+        f"recordings into {settings.database} ({result.manifest.export_id})"
+    )
 
 
 keys_app = typer.Typer(
@@ -319,12 +444,13 @@ app.add_typer(keys_app, name="keys")
 
 def _key_store(data_dir: Path | None, storage_dsn: str | None) -> tuple[Any, Any]:
     from livekit_dashboard.keys_cli import while_held
-    from livekit_dashboard.store import DataDirInUseError, KeyStore, StorageError, apply_migrations, open_engine
+    from livekit_dashboard.store import DataDirInUseError, KeyStore, StorageError, apply_migrations
 
     settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
     try:
-        engine = open_engine(settings.resolved_dsn(), settings.database)
-        apply_migrations(engine)
+        layout = settings.storage_cluster()
+        engine = settings.open_storage()
+        apply_migrations(engine, layout)
         return engine, KeyStore(engine)
     except DataDirInUseError as exc:
         _fail(f"{exc}; {while_held(settings)}")

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from livekit_dashboard.store import chdb_path
+from livekit_dashboard.store import Engine, chdb_path, open_engine
+from livekit_dashboard.store.cluster import Cluster
 
 __all__ = ["Settings"]
 
@@ -27,6 +28,16 @@ class Settings(BaseSettings):
         description="Storage to use instead of --data-dir: chdb:///abs/path or http(s)://user:pass@host:8123.",
     )
     database: str = Field("otel", description="ClickHouse database holding the tables.")
+    cluster: str = Field(
+        "",
+        description="A ClickHouse cluster (its remote_servers name) to lay the tables out on: sharded local "
+        "tables and Distributed tables over them (docs/scaling.md). Empty: one server or embedded.",
+    )
+    cluster_keeper: bool = Field(
+        True,
+        description="With --cluster: Replicated local tables and ON CLUSTER DDL (needs ClickHouse Keeper). "
+        "Off: plain local tables, and `migrate` must be run against every node.",
+    )
     host: str = Field("127.0.0.1", description="Address the HTTP and gRPC servers bind to.")
     port: int = Field(4318, ge=1, le=65535, description="Port for the web UI, JSON API and OTLP/HTTP.")
     grpc_port: int = Field(4317, ge=0, le=65535, description="Port for OTLP/gRPC; 0 disables gRPC.")
@@ -91,8 +102,18 @@ class Settings(BaseSettings):
         None, description="A YAML file of alert rules (alerts as code; docs/alerts.md), read at start."
     )
     alert_interval_s: float = Field(30.0, ge=0.2, le=3600, description="Seconds between alert evaluations.")
+    alerts_enabled: bool = Field(
+        True,
+        description="Evaluate the alert rules on this server. With several replicas on one cluster, leave it on "
+        "for one of them, or each notifies.",
+    )
     public_url: str = Field(
         "", description="This server's address as its users reach it, for links in alerts; empty: host and port."
+    )
+    ingest_enabled: bool = Field(
+        True,
+        description="Take in data (OTLP/HTTP, OTLP/gRPC, uploads); off (serve --no-ingest): serve the UI and API "
+        "only, for a replica over storage others fill. Ingest then answers 503.",
     )
 
     def livekit_keys(self) -> dict[str, str]:
@@ -124,6 +145,17 @@ class Settings(BaseSettings):
         """Call recordings (audio uploaded with a session): beside the write-ahead log."""
         base = chdb_path(self.resolved_dsn()) or self.data_dir.expanduser().resolve()
         return base / "livekit-dashboard-recordings" / self.database
+
+    def storage_cluster(self) -> Cluster | None:
+        """The cluster layout the tables use, or None on one node."""
+        if not self.cluster:
+            return None
+        return Cluster(self.cluster, self.database, replicated=self.cluster_keeper, on_cluster=self.cluster_keeper)
+
+    def open_storage(self) -> Engine:
+        """The storage these settings name, each statement run with the cluster's settings if any."""
+        cluster = self.storage_cluster()
+        return open_engine(self.resolved_dsn(), self.database, settings=cluster.settings if cluster else None)
 
     def resolved_dsn(self) -> str:
         """The storage DSN: storage_dsn when set, else chDB on data_dir (made absolute)."""

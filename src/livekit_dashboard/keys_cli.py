@@ -30,7 +30,6 @@ from livekit_dashboard.store import (
     apply_migrations,
     chdb_path,
     new_key,
-    open_engine,
 )
 
 __all__ = ["CreatedKey", "KeyCommandError", "banner_lines", "create_key", "running_server", "while_held"]
@@ -82,7 +81,7 @@ def create_key(settings: Settings, name: str, role: str) -> CreatedKey:
             f"--data-dir {path} accepts it"
         )
     try:
-        engine = open_engine(settings.resolved_dsn(), settings.database)
+        engine = settings.open_storage()
     except DataDirInUseError as exc:
         assert path is not None  # only a chDB data directory is held
         storage = f"chdb://{path} (database {settings.database})"
@@ -91,7 +90,7 @@ def create_key(settings: Settings, name: str, role: str) -> CreatedKey:
     except StorageError as exc:
         raise KeyCommandError(str(exc)) from None
     try:
-        apply_migrations(engine)
+        apply_migrations(engine, settings.storage_cluster())
         KeyStore(engine).add(record)
         storage = engine.description
     except (StorageError, ValueError) as exc:

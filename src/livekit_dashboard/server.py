@@ -49,7 +49,6 @@ from livekit_dashboard.store import (
     apply_migrations,
     apply_retention,
     chdb_path,
-    open_engine,
     probe_writes,
 )
 
@@ -72,9 +71,10 @@ class DashboardServer:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        storage = open_engine(settings.resolved_dsn(), settings.database)
+        cluster = settings.storage_cluster()
+        storage = settings.open_storage()
         try:
-            apply_migrations(storage)
+            apply_migrations(storage, cluster)
             apply_retention(
                 storage,
                 Retention(
@@ -83,15 +83,17 @@ class DashboardServer:
                     metrics=settings.retention_days_metrics,
                     usage=settings.retention_days_usage,
                 ),
+                cluster,
             )
-            apply_durability(storage, settings.wal_fsync)
+            apply_durability(storage, settings.wal_fsync, cluster)
             # a prices file that is not one stops the start (rather than pricing with what it meant to replace)
             file_overrides = read_prices_file(settings.prices_file) if settings.prices_file else []
             # as does a rules file with a rule that is not one
             file_rules = read_rules_file(settings.alerts_file) if settings.alerts_file else []
             livekit_keys = settings.livekit_keys()
             wal_dir = settings.wal_dir()
-            wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync)
+            # serve --no-ingest: no write-ahead log (and no folder for one); ingest answers 503
+            wal = WriteAheadLog(wal_dir, fsync=settings.wal_fsync) if settings.ingest_enabled else None
         except Exception:
             storage.close()
             raise
@@ -99,7 +101,7 @@ class DashboardServer:
         self.batcher = Batcher(
             storage,
             wal,
-            RecentRequests(wal_dir / "requests.log"),
+            RecentRequests(wal_dir / "requests.log") if wal is not None else None,
             probe_writes=functools.partial(probe_writes, storage),
             max_queue_rows=settings.queue_max_rows,
             max_batch_rows=settings.batch_max_rows,
@@ -108,7 +110,7 @@ class DashboardServer:
         )
         # call records are settled from what ingest stored, in rounds and before a read that needs them
         self.call_records = CallRecords(
-            storage, PriceBook(storage, file_overrides), between_inserts=self.batcher.between_inserts
+            storage, PriceBook(storage, file_overrides), between_inserts=self.batcher.between_inserts, cluster=cluster
         )
         # reads see every row acknowledged before them (ingest acknowledges at the write-ahead log)
         self.engine: Engine = ReadYourWritesEngine(
@@ -119,10 +121,17 @@ class DashboardServer:
         )
         data_dir = chdb_path(settings.resolved_dsn())
         watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]
+        if wal is None:
+            watched.remove(wal_dir)
         disk = DiskSpace(watched, settings.min_free_disk_mb * 2**20)
         self.recordings = RecordingFiles(settings.recordings_dir())
         self.ingestor = Ingestor(
-            self.batcher, IngestStats(), disk, max_body_bytes=settings.max_body_bytes, recordings=self.recordings
+            self.batcher,
+            IngestStats(),
+            disk,
+            max_body_bytes=settings.max_body_bytes,
+            recordings=self.recordings,
+            enabled=settings.ingest_enabled,
         )
         self.keys = KeyStore(storage)
         # keys handed in by `livekit-dashboard keys create`, which cannot open the data directory we hold
@@ -190,8 +199,8 @@ class DashboardServer:
         self.monitor.start()
         self._key_thread.start()
         self._settle_thread.start()
-        self.alerts.start()
-        if self.settings.grpc_port:
+        self.alerts.start(evaluate=self.settings.alerts_enabled)
+        if self.settings.grpc_port and self.settings.ingest_enabled:  # gRPC is ingest only
             self._grpc = start_grpc_server(
                 self.ingestor,
                 self.authorizer,

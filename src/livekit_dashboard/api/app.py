@@ -112,9 +112,13 @@ def create_app(app_services: Services) -> FastAPI:
     app.include_router(onboarding_router)  # the read permission is its own
     app.include_router(whoami_router)
 
-    @app.get("/healthz", tags=["Health"], summary="Liveness: 200 while the process answers (no storage access)")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get(
+        "/healthz",
+        tags=["Health"],
+        summary="Liveness: 200 while the process answers (no storage access); whether it takes in data",
+    )
+    async def healthz(request: Request) -> dict[str, str]:
+        return {"status": "ok", "ingest": "enabled" if services(request).ingestor.enabled else "disabled"}
 
     @app.get(
         "/readyz",

@@ -53,6 +53,9 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     },
 )
 async def upload_recording(request: Request) -> JSONResponse:
+    ingestor = services(request).ingestor
+    if not ingestor.enabled and (refusal := ingestor.refusal()) is not None:  # before the body is read
+        return _error(503, str(refusal), {"Retry-After": str(refusal.retry_after_s)})
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "multipart/form-data":
         return _error(415, f"unsupported content type {media or 'none'!r}: send multipart/form-data")

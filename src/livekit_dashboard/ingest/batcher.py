@@ -52,13 +52,14 @@ class _Item:
 
 
 class Batcher:
-    """submit() logs and queues rows (they are durable when it returns); one writer thread inserts them."""
+    """submit() logs and queues rows (they are durable when it returns); one writer thread inserts them.
+    Without a write-ahead log (`wal=None`: serve --no-ingest) it takes nothing: submit() raises WalError."""
 
     def __init__(
         self,
         engine: Engine,
-        wal: WriteAheadLog,
-        recent: RecentRequests,
+        wal: WriteAheadLog | None,
+        recent: RecentRequests | None,
         *,
         probe_writes: Callable[[], None],
         max_queue_rows: int = 200_000,
@@ -108,9 +109,15 @@ class Batcher:
         self._last_error: str | None = None  # the last insert failure, until an insert succeeds again
         self._wal_error: str | None = None  # the last failed append, until an append succeeds again
 
+    @property
+    def _log(self) -> WriteAheadLog:
+        if self._wal is None:  # serve --no-ingest: no log, and nothing is ever queued
+            raise WalError("ingest is disabled on this server (--no-ingest)")
+        return self._wal
+
     def wal_bytes(self) -> int:
         """Bytes the write-ahead log holds on disk."""
-        return self._wal.bytes_on_disk()
+        return self._wal.bytes_on_disk() if self._wal is not None else 0
 
     def between_inserts(self) -> contextlib.AbstractContextManager[object]:
         """Hold off inserts for a moment (the block): what is in storage then is whole inserts only."""
@@ -137,16 +144,17 @@ class Batcher:
     def start(self) -> None:
         """Queue what the write-ahead log holds beyond its checkpoint, then start the writer."""
         rows = 0
-        for frame in self._wal.recover():
+        for frame in self._wal.recover() if self._wal is not None else []:
             num_rows = sum(t.num_rows for t in frame.tables.values())
             self._items.append(_Item(frame.tables, num_rows, frame.start, frame.end, time.monotonic()))
-            self._recent.extend([frame.digest])
+            if self._recent is not None:
+                self._recent.extend([frame.digest])
             self._queued_rows += num_rows
             self._accepted += 1
             rows += num_rows
         if rows:
-            log.info("replaying %d rows from the write-ahead log in %s", rows, self._wal.directory)
-        if self._wal.inflight is not None:
+            log.info("replaying %d rows from the write-ahead log in %s", rows, self._log.directory)
+        if self._wal is not None and self._wal.inflight is not None:
             self._replay_end = self._wal.inflight[1]
         self.recovered_rows = rows
         self._thread.start()
@@ -158,13 +166,18 @@ class Batcher:
             self._cond.notify_all()
         if self._thread.is_alive():
             self._thread.join(timeout_s)
-        self._recent.close()
-        self._wal.close()
+        if self._recent is not None:
+            self._recent.close()
+        if self._wal is not None:
+            self._wal.close()
 
     def seen(self, digest: bytes) -> bool:
         """Whether a request with this digest was acknowledged within the last minutes."""
         with self._cond:
-            return self._recent.seen(digest)
+            return self._seen(digest)
+
+    def _seen(self, digest: bytes) -> bool:
+        return self._recent is not None and self._recent.seen(digest)
 
     def reserve(self, num_rows: int) -> int:
         """Hold room for `num_rows` before a request is decoded (waiting, first come first served, up
@@ -195,6 +208,7 @@ class Batcher:
         when the queue stays full; StorageError when the log cannot be written."""
         num_rows = sum(t.num_rows for t in tables.values())
         try:
+            wal = self._log
             if digest and len(digest) != DIGEST_BYTES:
                 raise ValueError(f"a request digest is {DIGEST_BYTES} bytes")
             payload = encode_payload(tables, digest or bytes(DIGEST_BYTES)) if num_rows else b""
@@ -206,7 +220,7 @@ class Batcher:
             return True
         with self._cond:
             self._reserved_rows -= reserved
-            if digest and self._recent.seen(digest):
+            if digest and self._seen(digest):
                 self.duplicate_requests += 1
                 self._cond.notify_all()
                 return False
@@ -215,19 +229,19 @@ class Batcher:
             if not reserved and (self._waiting or not self._has_room(num_rows)):
                 self._wait_for_room(num_rows)
             try:
-                start, end = self._wal.append(payload)
+                start, end = wal.append(payload)
             except WalError as exc:
                 self._wal_error = str(exc)
                 raise
             self._wal_error = None
-            if digest:
+            if digest and self._recent is not None:
                 self._recent.add(digest)
             self._items.append(_Item(tables, num_rows, start, end, time.monotonic()))
             self._queued_rows += num_rows
             self._peak_rows = max(self._peak_rows, self._queued_rows)
             self._accepted += 1
             self._cond.notify_all()
-        self._wal.sync(end)  # with fsync on: acknowledged only once on disk (shared by concurrent appends)
+        wal.sync(end)  # with fsync on: acknowledged only once on disk (shared by concurrent appends)
         return True
 
     def saturated(self) -> bool:
@@ -361,7 +375,7 @@ class Batcher:
 
     def _done(self, batch: list[_Item]) -> None:
         try:
-            self._wal.checkpoint(batch[-1].end)
+            self._log.checkpoint(batch[-1].end)
         except OSError as exc:  # the rows are stored; a stale checkpoint only means a replay, deduplicated
             log.warning("could not write the write-ahead log checkpoint: %s", exc)
         with self._cond:
@@ -395,7 +409,7 @@ class Batcher:
                 if not self._storage_takes_writes():
                     return batch[index:]
                 try:
-                    path = self._wal.quarantine(encode_payload(item.tables))
+                    path = self._log.quarantine(encode_payload(item.tables))
                 except OSError:
                     return batch[index:]
                 self.quarantined_rows += item.num_rows
@@ -405,8 +419,8 @@ class Batcher:
 
     def _write(self, batch: list[_Item]) -> None:
         start, end = batch[0].start, batch[-1].end
-        self._wal.mark_inflight(start, end)
-        token = self._wal.token(start, end)
+        self._log.mark_inflight(start, end)
+        token = self._log.token(start, end)
         by_table: dict[str, list[pa.Table]] = defaultdict(list)
         for item in batch:
             for name, table in item.tables.items():

@@ -51,6 +51,14 @@ class ReadYourWritesEngine:
                 barrier()
         return self._inner.query(sql, params)
 
+    def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        if self._batcher.queue_depth <= self._max_backlog_rows:
+            self._batcher.wait_visible(self._max_wait_s)
+        for table, barrier in self._barriers.items():
+            if table in sql:
+                barrier()
+        return self._inner.query_arrow(sql, params)
+
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         self._inner.command(sql, params)
 

@@ -70,6 +70,14 @@ class UsageAccepted:
     duplicate: bool = False
 
 
+DISABLED = "ingest is disabled on this server (--no-ingest); send data to a server that ingests"
+_DISABLED_RETRY_S = 60
+
+
+def _disabled() -> IngestUnavailableError:
+    return IngestUnavailableError(DISABLED, _DISABLED_RETRY_S)
+
+
 def _digest(kind: str, body: bytes) -> bytes:
     return hashlib.blake2b(body, digest_size=16, person=kind.encode()[:16]).digest()
 
@@ -84,8 +92,11 @@ class Ingestor:
         max_body_bytes: int,
         decoders: int = 2,
         recordings: RecordingFiles | None = None,
+        enabled: bool = True,
     ) -> None:
         self._batcher = batcher
+        # serve --no-ingest: every verb that would store data answers "unavailable" (503 / UNAVAILABLE)
+        self.enabled = enabled
         self._stats = stats
         self._disk = disk
         self._recordings = recordings
@@ -102,6 +113,8 @@ class Ingestor:
 
     def refusal(self) -> IngestUnavailableError | None:
         """Why a new request would be refused right now (checked before its body is read), or None."""
+        if not self.enabled:
+            return _disabled()
         problem = self._disk.problem()
         if problem:
             return IngestUnavailableError(problem, 30)
@@ -116,6 +129,8 @@ class Ingestor:
         """Decode an OTLP request body and store its rows. DecodeError (with the HTTP status) for a body
         we cannot accept; IngestUnavailableError when nothing was stored and the client should retry."""
         encoding = encoding_for_content_type(content_type)
+        if not self.enabled:
+            raise _disabled()
         try:
             raw = decompress(body, content_encoding, self.max_body_bytes)
             digest = _digest(signal.value, raw)
@@ -142,6 +157,8 @@ class Ingestor:
     def post_usage(self, body: bytes) -> UsageAccepted:
         """Store one call's usage record (SessionReport.to_dict() or a plain record, JSON). UsageError
         (or DecodeError for malformed JSON) when it is not one; IngestUnavailableError to retry."""
+        if not self.enabled:
+            raise _disabled()
         try:
             document = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -157,6 +174,8 @@ class Ingestor:
     ) -> bool:
         """Keep a call's audio: the file first (durably), then its row through the write-ahead log; False
         when this server keeps no recordings. IngestUnavailableError when the disk is almost full."""
+        if not self.enabled:
+            raise _disabled()
         if self._recordings is None:
             return False
         problem = self._disk.problem()
@@ -184,6 +203,8 @@ class Ingestor:
     def store_chat_history(self, call_id: str, room_id: str, started_ms: int, items: bytes) -> None:
         """Keep the chat history a session upload carried (livekit-agents' ChatContext JSON, as sent) through
         the write-ahead log. IngestUnavailableError when the disk is almost full or the queue is full."""
+        if not self.enabled:
+            raise _disabled()
         row = {
             "CallId": call_id,
             "RoomId": room_id,

@@ -28,6 +28,7 @@ from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.query.prices import PriceBook
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
+from livekit_dashboard.store.cluster import Cluster
 
 __all__ = ["CallRecords"]
 
@@ -46,8 +47,10 @@ class CallRecords:
         engine: Engine,
         prices: PriceBook | None = None,
         between_inserts: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
+        cluster: Cluster | None = None,
     ) -> None:
         self._engine = engine
+        self._cluster = cluster
         self.prices = prices if prices is not None else PriceBook(engine)
         # the touch queue is read between inserts: an insert's materialized views commit one by one in
         # no set order, so a touch read mid-insert could be settled before the rows it stands for
@@ -56,6 +59,11 @@ class CallRecords:
         self._watermark_ms: int | None = None  # touches at or before this (unix ms) are settled
         self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
         self._done: set[str] = set()  # ids of the touches within the overlap the last round settled
+
+    def _compact(self) -> None:
+        statement = load_sql("call_records_compact")
+        for part in [statement] if self._cluster is None else self._cluster.render(statement):
+            self._engine.command(part)
 
     def settle(self) -> int:
         """Settle every call touched since the last round; returns how many calls (traces) were settled."""
@@ -109,7 +117,7 @@ class CallRecords:
                 # a bulk round (a restart, a migration, a backfill) leaves a second version of many calls
                 # that every FINAL read merges until background merges catch up: merge them now
                 compact_started = time.monotonic()
-                self._engine.command(load_sql("call_records_compact"))
+                self._compact()
                 log.info("compacted the call records in %.1f s", time.monotonic() - compact_started)
         self._watermark_ms = round_start_ms
         self._seen = seen
@@ -151,7 +159,7 @@ class CallRecords:
             self.prices.ensure(keys)
             if keys:
                 self._reprice(keys)
-                self._engine.command(load_sql("call_records_compact"))
+                self._compact()
                 log.info(
                     "prices changed: priced the calls of %d models again in %.1f s",
                     len(keys),
@@ -168,7 +176,7 @@ class CallRecords:
                 self._reprice(keys, since_ms=since_ms)
                 # every call of those models has a second version now: merge them rather than make every
                 # read with FINAL do it (0.7-1.2 s for 138,888 calls)
-                self._engine.command(load_sql("call_records_compact"))
+                self._compact()
 
     def _reprice(self, keys: list[str], *, since_ms: int = 0, settled_ms: int = 0) -> None:
         params = {"keys": keys, "since_ms": since_ms, "settled_ms": settled_ms, **self.prices.params()}

@@ -2,6 +2,7 @@
 
 from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key, new_key
 from livekit_dashboard.store.catalog import TableSize, table_sizes
+from livekit_dashboard.store.cluster import Cluster
 from livekit_dashboard.store.durability import apply_durability
 from livekit_dashboard.store.engine import (
     DataDirInUseError,
@@ -19,6 +20,7 @@ from livekit_dashboard.store.retention import Retention, apply_retention
 
 __all__ = [
     "ApiKey",
+    "Cluster",
     "DataDirInUseError",
     "Engine",
     "KeyInbox",

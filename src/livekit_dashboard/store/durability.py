@@ -5,6 +5,7 @@ power cut too. Off by default, as in ClickHouse: parts then survive a killed pro
 from __future__ import annotations
 
 from livekit_dashboard.store.catalog import table_definition
+from livekit_dashboard.store.cluster import Cluster, data_table
 from livekit_dashboard.store.engine import Engine
 from livekit_dashboard.store.retention import retained_tables
 
@@ -13,17 +14,22 @@ __all__ = ["apply_durability"]
 _SETTINGS = ("fsync_after_insert", "fsync_part_directory")
 
 
-def apply_durability(engine: Engine, fsync: bool) -> list[str]:
-    """Turn part fsyncs on or off on every data table; returns the tables changed."""
+def apply_durability(engine: Engine, fsync: bool, cluster: Cluster | None = None) -> list[str]:
+    """Turn part fsyncs on or off on every data table (on a cluster, its local tables on every node);
+    returns the tables changed."""
     changed = []
+    on_cluster = cluster.clause if cluster else ""
     for table in retained_tables():
-        definition = table_definition(engine, table)
+        target = data_table(cluster, table)
+        definition = table_definition(engine, target)
         if definition is None or ("fsync_after_insert = 1" in definition) == fsync:
             continue
         # DDL takes no bound parameters; table names and settings are our own constants
         if fsync:
-            engine.command(f"ALTER TABLE `{table}` MODIFY SETTING " + ", ".join(f"{s} = 1" for s in _SETTINGS))
+            engine.command(
+                f"ALTER TABLE `{target}` {on_cluster} MODIFY SETTING " + ", ".join(f"{s} = 1" for s in _SETTINGS)
+            )
         else:
-            engine.command(f"ALTER TABLE `{table}` RESET SETTING " + ", ".join(_SETTINGS))
+            engine.command(f"ALTER TABLE `{target}` {on_cluster} RESET SETTING " + ", ".join(_SETTINGS))
         changed.append(table)
     return changed

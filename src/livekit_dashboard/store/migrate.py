@@ -11,12 +11,13 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
+from livekit_dashboard.store.cluster import Cluster
 from livekit_dashboard.store.engine import Engine, StorageError
 
 __all__ = ["Migration", "Slots", "apply_migrations", "list_migrations", "render_ddl"]
 
 _LEDGER_DDL = """
-CREATE TABLE IF NOT EXISTS livekit_dashboard_migrations (
+CREATE TABLE IF NOT EXISTS livekit_dashboard_migrations {{on_cluster}} (
     version UInt32,
     name String,
     applied_at DateTime64(3) DEFAULT now64(3)
@@ -28,12 +29,13 @@ _SLOT = re.compile(r"\{\{([a-z_]+)\}\}")
 
 @dataclass(frozen=True, slots=True)
 class Slots:
-    """The structural parts of DDL that differ between deployments (nothing else is templated)."""
+    """The structural parts of DDL that differ between deployments (nothing else is templated). On a
+    cluster, each statement is also rewritten for the local/Distributed layout (store/cluster.py)."""
 
     engine: str = "MergeTree"
     aggregating_engine: str = "AggregatingMergeTree"
     replacing_engine: str = "ReplacingMergeTree"
-    on_cluster: str = ""
+    cluster: Cluster | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ def render_ddl(sql: str, slots: Slots) -> list[str]:
         "engine": slots.engine,
         "aggregating_engine": slots.aggregating_engine,
         "replacing_engine": slots.replacing_engine,
-        "on_cluster": slots.on_cluster,
+        "on_cluster": slots.cluster.clause if slots.cluster else "",
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -69,13 +71,18 @@ def render_ddl(sql: str, slots: Slots) -> list[str]:
         return values[key]
 
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return [stmt.strip() for stmt in _SLOT.sub(fill, body).split(";") if stmt.strip()]
+    statements = [stmt.strip() for stmt in _SLOT.sub(fill, body).split(";") if stmt.strip()]
+    if slots.cluster is None:
+        return statements
+    return [out for statement in statements for out in slots.cluster.render(statement)]
 
 
-def apply_migrations(engine: Engine, slots: Slots | None = None) -> list[Migration]:
-    """Apply every migration not yet in the ledger; returns the ones applied now."""
-    slots = slots or Slots()
-    engine.command(_LEDGER_DDL)
+def apply_migrations(engine: Engine, cluster: Cluster | None = None) -> list[Migration]:
+    """Apply every migration not yet in the ledger (laid out for `cluster` when given); returns the ones
+    applied now."""
+    slots = Slots(cluster=cluster)
+    for statement in render_ddl(_LEDGER_DDL, slots):
+        engine.command(statement)
     done = {int(row["version"]) for row in engine.query("SELECT version FROM livekit_dashboard_migrations")}
     applied = []
     for migration in list_migrations():

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from livekit_dashboard.store.catalog import table_definition
+from livekit_dashboard.store.cluster import Cluster, data_table
 from livekit_dashboard.store.engine import Engine
 from livekit_dashboard.store.migrate import list_migrations
 
@@ -57,20 +58,23 @@ def _current_days(engine: Engine, table: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def apply_retention(engine: Engine, retention: Retention) -> list[str]:
-    """Set each table's TTL to its signal's retention; returns the tables changed."""
+def apply_retention(engine: Engine, retention: Retention, cluster: Cluster | None = None) -> list[str]:
+    """Set each table's TTL to its signal's retention (on a cluster, its local tables on every node);
+    returns the tables changed."""
     changed = []
     for table, (signal, column) in retained_tables().items():
         days = int(getattr(retention, signal))
         if days < 0:
             raise ValueError(f"retention for {signal} must be 0 (forever) or more days, got {days}")
-        current = _current_days(engine, table)
+        target = data_table(cluster, table)
+        on_cluster = cluster.clause if cluster else ""
+        current = _current_days(engine, target)
         if current == -1 or current == days:
             continue
         if days == 0:
-            engine.command(f"ALTER TABLE `{table}` REMOVE TTL")
+            engine.command(f"ALTER TABLE `{target}` {on_cluster} REMOVE TTL")
         else:
             # DDL cannot take bound parameters; both parts are our own constants and an int
-            engine.command(f"ALTER TABLE `{table}` MODIFY TTL {column} + toIntervalDay({days})")
+            engine.command(f"ALTER TABLE `{target}` {on_cluster} MODIFY TTL {column} + toIntervalDay({days})")
         changed.append(table)
     return changed

@@ -35,7 +35,7 @@ WITH
     ]) AS extra_lines
 SELECT
     r.call_id, r.trace_id, r.room_name, r.service, ifNull(c.language, ''), r.agent_name, r.user_email,
-    r.assistant_id, r.started_at AS started_at, r.ended_at, r.call_duration_s, r.models,
+    r.assistant_id, r.started_at AS started_at, r.ended_at, r.call_duration_s, arraySort(r.models) AS models,
     r.llm_input_audio_tokens, r.llm_input_text_tokens, r.llm_input_cached_audio_tokens,
     r.llm_input_cached_text_tokens, r.llm_output_audio_tokens, r.llm_output_text_tokens, r.total_llm_tokens,
     r.llm_cache_write_tokens, r.llm_reasoning_tokens, r.tts_characters, r.tts_audio_duration,
