@@ -336,65 +336,21 @@ def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None, cluster: Cl
     typer.echo(f"migrations applied: {names}")
 
 
-class _TransferProgress:
-    """Progress lines on stderr: each table when done, and every few seconds while a long one runs."""
-
-    def __init__(self, verb: str, every_s: float = 3.0) -> None:
-        self._verb, self._every_s, self._last = verb, every_s, 0.0
-
-    def __call__(self, table: str, rows: int, size: int, seconds: float, done: bool) -> None:
-        import time
-
-        if not done and time.monotonic() - self._last < self._every_s:
-            return
-        self._last = time.monotonic()
-        mb = size / 1e6
-        rate = f" ({mb / seconds:.1f} MB/s)" if seconds > 0 and rows else ""
-        state = "" if done else " ..."
-        typer.echo(f"{self._verb} {table}: {rows:,} rows, {mb:.1f} MB in {seconds:.1f} s{rate}{state}", err=True)
-
-
-def _transfer_engine(settings: Settings) -> Any:
-    from livekit_dashboard.store import StorageError, open_engine
-
-    try:
-        return open_engine(settings.resolved_dsn(), settings.database)
-    except StorageError as exc:
-        _fail(str(exc))
-        raise  # unreachable; keeps type checkers calm
-
-
 @app.command("export")
 def export(
     out: Annotated[Path, typer.Option("--out", help="Folder to write (created; must be new or empty).")],
     data_dir: DataDirOpt = None,
     storage_dsn: DsnOpt = None,
+    cluster: ClusterOpt = None,
 ) -> None:
     """Write the stored data (raw tables, what the application wrote, call recordings) to a folder of
-    Parquet files and a manifest, for `import` into another store (docs/moving-data.md)."""
-    from livekit_dashboard.store import StorageError
-    from livekit_dashboard.store.transfer import export_store
+    Parquet files and a manifest, for `import` into another store (docs/configuration.md, "Moving data")."""
+    from livekit_dashboard.transfer_cli import TransferCommandError, run_export
 
-    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
-    engine = _transfer_engine(settings)
     try:
-        manifest = export_store(
-            engine,
-            out,
-            tool_version=__version__,
-            recordings_dir=settings.recordings_dir(),
-            progress=_TransferProgress("export"),
-        )
-    except (StorageError, OSError) as exc:
+        typer.echo(run_export(_settings(data_dir=data_dir, storage_dsn=storage_dsn, cluster=cluster), out))
+    except TransferCommandError as exc:
         _fail(str(exc))
-        return
-    finally:
-        engine.close()
-    rows = sum(t.rows for t in manifest.tables)
-    typer.echo(
-        f"exported {rows:,} rows from {len(manifest.tables)} tables and {len(manifest.recordings)} recordings "
-        f"(schema {manifest.schema_version:04d}) to {out}"
-    )
 
 
 @app.command("import")
@@ -402,6 +358,7 @@ def import_(
     folder: Annotated[Path, typer.Argument(help="A folder `livekit-dashboard export` wrote.")],
     data_dir: DataDirOpt = None,
     storage_dsn: DsnOpt = None,
+    cluster: ClusterOpt = None,
     append: Annotated[
         bool,
         typer.Option(
@@ -412,28 +369,13 @@ def import_(
 ) -> None:
     """Load an export into a migrated database (empty unless --append); the derived tables fill from the
     raw rows as they are inserted."""
-    from livekit_dashboard.store import StorageError
-    from livekit_dashboard.store.transfer import import_store
+    from livekit_dashboard.transfer_cli import TransferCommandError, run_import
 
-    settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn)
-    engine = _transfer_engine(settings)
     try:
-        result = import_store(
-            engine,
-            folder,
-            recordings_dir=settings.recordings_dir(),
-            append=append,
-            progress=_TransferProgress("import"),
-        )
-    except (StorageError, OSError) as exc:
+        settings = _settings(data_dir=data_dir, storage_dsn=storage_dsn, cluster=cluster)
+        typer.echo(run_import(settings, folder, append=append))
+    except TransferCommandError as exc:
         _fail(str(exc))
-        return
-    finally:
-        engine.close()
-    typer.echo(
-        f"imported {sum(result.rows.values()):,} rows into {len(result.rows)} tables and {result.recordings} "
-        f"recordings into {settings.database} ({result.manifest.export_id})"
-    )
 
 
 keys_app = typer.Typer(

@@ -62,9 +62,6 @@ def extras(base_url: str) -> dict[str, Any]:
             r = client.get(path, params=RANGE)
             assert r.status_code == 200, (path, r.text)
             out[path] = r.json()
-        for rule in out["/api/v1/alerts"]["rules"]:
-            # a rule's state (firing since when) is the evaluating process's, kept in memory: not moved
-            rule.pop("state")
         keys = client.get("/api/v1/keys").json()["keys"]
         out["keys"] = sorted((k["id"], k["role"], k["name"], k["created_at_ms"]) for k in keys)
         audio = client.get("/api/v1/calls/AJ_cloud_upload/audio")
@@ -183,6 +180,43 @@ def test_through_a_clickhouse_servers_http_interface(
         k: v for k, v in source_counts.items() if k not in bookkeeping
     }
     database_pool.give_back(target)
+
+
+@pytest.mark.slow
+def test_an_embedded_store_moves_onto_a_cluster(
+    make_server: ServerFactory, chdb_dir: Path, admin_engine: Engine, tmp_path: Path
+) -> None:
+    """Embedded to a cluster layout (store/cluster.py, on the in-process one-shard test cluster): the
+    rows go in through the Distributed tables, the views on the local tables derive the rest, and a
+    server on the cluster reads what the embedded one did."""
+    source = make_server()
+    generate(DemoConfig(calls=8, days=1, seed=13, end_ns=NOW), source.base_url)
+    source.ingestor.wait_visible()
+    before = snapshot(source.base_url, RANGE)
+    out = tmp_path / "export"
+    assert cli(chdb_dir, source.settings.database, "export", "--out", str(out)).exit_code == 0
+
+    target = f"t_cluster_{uuid.uuid4().hex[:8]}"
+    env = {"LIVEKIT_DASHBOARD_DATABASE": target, "LIVEKIT_DASHBOARD_CLUSTER_KEEPER": "false"}
+    on_cluster = ["--storage-dsn", f"chdb://{chdb_dir}", "--cluster", "lkd_one"]
+    try:
+        for args in (["migrate", *on_cluster], ["import", str(out), *on_cluster]):
+            result = CliRunner().invoke(app, args, env=env)
+            assert result.exit_code == 0, result.output
+        layout = {
+            r["name"]: r["engine"]
+            for r in admin_engine.query(
+                "SELECT name, engine FROM system.tables WHERE database = {d:String}", {"d": target}
+            )
+        }
+        assert (layout["otel_traces"], layout["lk_call_records"]) == ("Distributed", "Distributed")
+        moved = make_server(database=target, cluster="lkd_one", cluster_keeper=False)
+        moved.call_records.settle()
+        changed = differences(before, snapshot(moved.base_url, RANGE))
+        assert changed == [], "\n".join(changed)
+        moved.stop()
+    finally:
+        drop_database(admin_engine, target)
 
 
 def test_raw_and_application_tables_travel_and_derived_ones_do_not(engine: Engine) -> None:

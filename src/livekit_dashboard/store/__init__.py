@@ -17,6 +17,7 @@ from livekit_dashboard.store.monitor import StorageMonitor
 from livekit_dashboard.store.probe import probe_writes
 from livekit_dashboard.store.recordings import RecordingFiles
 from livekit_dashboard.store.retention import Retention, apply_retention
+from livekit_dashboard.store.transfer import export_store, import_store
 
 __all__ = [
     "ApiKey",
@@ -34,6 +35,8 @@ __all__ = [
     "apply_migrations",
     "apply_retention",
     "chdb_path",
+    "export_store",
+    "import_store",
     "is_generated_key",
     "new_key",
     "open_engine",

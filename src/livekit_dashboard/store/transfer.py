@@ -1,6 +1,6 @@
 """Moving data between stores: `export` writes a database to a folder (one Parquet file per table, the
 call recordings, and manifest.json); `import` loads such a folder into another migrated database, an
-embedded one or a ClickHouse server (docs/moving-data.md).
+embedded one or a ClickHouse server (docs/configuration.md, "Moving data").
 
 Which tables travel, decided from the store's own catalogue (system.tables), not from a list:
 - every MergeTree-family table that no materialized view writes: the raw OpenTelemetry tables
@@ -33,11 +33,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
+from livekit_dashboard.store.cluster import LOCAL_SUFFIX, Cluster, data_table
 from livekit_dashboard.store.engine import Engine, StorageError
 
 __all__ = [
@@ -105,6 +108,13 @@ class ImportResult:
     recordings: int
 
 
+def _parquet() -> Any:
+    """pyarrow.parquet, imported when a transfer runs (130 ms at every start otherwise)."""
+    import pyarrow.parquet
+
+    return pyarrow.parquet
+
+
 def schema_version(engine: Engine) -> int:
     """The newest migration applied to the engine's database; 0 when it was never migrated."""
     found = engine.query(
@@ -117,16 +127,18 @@ def schema_version(engine: Engine) -> int:
 
 
 def traveling_tables(engine: Engine) -> list[str]:
-    """The tables an export carries, raw OpenTelemetry tables first (see the module docstring)."""
+    """The tables an export carries, raw OpenTelemetry tables first (see the module docstring). On a
+    cluster layout (store/cluster.py) a table is named by its Distributed table, which reads and writes
+    every shard."""
     rows = engine.query(
         "SELECT name, engine, create_table_query AS ddl FROM system.tables WHERE database = currentDatabase()"
     )
-    if any(row["engine"] == "Distributed" for row in rows):
-        raise TransferError(
-            "the database is laid out on a cluster (Distributed tables): export and import move one node's "
-            "store; load a cluster with INSERT ... SELECT FROM remote(...) or the export's Parquet files "
-            "(docs/configuration.md#moving-data)"
-        )
+    distributed = {row["name"] for row in rows if row["engine"] == "Distributed"}
+
+    def plain(name: str) -> str:
+        base = name.removesuffix(LOCAL_SUFFIX)
+        return base if base != name and base in distributed else name
+
     targets = set()
     for row in rows:
         if row["engine"] == "MaterializedView":
@@ -134,9 +146,11 @@ def traveling_tables(engine: Engine) -> list[str]:
             if match:
                 targets.add(match.group(1))
     names = [
-        row["name"]
+        plain(row["name"])
         for row in rows
-        if row["engine"].endswith("MergeTree") and row["name"] not in targets and row["name"] not in _NOT_TRAVELING
+        if row["engine"].endswith("MergeTree")
+        and row["name"] not in targets
+        and plain(row["name"]) not in _NOT_TRAVELING
     ]
     return sorted(names, key=lambda name: (not name.startswith("otel_"), name))
 
@@ -185,6 +199,7 @@ def _export_table(engine: Engine, name: str, out: Path, progress: Progress | Non
         {"t": name},
     )
     writer: pq.ParquetWriter | None = None
+    parquet = _parquet()
     rows = size = 0
     try:
         for part in parts:
@@ -194,7 +209,7 @@ def _export_table(engine: Engine, name: str, out: Path, progress: Progress | Non
             if not data.num_rows:
                 continue
             if writer is None:
-                writer = pq.ParquetWriter(tmp, data.schema, compression="zstd")
+                writer = parquet.ParquetWriter(tmp, data.schema, compression="zstd")
             writer.write_table(data.cast(writer.schema), row_group_size=BATCH_ROWS)
             rows += data.num_rows
             size += data.nbytes
@@ -250,7 +265,7 @@ def read_manifest(folder: Path) -> Manifest:
         if not _IDENT.match(table.name):
             raise TransferError(f"{path} names an invalid table {table.name!r}")
         if table.file:
-            rows = pq.ParquetFile(folder / table.file).metadata.num_rows
+            rows = _parquet().ParquetFile(folder / table.file).metadata.num_rows
             if rows != table.rows:
                 raise TransferError(f"{folder / table.file} holds {rows:,} rows, {path} says {table.rows:,}")
     return manifest
@@ -263,9 +278,10 @@ def import_store(
     recordings_dir: Path | None = None,
     append: bool = False,
     progress: Progress | None = None,
+    cluster: Cluster | None = None,
 ) -> ImportResult:
-    """Load an export folder into the engine's (migrated) database. An empty database unless `append`;
-    re-running an import (with `append`) inserts nothing twice."""
+    """Load an export folder into the engine's (migrated) database, laid out for `cluster` if given.
+    An empty database unless `append`; re-running an import (with `append`) inserts nothing twice."""
     manifest = read_manifest(folder)
     version = schema_version(engine)
     if not version:
@@ -292,7 +308,7 @@ def import_store(
                 "import into an empty database, or pass --append to add to it (running the same import "
                 "again with --append is safe: batches already imported are skipped)"
             )
-    _ensure_dedup_windows(engine, [t.name for t in manifest.tables if t.file])
+    _ensure_dedup_windows(engine, [t.name for t in manifest.tables if t.file], cluster)
     rows = {}
     for table in manifest.tables:
         rows[table.name] = _import_table(engine, folder, manifest.export_id, table, progress) if table.file else 0
@@ -304,14 +320,14 @@ def _count(engine: Engine, table: str) -> int:
     return int(engine.query("SELECT count() AS n FROM {t:Identifier}", {"t": table})[0]["n"])
 
 
-def _ensure_dedup_windows(engine: Engine, tables: list[str]) -> None:
+def _ensure_dedup_windows(engine: Engine, tables: list[str], cluster: Cluster | None) -> None:
     """Tables that keep no deduplication window (the small ones the application writes: keys, alert
     rules, price overrides) get one, so a re-run import skips their batches too. Replicated tables
     deduplicate by default."""
     rows = engine.query(
         "SELECT name, engine, create_table_query AS ddl FROM system.tables "
         "WHERE database = currentDatabase() AND name IN {names:Array(String)}",
-        {"names": tables},
+        {"names": [data_table(cluster, table) for table in tables]},
     )
     for row in rows:
         if row["engine"].startswith("Replicated") or "non_replicated_deduplication_window" in row["ddl"]:
@@ -320,13 +336,16 @@ def _ensure_dedup_windows(engine: Engine, tables: list[str]) -> None:
         if not _IDENT.match(name):
             raise TransferError(f"invalid table name {name!r}")
         # DDL takes no bound parameters; the name is the target's own (checked above)
-        engine.command(f"ALTER TABLE `{name}` MODIFY SETTING non_replicated_deduplication_window = {DEDUP_WINDOW}")
+        on_cluster = cluster.clause if cluster else ""
+        engine.command(
+            f"ALTER TABLE `{name}` {on_cluster} MODIFY SETTING non_replicated_deduplication_window = {DEDUP_WINDOW}"
+        )
 
 
 def _import_table(engine: Engine, folder: Path, export_id: str, table: TableFile, progress: Progress | None) -> int:
     assert table.file is not None
     started = time.monotonic()
-    parquet = pq.ParquetFile(folder / table.file)
+    parquet = _parquet().ParquetFile(folder / table.file)
     rows = size = 0
     for index, batch in enumerate(parquet.iter_batches(batch_size=BATCH_ROWS)):
         data = pa.Table.from_batches([batch])
