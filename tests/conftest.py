@@ -78,9 +78,10 @@ class DatabasePool:
         return name
 
     def give_back(self, name: str) -> None:
-        """Empty a database (its tables and write-ahead log) and keep it for the next test; one that
+        """Empty a database (its tables, write-ahead log and recordings) and keep it for the next test; one that
         is not the pool's (a test's own) is dropped."""
         shutil.rmtree(self._chdb_dir / "livekit-dashboard-wal" / name, ignore_errors=True)
+        shutil.rmtree(self._chdb_dir / "livekit-dashboard-recordings" / name, ignore_errors=True)
         if name not in self._all:
             drop_database(self._admin, name)
             return

@@ -113,6 +113,11 @@ class Cluster:
         and an insert returns when the shards have stored the rows (not when they were queued)."""
         return {"distributed_product_mode": "global", "distributed_foreground_insert": 1}
 
+    def bootstrap(self) -> list[str]:
+        """What runs before the first migration: the database on every node (a node's own connection
+        creates it only there)."""
+        return [f"CREATE DATABASE IF NOT EXISTS `{self.database}` {self.clause}"] if self.on_cluster else []
+
     def render(self, statement: str) -> list[str]:
         """One schema statement (slots already filled) as the statements that do it on this cluster."""
         text = statement.strip()

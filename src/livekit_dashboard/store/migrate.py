@@ -81,7 +81,7 @@ def apply_migrations(engine: Engine, cluster: Cluster | None = None) -> list[Mig
     """Apply every migration not yet in the ledger (laid out for `cluster` when given); returns the ones
     applied now."""
     slots = Slots(cluster=cluster)
-    for statement in render_ddl(_LEDGER_DDL, slots):
+    for statement in [*(cluster.bootstrap() if cluster else []), *render_ddl(_LEDGER_DDL, slots)]:
         engine.command(statement)
     done = {int(row["version"]) for row in engine.query("SELECT version FROM livekit_dashboard_migrations")}
     applied = []
