@@ -29,6 +29,7 @@ from tests.conftest import ServerFactory, drop_database, start_server
 from tests.parity import differences, snapshot, window
 
 REPLICATED = Cluster("prod", "otel")
+ADMIN = "admin-key-for-cluster-tests-0123456789"
 NOW = time.time_ns() - 60 * 10**9
 
 
@@ -105,9 +106,8 @@ def on_cluster(chdb_dir: Path, admin_engine: Engine) -> Iterator[Callable[[str],
     started: list[DashboardServer] = []
 
     def start(cluster: str) -> DashboardServer:
-        server = start_server(
-            chdb_dir, database=f"t_{cluster}_{uuid.uuid4().hex[:8]}", cluster=cluster, cluster_keeper=False
-        )
+        database = f"t_{cluster}_{uuid.uuid4().hex[:8]}"
+        server = start_server(chdb_dir, database=database, cluster=cluster, cluster_keeper=False, admin_key=ADMIN)
         started.append(server)
         return server
 
@@ -121,7 +121,7 @@ def on_cluster(chdb_dir: Path, admin_engine: Engine) -> Iterator[Callable[[str],
 def test_a_server_on_a_one_shard_cluster_reads_what_one_node_reads(
     make_server: ServerFactory, on_cluster: Callable[[str], DashboardServer]
 ) -> None:
-    single = make_server()
+    single = make_server(admin_key=ADMIN)
     clustered = on_cluster("lkd_one")
     for server in (single, clustered):
         _demo(server.base_url)
@@ -136,7 +136,9 @@ def test_a_server_on_a_one_shard_cluster_reads_what_one_node_reads(
     assert stored == single.engine.query("SELECT count() AS n FROM otel_traces")[0]["n"] > 0
 
     range_ = window(NOW - 2 * 86400 * 10**9, NOW + 60 * 10**9)
-    ours, theirs = snapshot(single.base_url, range_), snapshot(clustered.base_url, range_)
+    ours = snapshot(single.base_url, range_, admin_key=ADMIN)
+    theirs = snapshot(clustered.base_url, range_, admin_key=ADMIN)
+    assert "admin /calls/summary" in ours
     assert len([key for key in ours if key.startswith("call ")]) == 14
     changed = differences(ours, theirs)
     assert changed == [], "\n".join(changed)
@@ -156,5 +158,5 @@ def test_every_read_runs_on_two_shards(on_cluster: Callable[[str], DashboardServ
     server.ingestor.wait_visible()
     # both shards are this process over the same local tables: each row is read twice, so the
     # numbers are not compared, only that every read is accepted and answered
-    answers = snapshot(server.base_url, window(NOW - 2 * 86400 * 10**9, NOW + 60 * 10**9), calls=3)
+    answers = snapshot(server.base_url, window(NOW - 2 * 86400 * 10**9, NOW + 60 * 10**9), admin_key=ADMIN, calls=3)
     assert answers["calls by started_at"]["calls"]
