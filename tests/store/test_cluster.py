@@ -21,10 +21,13 @@ from pathlib import Path
 import pytest
 
 from livekit_dashboard.demo import DemoConfig, generate
+from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.server import DashboardServer
 from livekit_dashboard.store import Engine, StorageError
 from livekit_dashboard.store.cluster import SHARD_KEYS, Cluster
+from livekit_dashboard.store.durability import fsync_statement
 from livekit_dashboard.store.migrate import _LEDGER_DDL, Slots, list_migrations, render_ddl
+from livekit_dashboard.store.retention import retained_tables, ttl_statement
 from tests.conftest import ServerFactory, drop_database, start_server
 from tests.parity import differences, snapshot, window
 
@@ -70,6 +73,22 @@ def test_every_statement_parses_and_has_the_cluster_shape(admin_engine: Engine) 
         target, source = re.search(r"TO (\w+) AS .*?\bFROM (\w+)", view, re.S).groups()  # type: ignore[union-attr]
         assert target.endswith("_local"), view[:160]
         assert source.endswith("_local"), view[:160]
+
+
+def test_the_statements_serve_runs_at_start_parse_in_their_cluster_form(admin_engine: Engine) -> None:
+    """Retention, part fsyncs and call-record compaction act on every node's local tables."""
+    statements = [
+        *(
+            ttl_statement(table, column, days, REPLICATED)
+            for table, (_, column) in retained_tables().items()
+            for days in (0, 30)
+        ),
+        *(fsync_statement(table, fsync, REPLICATED) for table in retained_tables() for fsync in (True, False)),
+        *REPLICATED.render(load_sql("call_records_compact")),
+    ]
+    for statement in statements:
+        assert admin_engine.query("SELECT formatQuery({q:String}) AS f", {"q": statement})[0]["f"]
+        assert re.match(r"(ALTER|OPTIMIZE) TABLE `?\w+_local`? ON CLUSTER `prod` ", statement), statement
 
 
 def test_statements_it_cannot_place_are_refused() -> None:

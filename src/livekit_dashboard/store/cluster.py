@@ -119,8 +119,9 @@ class Cluster:
         return [f"CREATE DATABASE IF NOT EXISTS `{self.database}` {self.clause}"] if self.on_cluster else []
 
     def render(self, statement: str) -> list[str]:
-        """One schema statement (slots already filled) as the statements that do it on this cluster."""
-        text = statement.strip()
+        """One statement (a schema file's, slots filled, or a query file's) as the statements that do it on
+        this cluster; comment lines are dropped."""
+        text = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--")).strip()
         if match := _CREATE_TABLE.match(text):
             return self._create_table(match.group(1), match.group(2), match.group(3))
         if match := _CREATE_MV.match(text):

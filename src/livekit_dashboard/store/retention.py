@@ -15,7 +15,7 @@ from livekit_dashboard.store.cluster import Cluster, data_table
 from livekit_dashboard.store.engine import Engine
 from livekit_dashboard.store.migrate import list_migrations
 
-__all__ = ["Retention", "apply_retention", "retained_tables"]
+__all__ = ["Retention", "apply_retention", "retained_tables", "ttl_statement"]
 
 # in store/schema/*.sql every CREATE TABLE is preceded by `-- retention: <signal> <TTL column>` (or
 # `-- retention: none (why)`), so a new table cannot be forgotten here
@@ -66,15 +66,19 @@ def apply_retention(engine: Engine, retention: Retention, cluster: Cluster | Non
         days = int(getattr(retention, signal))
         if days < 0:
             raise ValueError(f"retention for {signal} must be 0 (forever) or more days, got {days}")
-        target = data_table(cluster, table)
-        on_cluster = cluster.clause if cluster else ""
-        current = _current_days(engine, target)
+        current = _current_days(engine, data_table(cluster, table))
         if current == -1 or current == days:
             continue
-        if days == 0:
-            engine.command(f"ALTER TABLE `{target}` {on_cluster} REMOVE TTL")
-        else:
-            # DDL cannot take bound parameters; both parts are our own constants and an int
-            engine.command(f"ALTER TABLE `{target}` {on_cluster} MODIFY TTL {column} + toIntervalDay({days})")
+        engine.command(ttl_statement(table, column, days, cluster))
         changed.append(table)
     return changed
+
+
+def ttl_statement(table: str, column: str, days: int, cluster: Cluster | None = None) -> str:
+    """The ALTER that keeps `table`'s rows `days` days from `column` (0: forever), on the table that holds
+    the rows (on a cluster, the local tables of every node)."""
+    target, on_cluster = data_table(cluster, table), cluster.clause if cluster else ""
+    if days == 0:
+        return f"ALTER TABLE `{target}` {on_cluster} REMOVE TTL"
+    # DDL cannot take bound parameters; both parts are our own constants and an int
+    return f"ALTER TABLE `{target}` {on_cluster} MODIFY TTL {column} + toIntervalDay({days})"
