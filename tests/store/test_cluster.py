@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from livekit_dashboard.demo import DemoConfig, generate
@@ -160,6 +161,19 @@ def test_a_server_on_a_one_shard_cluster_reads_what_one_node_reads(
     assert "admin /calls/summary" in ours
     assert len([key for key in ours if key.startswith("call ")]) == 14
     changed = differences(ours, theirs)
+    assert changed == [], "\n".join(changed)
+
+    # a price change re-prices the settled calls and compacts the records (OPTIMIZE on the local tables)
+    price = {"provider": "openai", "model": "gpt-4o-mini", "input_mtok": 0.2, "output_mtok": 0.7}
+    for server in (single, clustered):
+        r = httpx.put(
+            f"{server.base_url}/api/v1/prices", json=price, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=60
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["repriced_models"]
+    repriced = snapshot(clustered.base_url, range_, admin_key=ADMIN)
+    assert repriced["calls by cost_usd"] != theirs["calls by cost_usd"]
+    changed = differences(snapshot(single.base_url, range_, admin_key=ADMIN), repriced)
     assert changed == [], "\n".join(changed)
 
 
