@@ -278,6 +278,7 @@ class DashboardServer:
         pruned_at = 0.0
         while not self._stopping.wait(_SETTLE_S):
             try:
+                self.call_records.prices.refresh_if_changed()  # a price another replica set
                 self.call_records.settle()
             except Exception:  # a storage hiccup must not end the thread; the next round retries
                 log.warning("could not settle call records", exc_info=True)

@@ -80,3 +80,26 @@ def test_a_server_without_ingest_refuses_data_and_settles_what_others_store(
         assert not wal.exists()
     finally:
         engine.close()
+
+
+def test_a_price_set_on_one_replica_reaches_the_others(make_server: ServerFactory, database_pool: DatabasePool) -> None:
+    """Replicas of one storage: a price set through one is read by the others within a settle round,
+    so the calls they settle from then on are priced with it (the one that took it re-priced history)."""
+    admin = "admin-key-for-price-replica-tests-0123456789"
+    auth = {"Authorization": f"Bearer {admin}"}
+    database = database_pool.take()
+    writer = make_server(database=database, admin_key=admin)
+    replica = make_server(database=database, admin_key=admin, ingest_enabled=False)
+
+    def replica_prices() -> list[tuple[str, str]]:
+        body = httpx.get(f"{replica.base_url}/api/v1/prices", headers=auth, timeout=30).json()
+        return [(o["provider"], o["model"]) for o in body["overrides"] if o["source"] == "api"]
+
+    assert replica_prices() == []  # read once: the replica holds the stored prices now
+    price = {"provider": "openai", "model": "gpt-4o-mini", "input_mtok": 0.2, "output_mtok": 0.7}
+    assert httpx.put(f"{writer.base_url}/api/v1/prices", json=price, headers=auth, timeout=60).status_code == 200
+    deadline = time.monotonic() + 15  # the replica's settle loop (every 2 s), no restart
+    while replica_prices() == [] and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert replica_prices() == [("openai", "gpt-4o-mini")]
+    assert replica.call_records.prices.refresh_if_changed() is False  # nothing new since

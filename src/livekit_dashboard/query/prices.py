@@ -65,6 +65,7 @@ class PriceBook:
         self._file = list(file_overrides)
         self._lock = threading.Lock()
         self._stored: list[PriceOverride] | None = None  # the admin API's, read on first use
+        self._version: tuple[int, int] | None = None  # price_overrides_version when they were read
         self._periods: dict[str, list[PricePeriod]] = {}
 
     # -- prices -------------------------------------------------------------------------------------
@@ -74,6 +75,7 @@ class PriceBook:
 
     def _overrides_locked(self) -> list[PriceOverride]:
         if self._stored is None:
+            self._version = self._stored_version()
             rows = self._engine.query(load_sql("price_overrides"))
             self._stored = [
                 PriceOverride(
@@ -161,6 +163,21 @@ class PriceBook:
                 del self._periods[key]
         self.ensure(changed)
         return changed
+
+    def _stored_version(self) -> tuple[int, int]:
+        row = self._engine.query(load_sql("price_overrides_version"))[0]
+        return int(row["writes"]), int(row["last_ms"])
+
+    def refresh_if_changed(self) -> bool:
+        """Read the stored prices again when they changed since they were read (another replica of the
+        same storage set or removed one; that replica re-priced the settled calls), so calls settled
+        here from now on are priced with them. Returns whether they had changed."""
+        with self._lock:
+            seen = self._version
+        if seen is None or self._stored_version() == seen:
+            return False
+        self.refresh()
+        return True
 
     def refresh(self) -> list[str]:
         """Resolve every model seen again (stored overrides read afresh); returns them."""
