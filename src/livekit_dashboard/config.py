@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     cluster_keeper: bool = Field(
         True,
         description="With --cluster: Replicated local tables and ON CLUSTER DDL (needs ClickHouse Keeper). "
-        "Off: plain local tables, and `migrate` must be run against every node.",
+        "Off: plain local tables and DDL on the node it is sent to, for a one-shard cluster without Keeper.",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP and gRPC servers bind to.")
     port: int = Field(4318, ge=1, le=65535, description="Port for the web UI, JSON API and OTLP/HTTP.")

@@ -43,20 +43,20 @@ class ReadYourWritesEngine:
     def description(self) -> str:
         return self._inner.description
 
-    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _before_read(self, sql: str) -> None:
+        """Wait for what ingest acknowledged, and run the barriers of the tables the read names."""
         if self._batcher.queue_depth <= self._max_backlog_rows:
             self._batcher.wait_visible(self._max_wait_s)
         for table, barrier in self._barriers.items():
             if table in sql:
                 barrier()
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        self._before_read(sql)
         return self._inner.query(sql, params)
 
     def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
-        if self._batcher.queue_depth <= self._max_backlog_rows:
-            self._batcher.wait_visible(self._max_wait_s)
-        for table, barrier in self._barriers.items():
-            if table in sql:
-                barrier()
+        self._before_read(sql)
         return self._inner.query_arrow(sql, params)
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:

@@ -224,12 +224,7 @@ class ChdbEngine:
         return conn
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        with self._pool.connection() as conn:
-            try:
-                result = conn.query(sql, "ArrowTable", params=_chdb_params(params))
-            except Exception as exc:
-                raise StorageError(_first_line(exc)) from exc
-        return _rows(result)
+        return _rows(self.query_arrow(sql, params))
 
     def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         with self._pool.connection() as conn:
@@ -315,12 +310,7 @@ class HttpEngine:
         return f"{self._display} (database {self._database})"
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        with self._pool.connection() as client:
-            try:
-                result = client.query_arrow(sql, parameters=self._params(params))
-            except Exception as exc:
-                raise StorageError(self._error(exc)) from exc
-        return _rows(result)
+        return _rows(self.query_arrow(sql, params))
 
     def query_arrow(self, sql: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         with self._pool.connection() as client:
