@@ -326,13 +326,17 @@ def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None, cluster: Cl
     try:
         engine = settings.open_storage()
         try:
-            applied = apply_migrations(engine, layout)
+            applied = apply_migrations(
+                engine,
+                layout,
+                lambda m: typer.echo(f"applying {m}{f' ({m.note})' if m.note else ''}", err=True),
+            )
         finally:
             engine.close()
     except StorageError as exc:
         _fail(str(exc))
         return
-    names = ", ".join(f"{m.version:04d}_{m.name}" for m in applied) or "none (up to date)"
+    names = ", ".join(map(str, applied)) or "none (up to date)"
     typer.echo(f"migrations applied: {names}")
 
 

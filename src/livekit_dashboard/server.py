@@ -42,6 +42,7 @@ from livekit_dashboard.store import (
     Engine,
     KeyInbox,
     KeyStore,
+    Migration,
     RecordingFiles,
     Retention,
     StorageMonitor,
@@ -66,6 +67,10 @@ _SWITCH_INTERVAL_S = 0.001
 _KEY_USE_FLUSH_S = 30.0
 
 
+def _announce_migration(migration: Migration) -> None:
+    log.info("applying migration %s%s", migration, f" ({migration.note})" if migration.note else "")
+
+
 class DashboardServer:
     """Everything one `livekit-dashboard serve` process runs."""
 
@@ -74,7 +79,7 @@ class DashboardServer:
         cluster = settings.storage_cluster()
         storage = settings.open_storage()
         try:
-            apply_migrations(storage, cluster)
+            apply_migrations(storage, cluster, _announce_migration)
             apply_retention(
                 storage,
                 Retention(

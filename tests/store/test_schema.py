@@ -10,6 +10,8 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.query.lookup import trace_window
+from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine, Retention, StorageError, apply_migrations, apply_retention
 from livekit_dashboard.store import tables as schemas
 from livekit_dashboard.store.migrate import Slots, list_migrations, render_ddl
@@ -271,3 +273,38 @@ def test_array_parameters_arrive_verbatim(engine: Engine) -> None:
     assert rows == [{"a": NASTY, "n": len(NASTY)}]
     assert engine.query("SELECT {a:Array(String)} AS a", {"a": []}) == [{"a": []}]
     assert engine.query("SELECT count() AS n FROM otel_traces") == [{"n": 0}]
+
+
+def _granules_read(engine: Engine, sql: str, params: dict[str, Any]) -> int:
+    plan = "\n".join(r["explain"] for r in engine.query(f"EXPLAIN indexes = 1 {sql}", params))
+    return sum(int(n) for n in re.findall(r"Parts: \d+ \| Granules: (\d+)", plan))
+
+
+def test_a_trace_is_read_from_one_place_and_the_upgrade_keeps_every_span(engine: Engine) -> None:
+    """Migration 0021 lays the spans out by trace: a call's spans (here 100 of 10 names, among 100,000
+    spans of the same hour) are read from one or two granules, not one per span name; the copy keeps
+    every span, and the views go on deriving from new spans."""
+    # 1,000 calls one after another, each of 100 spans of 10 names over 3 s
+    engine.command(
+        "INSERT INTO otel_traces (Timestamp, TraceId, SpanId, SpanName, ServiceName) "
+        "SELECT toDateTime64('2026-01-01 10:00:00', 9) + toIntervalMillisecond(number * 30), "
+        "hex(MD5(toString(intDiv(number, 100)))), hex(MD5(toString(number))), "
+        "concat('span_', toString(number % 10)), 'agent' FROM numbers(100000)"
+    )
+    spans = "SELECT count() AS n, sum(cityHash64(SpanId, TraceId, SpanName)) AS h FROM otel_traces"
+    stored = engine.query(spans)
+    trace = trace_window(engine, engine.query("SELECT hex(MD5('7')) AS t")[0]["t"])
+    assert len(engine.query(load_sql("call_spans"), trace)) == 100
+    assert _granules_read(engine, load_sql("call_spans"), trace) <= 2
+    # the upgrade from 0020 (the crash re-run takes the same path): every span kept, once
+    engine.command("ALTER TABLE livekit_dashboard_migrations DELETE WHERE version = 21 SETTINGS mutations_sync = 1")
+    assert [str(m) for m in apply_migrations(engine)] == ["0021_spans_by_trace"]
+    assert engine.query(spans) == stored
+    key = engine.query(
+        "SELECT sorting_key FROM system.tables WHERE database = currentDatabase() AND name = 'otel_traces'"
+    )
+    assert key == [{"sorting_key": "ServiceName, toStartOfHour(Timestamp), TraceId, Timestamp"}]
+    before = engine.query("SELECT sum(Spans) AS s FROM lk_span_minutes")[0]["s"]
+    engine.insert_arrow("otel_traces", prepare_spans(encode_spans(make_spans(n_turns=1))).tables["otel_traces"])
+    assert engine.query("SELECT sum(Spans) AS s FROM lk_span_minutes")[0]["s"] > before
+

@@ -12,7 +12,7 @@ from livekit_dashboard.store.engine import (
     open_engine,
 )
 from livekit_dashboard.store.key_inbox import KeyInbox
-from livekit_dashboard.store.migrate import apply_migrations
+from livekit_dashboard.store.migrate import Migration, apply_migrations
 from livekit_dashboard.store.monitor import StorageMonitor
 from livekit_dashboard.store.probe import probe_writes
 from livekit_dashboard.store.recordings import RecordingFiles
@@ -26,6 +26,7 @@ __all__ = [
     "Engine",
     "KeyInbox",
     "KeyStore",
+    "Migration",
     "RecordingFiles",
     "Retention",
     "StorageError",

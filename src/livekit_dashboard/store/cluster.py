@@ -31,6 +31,7 @@ LOCAL_SUFFIX = "_local"
 _BY_TRACE = "cityHash64(TraceId)"
 SHARD_KEYS: dict[str, str] = {
     "otel_traces": _BY_TRACE,
+    "otel_traces_next": _BY_TRACE,
     "otel_traces_trace_id_ts": _BY_TRACE,
     "otel_logs": _BY_TRACE,
     # a call's usage metrics come from the one worker that ran it: shard by the service that sent them

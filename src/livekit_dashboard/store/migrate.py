@@ -8,6 +8,7 @@ a crash half-way re-applies the file, harmlessly.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -25,6 +26,8 @@ CREATE TABLE IF NOT EXISTS livekit_dashboard_migrations {{on_cluster}} (
 """
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _SLOT = re.compile(r"\{\{([a-z_]+)\}\}")
+# a file's first line may say what applying it costs (a copy of every span): shown before it runs
+_NOTE = re.compile(r"-- note: (.+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,15 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def note(self) -> str:
+        """What applying it costs, when that is more than a moment ("" otherwise)."""
+        match = _NOTE.match(self.sql)
+        return match.group(1) if match else ""
+
+    def __str__(self) -> str:
+        return f"{self.version:04d}_{self.name}"
 
 
 def list_migrations() -> list[Migration]:
@@ -77,9 +89,11 @@ def render_ddl(sql: str, slots: Slots) -> list[str]:
     return [out for statement in statements for out in slots.cluster.render(statement)]
 
 
-def apply_migrations(engine: Engine, cluster: Cluster | None = None) -> list[Migration]:
-    """Apply every migration not yet in the ledger (laid out for `cluster` when given); returns the ones
-    applied now."""
+def apply_migrations(
+    engine: Engine, cluster: Cluster | None = None, on_apply: Callable[[Migration], None] | None = None
+) -> list[Migration]:
+    """Apply every migration not yet in the ledger (laid out for `cluster` when given), telling `on_apply`
+    before each; returns the ones applied now."""
     slots = Slots(cluster=cluster)
     for statement in [*(cluster.bootstrap() if cluster else []), *render_ddl(_LEDGER_DDL, slots)]:
         engine.command(statement)
@@ -88,6 +102,8 @@ def apply_migrations(engine: Engine, cluster: Cluster | None = None) -> list[Mig
     for migration in list_migrations():
         if migration.version in done:
             continue
+        if on_apply is not None:
+            on_apply(migration)
         for statement in render_ddl(migration.sql, slots):
             engine.command(statement)
         engine.command(
