@@ -10,6 +10,7 @@ import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
 from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.query.calls import CallSearch
 from livekit_dashboard.query.lookup import trace_window
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine, Retention, StorageError, apply_migrations, apply_retention
@@ -308,3 +309,20 @@ def test_a_trace_is_read_from_one_place_and_the_upgrade_keeps_every_span(engine:
     engine.insert_arrow("otel_traces", prepare_spans(encode_spans(make_spans(n_turns=1))).tables["otel_traces"])
     assert engine.query("SELECT sum(Spans) AS s FROM lk_span_minutes")[0]["s"] > before
 
+
+def test_a_search_by_words_skips_the_calls_that_cannot_hold_them(engine: Engine) -> None:
+    """Migration 0022's bloom filter over each 128-call granule's words: a word said on one call of
+    1,280 reads that call's granule, not all ten."""
+    engine.command(
+        "INSERT INTO lk_call_records (call_id, trace_id, started_at, settled_at, words) "
+        "SELECT concat('call-', toString(number)), hex(MD5(toString(number))), "
+        "toDateTime64('2026-01-01 10:00:00', 9) + toIntervalSecond(number), now64(3), "
+        "['hello', 'booking', concat('w', toString(number)), if(number = 700, 'zeppelin', 'email')] "
+        "FROM numbers(1280)"
+    )
+    search = CallSearch(start_ns=1767261600 * 10**9, end_ns=1767348000 * 10**9, q="Zeppelin")
+    assert [row["call_id"] for row in engine.query(load_sql("call_list"), search.values(words=True))] == ["call-700"]
+    assert _granules_read(engine, load_sql("call_list"), search.values(words=True)) < 10
+    # the filter only skips: a common word still finds every call
+    common = CallSearch(start_ns=search.start_ns, end_ns=search.end_ns, q="booking email", limit=5)
+    assert engine.query(load_sql("call_list"), common.values(words=True))[0]["total"] == 1279
