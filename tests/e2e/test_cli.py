@@ -168,8 +168,15 @@ def test_migrate_then_up_to_date(data_dir: Path) -> None:
     run = [*CLI, "migrate", "--data-dir", str(data_dir)]
     first = subprocess.run(run, capture_output=True, text=True, timeout=60, env=_env(), check=True)
     assert "0001_otel_traces, 0002_otel_logs, 0003_otel_metrics" in first.stdout
+    # each migration is announced before it runs, with its cost when it has one (a copy of every span)
+    announced = first.stderr.splitlines()
+    assert announced[0] == "applying 0001_otel_traces"
+    assert any(line.startswith("applying 0021_spans_by_trace (copies every stored span") for line in announced), (
+        first.stderr
+    )
     again = subprocess.run(run, capture_output=True, text=True, timeout=60, env=_env(), check=True)
     assert "none (up to date)" in again.stdout
+    assert "applying" not in again.stderr
 
 
 def test_port_in_use_is_a_clear_error(data_dir: Path) -> None:
