@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -185,6 +186,20 @@ def test_filters_sorts_and_csv(pipeline: DashboardServer) -> None:
     assert int(parsed["turns"]) == row["turns"]
     assert float(parsed["response_max_s"]) == pytest.approx(row["response_max_s"])
     assert list(parsed)[:3] == ["call_id", "trace_id", "room_name"]
+
+
+def test_a_range_can_ask_for_the_calls_going_on_in_it(pipeline: DashboardServer) -> None:
+    """active=true (what a chart bucket's click asks) finds a call that started before the range and
+    was still going on in it; without it, only calls started in the range."""
+    (row,) = calls(pipeline)["calls"]
+    started = datetime.fromisoformat(row["started_at"].replace("Z", "+00:00"))
+    ended = datetime.fromisoformat(row["ended_at"].replace("Z", "+00:00"))
+    assert ended - started > timedelta(seconds=1)
+    during = {"start": (started + timedelta(seconds=1)).isoformat(), "end": (ended + timedelta(minutes=1)).isoformat()}
+    assert calls(pipeline, **during)["total"] == 0
+    assert [c["call_id"] for c in calls(pipeline, **during, active="true")["calls"]] == [row["call_id"]]
+    after = {"start": (ended + timedelta(seconds=1)).isoformat(), "end": (ended + timedelta(minutes=1)).isoformat()}
+    assert calls(pipeline, **after, active="true")["total"] == 0
 
 
 def test_bad_input_gets_a_precise_error(pipeline: DashboardServer) -> None:

@@ -110,6 +110,8 @@ def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, An
     page.wait_for_selector("body[data-loaded=true]")
     query = parse_qs(urlparse(page.url).query)
     assert query["start"][0].startswith(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(bucket)))
+    assert query["active"] == ["1"]  # the calls going on in the bucket, said on the page
+    expect(page.locator("#calls-active")).to_contain_text("going on in this range")
     expected = calls_api(site, urlparse(page.url).query)
     assert expected["total"] >= 1
     slowest = expected["calls"][0]

@@ -53,6 +53,13 @@ async def calls(
             "by the caller or the agent (calls in the range).",
         ),
     ] = "",
+    active: Annotated[
+        bool,
+        Query(
+            description="Calls going on in the range (started before its end, ended at or after its start) "
+            "instead of calls started in it; what a chart bucket's click opens."
+        ),
+    ] = False,
     sort: Annotated[Literal[CALL_LIST_SORTS], Query(description="Sort column.")] = "started_at",  # type: ignore[valid-type]
     order: Annotated[Literal["desc", "asc"], Query(description="Sort order.")] = "desc",
     limit: Annotated[int, Query(ge=1, le=1000, description="Calls per page (CSV: ignored, up to 10,000).")] = 50,
@@ -73,6 +80,7 @@ async def calls(
         outcome=outcome,
         simulated=simulated,
         q=q,
+        active=active,
         sort=sort,
         descending=order == "desc",
         limit=_CSV_MAX if csv_out else limit,

@@ -53,6 +53,9 @@ class CallSearch:
     outcome: str = ""  # success, fail, none (no outcome tagged), or '' (any)
     simulated: str = "exclude"  # production calls (exclude), a simulation's (only), or both (include)
     q: str = ""
+    # calls active in the range (started before its end, ended at or after its start) rather than
+    # started in it: what a chart bucket's events belong to
+    active: bool = False
     sort: str = "started_at"
     descending: bool = True
     limit: int = 50
@@ -72,6 +75,7 @@ class CallSearch:
             "simulated": self.simulated,
             "q": self.q.strip(),
             "q_words": int(words),
+            "active": int(self.active),
             "sort": self.sort,
             "descending": int(self.descending),
             "limit": self.limit,

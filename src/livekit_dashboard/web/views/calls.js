@@ -6,7 +6,7 @@ import { formatCount, formatMs, formatTimeNs, formatUSD } from "../format.js";
 
 const PAGE = 50;
 // the list's own parameters (the header holds the range, services and models)
-const OWN = ["q", "agent", "user", "has_errors", "min_response_s", "outcome", "sort", "order", "offset"];
+const OWN = ["q", "agent", "user", "has_errors", "min_response_s", "outcome", "active", "sort", "order", "offset"];
 const SORTS = [
   ["started_at", "Start"],
   ["call_duration_s", "Duration"],
@@ -112,6 +112,7 @@ export async function renderCalls(root) {
       "div",
       { class: "calls-view" },
       el("div", { class: "trace-head" }, el("h1", { text: "Calls" }), el("a", { class: "trace-link", id: "calls-csv", href: `/api/v1/calls?${csv}`, download: "calls.csv", text: "Download CSV" })),
+      page.get("active") ? el("p", { class: "note", id: "calls-active", text: "Calls going on in this range, including those that started before it (from a chart)." }) : null,
       el("section", { class: "panel" }, filterBar(page), body),
     ),
   );

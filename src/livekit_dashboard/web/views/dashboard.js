@@ -395,6 +395,8 @@ function toCalls(ctx, sort) {
   return (bucket, step) => {
     const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
     params.delete("language");
+    // the bucket's turns and requests belong to the calls going on in it, not only those started in it
+    params.set("active", "1");
     params.set("sort", sort);
     navigate("/calls", params);
   };
