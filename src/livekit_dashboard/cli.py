@@ -326,11 +326,7 @@ def migrate(data_dir: DataDirOpt = None, storage_dsn: DsnOpt = None, cluster: Cl
     try:
         engine = settings.open_storage()
         try:
-            applied = apply_migrations(
-                engine,
-                layout,
-                lambda m: typer.echo(f"applying {m}{f' ({m.note})' if m.note else ''}", err=True),
-            )
+            applied = apply_migrations(engine, layout, lambda m: typer.echo(f"applying {m.announcement}", err=True))
         finally:
             engine.close()
     except StorageError as exc:

@@ -68,7 +68,7 @@ _KEY_USE_FLUSH_S = 30.0
 
 
 def _announce_migration(migration: Migration) -> None:
-    log.info("applying migration %s%s", migration, f" ({migration.note})" if migration.note else "")
+    log.info("applying migration %s", migration.announcement)
 
 
 class DashboardServer:

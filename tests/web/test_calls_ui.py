@@ -112,6 +112,9 @@ def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, An
     assert query["start"][0].startswith(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(bucket)))
     assert query["active"] == ["1"]  # the calls going on in the bucket, said on the page
     expect(page.locator("#calls-active")).to_contain_text("going on in this range")
+    started_only = page.locator("#calls-active a").get_attribute("href") or ""
+    assert "active" not in started_only
+    assert "sort=response_max_s" in started_only
     expected = calls_api(site, urlparse(page.url).query)
     assert expected["total"] >= 1
     slowest = expected["calls"][0]

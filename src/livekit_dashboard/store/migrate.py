@@ -56,6 +56,11 @@ class Migration:
     def __str__(self) -> str:
         return f"{self.version:04d}_{self.name}"
 
+    @property
+    def announcement(self) -> str:
+        """What `migrate` and `serve` say before applying it: its name, and its cost when it has one."""
+        return f"{self} ({self.note})" if self.note else str(self)
+
 
 def list_migrations() -> list[Migration]:
     """The schema files shipped with the package, in version order."""

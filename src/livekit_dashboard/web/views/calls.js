@@ -96,6 +96,19 @@ function filterBar(page) {
   return form;
 }
 
+// a chart's click lists the calls going on in its bucket: say so, and offer the usual list
+function activeNote(page) {
+  const started = new URLSearchParams(page);
+  started.delete("active");
+  started.delete("offset");
+  return el(
+    "p",
+    { class: "note", id: "calls-active" },
+    "Calls going on in this range, including those that started before it (from a chart). ",
+    el("a", { href: `/calls?${started}`, text: "Only calls started in it" }),
+  );
+}
+
 export async function renderCalls(root) {
   const page = new URLSearchParams(location.search);
   const params = listParams();
@@ -112,7 +125,7 @@ export async function renderCalls(root) {
       "div",
       { class: "calls-view" },
       el("div", { class: "trace-head" }, el("h1", { text: "Calls" }), el("a", { class: "trace-link", id: "calls-csv", href: `/api/v1/calls?${csv}`, download: "calls.csv", text: "Download CSV" })),
-      page.get("active") ? el("p", { class: "note", id: "calls-active", text: "Calls going on in this range, including those that started before it (from a chart)." }) : null,
+      page.get("active") ? activeNote(page) : null,
       el("section", { class: "panel" }, filterBar(page), body),
     ),
   );
