@@ -9,6 +9,12 @@ previous round started, less an overlap that covers inserts still committing whe
 settles when the touch queue differs (row count or newest touch) from what the last round saw at its
 start, so a touch that committed after a round read the queue is never left unsettled.
 
+An insert's materialized views commit one by one, so a touch can be visible before the rows it stands
+for. This server's own inserts are held off while a round reads the queue (`between_inserts`); a
+writer it does not gate (the OpenTelemetry Collector writing the same ClickHouse) is not, so a touch
+stamped after the start of an insert still running when the round read the queue settles its call
+again in the next round, once that insert has ended.
+
 Settling prices each call's usage lines with the prices in force at its start (query/prices.py). A
 round that meets a model no price was resolved for yet resolves it and prices that round's calls
 again; a changed price re-prices the calls of that model from its date on (`reprice`), from their
@@ -81,6 +87,15 @@ class CallRecords:
         row = self._engine.query(load_sql("call_touch_state"))[0]
         return int(row["n"]), int(row["ms"]), int(row["now_ms"])
 
+    def _inserting_since_ms(self) -> int:
+        """When the oldest insert still running (on any node) started, unix ms; 0 when none runs."""
+        sql = load_sql("inserts_running")
+        if self._cluster is not None:
+            sql = sql.replace(
+                "FROM system.processes", f"FROM clusterAllReplicas('{self._cluster.name}', system.processes)"
+            )
+        return int(self._engine.query(sql)[0]["since_ms"])
+
     def _settle_locked(self) -> int:
         if self._watermark_ms is None:
             # after a restart: everything touched since the newest settled record
@@ -88,10 +103,18 @@ class CallRecords:
         with self._between_inserts():
             rows_queued, newest, round_start_ms = self._queue_state()
             rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
+            # after the touches: an insert that stamped one of them and is still running shows here
+            inserting_since_ms = self._inserting_since_ms()
         seen = (rows_queued, newest)
         # the overlap re-reads touches the previous round settled: skip those
         fresh = [r for r in rows if r["id"] not in self._done]
-        self._done = {r["id"] for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000}
+        # ...but not a touch an insert still running may have stamped before its rows committed
+        self._done = {
+            r["id"]
+            for r in rows
+            if r["ms"] > round_start_ms - _OVERLAP_S * 1000
+            and not (inserting_since_ms and r["ms"] >= inserting_since_ms)
+        }
         traces = sorted({r["trace"] for r in fresh if r["trace"]})
         calls = sorted({r["call"] for r in fresh if r["call"]})
         settled = 0

@@ -1,0 +1,114 @@
+"""Settling calls while another writer inserts: a touch can be visible before the rows it stands for
+(an insert's materialized views commit one by one). This server holds its own inserts off while a
+round reads the touch queue; a writer it does not gate (the Collector writing the same ClickHouse)
+cannot be held off, so a round settles again, once that insert has ended, each call whose touch was
+stamped while an insert was still running."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from livekit_dashboard.query.call_records import CallRecords
+from livekit_dashboard.store import Engine, open_engine
+from tests.collector_exporter import insert_request
+from tests.conftest import DatabasePool
+
+TRACES = Path(__file__).parent.parent / "fixtures" / "livekit" / "pipeline_audio" / "traces.pb"
+
+
+@pytest.fixture
+def engine(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[Engine]:
+    database = database_pool.take()
+    eng = open_engine(f"chdb://{chdb_dir}", database)
+    yield eng
+    eng.close()
+    database_pool.give_back(database)
+
+
+def halves() -> tuple[ExportTraceServiceRequest, ExportTraceServiceRequest]:
+    """A recorded call's spans as two requests: the ones that started in its first half (its session's
+    among them), then the rest."""
+    request = ExportTraceServiceRequest.FromString(TRACES.read_bytes())
+    starts = sorted(s.start_time_unix_nano for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans)
+    middle = starts[len(starts) // 2]
+    first, second = ExportTraceServiceRequest(), ExportTraceServiceRequest()
+    first.CopyFrom(request)
+    second.CopyFrom(request)
+    for part, keep in ((first, lambda start: start <= middle), (second, lambda start: start > middle)):
+        for rs in part.resource_spans:
+            for ss in rs.scope_spans:
+                spans = [s for s in ss.spans if keep(s.start_time_unix_nano)]
+                del ss.spans[:]
+                ss.spans.extend(spans)
+    return first, second
+
+
+def record(engine: Engine) -> dict[str, int]:
+    rows = engine.query("SELECT turns, total_llm_tokens FROM lk_call_records FINAL")
+    assert len(rows) == 1
+    return {k: int(v) for k, v in rows[0].items()}
+
+
+def slow_insert(chdb_dir: Path, database: str, started: threading.Event) -> None:
+    """An insert that runs about three seconds (another writer's, still committing)."""
+    other = open_engine(f"chdb://{chdb_dir}", database)
+    try:
+        started.set()
+        other.command(
+            "INSERT INTO livekit_dashboard_health SELECT now64(3) FROM numbers(30) WHERE sleepEachRow(0.1) = 0 "
+            "SETTINGS function_sleep_max_microseconds_per_block = 10000000, max_block_size = 1"
+        )
+    finally:
+        other.close()
+
+
+def test_a_touch_stamped_during_another_insert_settles_its_call_again_after_it(engine: Engine, chdb_dir: Path) -> None:
+    first, second = halves()
+    whole_engine_database = engine.query("SELECT currentDatabase() AS d")[0]["d"]
+    records = CallRecords(engine)  # no gate: every write here comes from "another writer"
+    started = threading.Event()
+    writer = threading.Thread(target=slow_insert, args=(chdb_dir, whole_engine_database, started))
+    writer.start()
+    try:
+        started.wait(10)
+        deadline = time.monotonic() + 10
+        while not engine.query("SELECT 1 FROM system.processes WHERE query_kind = 'Insert'"):
+            assert time.monotonic() < deadline, "the slow insert never showed in system.processes"
+            time.sleep(0.02)
+        insert_request(engine, "traces", first)
+        (touch,) = engine.query("SELECT toString(TouchId) AS id FROM lk_call_touch")
+        assert records.settle() == 1
+        partial = record(engine)
+
+        # the rest of the call's rows become visible with no touch of their own: as when a round read a
+        # touch that an insert still committing had stamped before its rows
+        insert_request(engine, "traces", second)
+        engine.command(
+            "ALTER TABLE lk_call_touch DELETE WHERE toString(TouchId) != {id:String} SETTINGS mutations_sync = 2",
+            {"id": touch["id"]},
+        )
+        assert engine.query("SELECT count() AS n FROM lk_call_touch")[0]["n"] == 1
+    finally:
+        writer.join(30)
+    assert not writer.is_alive()
+
+    assert records.settle() == 1  # the insert has ended: the call settled again, whole
+    whole = record(engine)
+    assert whole["turns"] > partial["turns"], (partial, whole)
+    assert records.settle() == 0  # and only once
+
+
+def test_with_no_insert_running_a_touch_is_settled_once(engine: Engine) -> None:
+    first, second = halves()
+    records = CallRecords(engine)
+    insert_request(engine, "traces", first)
+    insert_request(engine, "traces", second)
+    assert records.settle() == 1
+    assert records.settle() == 0
+    assert record(engine)["turns"] > 0
