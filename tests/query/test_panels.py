@@ -197,6 +197,78 @@ def test_response_latency_percentiles(loaded: Any) -> None:
         assert r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"]
 
 
+def _expected_slowest(calls: list[CallRecord], services: set[str] | None = None) -> list[dict[str, Any]]:
+    """Every played reply with a valid response latency, slowest first, with its stages from its spans."""
+    rows = []
+    for c in calls:
+        if services is not None and c.service.name not in services:
+            continue
+        children: dict[int, list[Any]] = {}
+        for s in c.spans:
+            if s.parent_id is not None:
+                children.setdefault(s.parent_id, []).append(s)
+        for s in c.spans:
+            e2e = float(s.attributes.get("lk.e2e_latency", "nan"))
+            if s.name != "agent_turn" or not 0 <= e2e <= 30:
+                continue
+            kids = sorted(children.get(s.span_id, []), key=lambda k: k.start_ns)
+            llm = next((float(k.attributes["lk.response.ttft"]) for k in kids if k.name == "llm_node"), None)
+            tts = next((float(k.attributes["lk.response.ttfb"]) for k in kids if k.name == "tts_node"), None)
+            stages = {
+                "end_of_turn": s.attributes.get("lk.end_of_turn_delay"),
+                "transcription": s.attributes.get("lk.transcription_delay"),
+                "on_user_turn_completed": s.attributes.get("lk.on_user_turn_completed_delay"),
+                "llm_ttft": llm,
+                "tts_ttfb": tts,
+            }
+            valid = {k: float(v) for k, v in stages.items() if v is not None and 0 <= float(v) <= 30}
+            rows.append(
+                {
+                    "span_id": format(s.span_id, "016x"),
+                    "service": c.service.name,
+                    "response_ms": e2e * 1000,
+                    "llm_ttft_ms": None if llm is None else llm * 1000,
+                    "tts_ttfb_ms": None if tts is None else tts * 1000,
+                    "dominant_stage": max(valid, key=lambda k: valid[k]) if valid else "",
+                }
+            )
+    return sorted(rows, key=lambda r: (-r["response_ms"], r["span_id"]))
+
+
+def test_slowest_turns(loaded: Any) -> None:
+    """The slowest replies, slowest first, each with its LLM and TTS steps (child spans) and the stage
+    that took longest; the total counts every valid reply; pages and filters agree with the whole."""
+    server, calls = loaded
+    expected = _expected_slowest(calls)
+    assert len(expected) > 40
+    keys = ("span_id", "service", "response_ms", "llm_ttft_ms", "tts_ttfb_ms", "dominant_stage")
+
+    def page(**params: Any) -> tuple[int, list[dict[str, Any]]]:
+        rows = panel(server, "slowest_turns", **params)["rows"]
+        assert len({r["total"] for r in rows}) <= 1
+        return (rows[0]["total"] if rows else 0), [{k: r[k] for k in keys} for r in rows]
+
+    def close(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
+        assert [g["span_id"] for g in got] == [w["span_id"] for w in want]
+        for g, w in zip(got, want, strict=True):
+            assert g == {k: pytest.approx(v, rel=1e-9) if isinstance(v, float) else v for k, v in w.items()}
+
+    total, first = page(limit=20)
+    assert total == len(expected)
+    close(first, expected[:20])
+    assert any(r["llm_ttft_ms"] for r in first)
+    assert any(r["tts_ttfb_ms"] for r in first)
+    total, second = page(limit=7, offset=13)
+    assert total == len(expected)
+    close(second, expected[13:20])
+    service = expected[0]["service"]
+    only = _expected_slowest(calls, {service})
+    total, narrowed = page(limit=5, service=service)
+    assert 0 < total == len(only) < len(expected)
+    close(narrowed, only[:5])
+    assert page(limit=5, offset=len(expected)) == (0, [])
+
+
 def test_tts_durations(loaded: Any) -> None:
     server, calls = loaded
     rows = panel(server, "tts_duration_over_time", step="1d")["rows"]
