@@ -29,3 +29,17 @@ def test_same_data_same_snapshot_and_a_difference_shows(make_server: ServerFacto
     changed = differences(a, snapshot(right.base_url, range_), limit=100)
     assert any(line.startswith("panel token_usage_totals") for line in changed), changed
     assert any(line.startswith("calls by started_at") for line in changed), changed
+
+
+def test_floats_compare_to_a_relative_tolerance_not_by_rounding() -> None:
+    """A sum whose last bits differ by summation order is the same answer, even where rounding to 12
+    digits would part them (CI once failed on 0.0272341791762 against 0.0272341791763); a difference a
+    user could see is still one, and so is an int against a float of another value."""
+    a = {"panel cost_by": {"rows": [{"cost_per_call_usd": 0.02723417917625001, "calls": 3}]}}
+    b = {"panel cost_by": {"rows": [{"cost_per_call_usd": 0.02723417917624999, "calls": 3}]}}
+    assert differences(a, b) == []
+    c = {"panel cost_by": {"rows": [{"cost_per_call_usd": 0.0272342, "calls": 3}]}}
+    assert differences(a, c) == ["panel cost_by: .rows[0].cost_per_call_usd: 0.02723417917625001 against 0.0272342"]
+    assert differences({"x": [1.0, 2]}, {"x": [1, 2.0]}) == []
+    assert differences({"x": [1.5]}, {"x": [1]}) == ["x: [0]: 1.5 against 1"]
+    assert differences({"x": True}, {"x": 1.0}) != []
