@@ -2,52 +2,57 @@
 -- The slowest responses in the range, slowest first (valid response latencies only), with each turn's stages (ms) and the one that took longest; each opens its call page at that turn.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), limit UInt32, offset UInt32, simulated String
 -- returns: total UInt64, time_unix_nano Int64, service String, agent String, trace_id String, span_id String, response_ms Float64, end_of_turn_ms Nullable(Float64), transcription_ms Nullable(Float64), on_user_turn_completed_ms Nullable(Float64), llm_ttft_ms Nullable(Float64), tts_ttfb_ms Nullable(Float64), dominant_stage String, user_text String
--- The page is a plain ORDER BY ... LIMIT each time it is read (a CTE read twice, a window function such as
--- count() OVER (), or the page held in an array all measured slower: docs/benchmarks.md): ClickHouse then
--- sorts the narrow columns and reads the wide ones (UserText) for the page's rows only, and the steps'
--- lookup reads the span ids alone.
-SELECT * EXCEPT (ranked) FROM (
+-- The page is a plain ORDER BY ... LIMIT: ClickHouse sorts the narrow columns and reads the wide ones
+-- (UserText) for the page's rows only. Its turns' LLM and TTS steps are joined to it, the page being
+-- the join's small side, so the steps' read is filtered by the page's span ids as it runs (a runtime
+-- join filter). A window function (count() OVER ()), the page held in an array, a CTE read twice, or
+-- the page read again as an IN set each measured slower (docs/benchmarks.md).
+SELECT * EXCEPT (ranked, eot, tr, outc, llm, tts) FROM (
 SELECT
     -- every turn the filters keep, for the pager
     (SELECT count() FROM lk_turns WHERE {{responses_kept}}) AS total,
-    toUnixTimestamp64Nano(t.Timestamp) AS time_unix_nano,
-    t.ServiceName AS service,
-    t.AgentName AS agent,
-    t.TraceId AS trace_id,
+    toUnixTimestamp64Nano(any(t.Timestamp)) AS time_unix_nano,
+    any(t.ServiceName) AS service,
+    any(t.AgentName) AS agent,
+    any(t.TraceId) AS trace_id,
     t.SpanId AS span_id,
-    assumeNotNull(t.E2eLatencyS) * 1000 AS response_ms,
-    t.EndOfTurnDelayS * 1000 AS end_of_turn_ms,
-    t.TranscriptionDelayS * 1000 AS transcription_ms,
-    t.OnUserTurnCompletedDelayS * 1000 AS on_user_turn_completed_ms,
-    s.llm * 1000 AS llm_ttft_ms,
-    s.tts * 1000 AS tts_ttfb_ms,
+    assumeNotNull(any(t.E2eLatencyS)) * 1000 AS response_ms,
+    -- one row per turn of the page: its own columns (any: one value per span id) and its steps'
+    any(t.EndOfTurnDelayS) AS eot,
+    any(t.TranscriptionDelayS) AS tr,
+    any(t.OnUserTurnCompletedDelayS) AS outc,
+    eot * 1000 AS end_of_turn_ms,
+    tr * 1000 AS transcription_ms,
+    outc * 1000 AS on_user_turn_completed_ms,
+    argMinIf(s.ValueS, s.Timestamp, s.Stage = 'llm_ttft') AS llm,
+    argMinIf(s.ValueS, s.Timestamp, s.Stage = 'tts_ttfb') AS tts,
+    llm * 1000 AS llm_ttft_ms,
+    tts * 1000 AS tts_ttfb_ms,
     -- the longest of the stages fit for a percentile ('' when none is)
     arraySort(
         x -> -assumeNotNull(tupleElement(x, 2)),
         arrayFilter(x -> lkd_latency_ok(tupleElement(x, 2)), [
-            ('end_of_turn', t.EndOfTurnDelayS), ('transcription', t.TranscriptionDelayS),
-            ('on_user_turn_completed', t.OnUserTurnCompletedDelayS), ('llm_ttft', s.llm), ('tts_ttfb', s.tts)
+            ('end_of_turn', eot), ('transcription', tr),
+            ('on_user_turn_completed', outc), ('llm_ttft', llm), ('tts_ttfb', tts)
         ])
     ) AS ranked,
     if(empty(ranked), '', tupleElement(ranked[1], 1)) AS dominant_stage,
-    t.UserText AS user_text
+    any(t.UserText) AS user_text
 FROM (
     SELECT
         Timestamp, TraceId, SpanId, ServiceName, AgentName, E2eLatencyS, EndOfTurnDelayS, TranscriptionDelayS,
         OnUserTurnCompletedDelayS, UserText
     FROM lk_turns
-    {{slow_responses}}
+    WHERE {{responses_kept}}
+    ORDER BY E2eLatencyS DESC, SpanId
+    LIMIT {limit:UInt32} OFFSET {offset:UInt32}
 ) AS t
 LEFT JOIN (
-    SELECT
-        TurnSpanId,
-        argMinIf(ValueS, Timestamp, Stage = 'llm_ttft') AS llm,
-        argMinIf(ValueS, Timestamp, Stage = 'tts_ttfb') AS tts
+    -- the steps (child llm_node / tts_node spans) start within their turn
+    SELECT TurnSpanId, ValueS, Timestamp, Stage
     FROM lk_turn_steps
-    WHERE TurnSpanId IN (SELECT SpanId FROM lk_turns {{slow_responses}})
-        AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 10 MINUTE AND Timestamp >= {start:DateTime64(9, 'UTC')}
-    GROUP BY TurnSpanId
+    WHERE Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 10 MINUTE AND Timestamp >= {start:DateTime64(9, 'UTC')}
 ) AS s ON s.TurnSpanId = t.SpanId
-ORDER BY response_ms DESC, span_id
+GROUP BY t.SpanId
 )
 ORDER BY response_ms DESC, span_id
