@@ -266,3 +266,45 @@ def test_the_room_name_comes_from_the_job_span_when_the_session_has_none(make_se
     assert (call["call_id"], call["room_name"], call["agent_name"]) == ("AJ_worker", "support-room-7", "front-desk")
     (short,) = panel(server, "conversations_below_threshold")
     assert short["room_name"] == "support-room-7"
+
+
+def test_a_failure_naming_no_provider_takes_its_calls_model_from_another_hour(make_server: Any) -> None:
+    """A record whose span or log names no provider (a realtime reply that failed before any span, a
+    failed agent_turn) takes the provider and model of its call's requests of the same stage. The
+    lookup reads only the hours the call's spans cover: failures two hours after the rest of the call
+    (the failed turn's span and the failure logs, in an hour with no request of the call) still find
+    them."""
+    server = make_server(admin_key=ADMIN)
+    folder = FIXTURES / "realtime_tools"
+    logs = ExportLogsServiceRequest.FromString((folder / "logs.pb").read_bytes())
+    moved = 0
+    for resource_logs in logs.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            for log in scope_logs.log_records:
+                if log.severity_number >= 17:  # ERROR: the failed replies
+                    log.time_unix_nano += 2 * 3600 * 10**9
+                    log.observed_time_unix_nano += 2 * 3600 * 10**9
+                    moved += 1
+    assert moved == 2
+    traces = ExportTraceServiceRequest.FromString((folder / "traces.pb").read_bytes())
+    for resource_spans in traces.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                if span.status.code == 2:  # the failed agent_turn
+                    span.start_time_unix_nano += 2 * 3600 * 10**9
+                    span.end_time_unix_nano += 2 * 3600 * 10**9
+                    moved += 1
+    assert moved == 3
+    for signal, body in (("traces", traces.SerializeToString()), ("logs", logs.SerializeToString())):
+        r = httpx.post(
+            f"{server.base_url}/v1/{signal}", content=body, headers={"Content-Type": "application/x-protobuf"}
+        )
+        assert r.status_code == 200, r.text
+    groups = panel(server, "error_groups")
+    # the failed agent_turn and the failure log, both two hours after the requests: one cause
+    assert [(g["stage"], g["provider"], g["model"], g["occurrences"]) for g in groups] == [
+        ("realtime", "openai", "gpt-realtime", 2)
+    ]
+    records = panel(server, "error_records", limit=100)
+    assert {(r["kind"], r["provider"], r["model"]) for r in records} == {("failure", "openai", "gpt-realtime")}
+    assert len(records) == 2

@@ -23,5 +23,17 @@ LEFT JOIN (
         AND TraceId IN (
             SELECT TraceId FROM lk_errors
             WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage IN ('llm', 'realtime', 'tts', 'stt'))
+        -- only the hours those calls' spans cover (a request is a span of its call: its start lies in
+        -- the trace's [first start, last start], otel_traces_trace_id_ts), so the read skips the rest of
+        -- the month's requests (all of them when no record needs the lookup, the common case)
+        AND toStartOfHour(Timestamp) IN (
+            SELECT arrayJoin(arrayMap(h -> first + toIntervalHour(h), range(toUInt32(dateDiff('hour', first, last) + 1))))
+            FROM (
+                SELECT toStartOfHour(min(Start)) AS first, toStartOfHour(max(End)) AS last
+                FROM otel_traces_trace_id_ts
+                WHERE TraceId IN (
+                    SELECT TraceId FROM lk_errors
+                    WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage IN ('llm', 'realtime', 'tts', 'stt'))
+                GROUP BY TraceId))
     GROUP BY TraceId, Stage
 ) AS m ON m.TraceId = e.TraceId AND m.Stage = e.Stage
