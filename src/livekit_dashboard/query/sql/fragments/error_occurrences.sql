@@ -20,9 +20,7 @@ LEFT JOIN (
     WHERE Stage IN ('llm', 'realtime', 'tts', 'stt')
         AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
         AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
-        AND TraceId IN (
-            SELECT TraceId FROM lk_errors
-            WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage IN ('llm', 'realtime', 'tts', 'stt'))
+        AND TraceId IN ({{provider_unnamed_traces}})
         -- only the hours those calls' spans cover (a request is a span of its call: its start lies in
         -- the trace's [first start, last start], otel_traces_trace_id_ts), so the read skips the rest of
         -- the month's requests (all of them when no record needs the lookup, the common case)
@@ -31,9 +29,7 @@ LEFT JOIN (
             FROM (
                 SELECT toStartOfHour(min(Start)) AS first, toStartOfHour(max(End)) AS last
                 FROM otel_traces_trace_id_ts
-                WHERE TraceId IN (
-                    SELECT TraceId FROM lk_errors
-                    WHERE {{in_range}} AND (Provider = '' OR Model = '') AND Stage IN ('llm', 'realtime', 'tts', 'stt'))
+                WHERE TraceId IN ({{provider_unnamed_traces}})
                 GROUP BY TraceId))
     GROUP BY TraceId, Stage
 ) AS m ON m.TraceId = e.TraceId AND m.Stage = e.Stage
