@@ -24,5 +24,7 @@ SELECT
         AS content_hash
 FROM otel_logs
 WHERE Timestamp = fromUnixTimestamp64Nano({timestamp_ns:Int64})
+    -- the same second as TimestampTime (toDateTime(Timestamp)): the table's partition and primary key
+    AND TimestampTime = toDateTime(intDiv({timestamp_ns:Int64}, 1000000000), 'UTC')
     AND content_hash = {content_hash:String}
 LIMIT 1
