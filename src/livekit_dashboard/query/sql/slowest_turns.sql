@@ -7,23 +7,20 @@
 -- the join's small side, so the steps' read is filtered by the page's span ids as it runs (a runtime
 -- join filter). A window function (count() OVER ()), the page held in an array, a CTE read twice, or
 -- the page read again as an IN set each measured slower (docs/benchmarks.md).
-SELECT * EXCEPT (ranked, eot, tr, outc, llm, tts) FROM (
+SELECT * EXCEPT (ranked, llm, tts) FROM (
 SELECT
     -- every turn the filters keep, for the pager
     (SELECT count() FROM lk_turns WHERE {{responses_kept}}) AS total,
-    toUnixTimestamp64Nano(any(t.Timestamp)) AS time_unix_nano,
-    any(t.ServiceName) AS service,
-    any(t.AgentName) AS agent,
-    any(t.TraceId) AS trace_id,
+    toUnixTimestamp64Nano(t.Timestamp) AS time_unix_nano,
+    t.ServiceName AS service,
+    t.AgentName AS agent,
+    t.TraceId AS trace_id,
     t.SpanId AS span_id,
-    assumeNotNull(any(t.E2eLatencyS)) * 1000 AS response_ms,
-    -- one row per turn of the page: its own columns (any: one value per span id) and its steps'
-    any(t.EndOfTurnDelayS) AS eot,
-    any(t.TranscriptionDelayS) AS tr,
-    any(t.OnUserTurnCompletedDelayS) AS outc,
-    eot * 1000 AS end_of_turn_ms,
-    tr * 1000 AS transcription_ms,
-    outc * 1000 AS on_user_turn_completed_ms,
+    assumeNotNull(t.E2eLatencyS) * 1000 AS response_ms,
+    t.EndOfTurnDelayS * 1000 AS end_of_turn_ms,
+    t.TranscriptionDelayS * 1000 AS transcription_ms,
+    t.OnUserTurnCompletedDelayS * 1000 AS on_user_turn_completed_ms,
+    -- the turn's first LLM and TTS steps
     argMinIf(s.ValueS, s.Timestamp, s.Stage = 'llm_ttft') AS llm,
     argMinIf(s.ValueS, s.Timestamp, s.Stage = 'tts_ttfb') AS tts,
     llm * 1000 AS llm_ttft_ms,
@@ -32,12 +29,12 @@ SELECT
     arraySort(
         x -> -assumeNotNull(tupleElement(x, 2)),
         arrayFilter(x -> lkd_latency_ok(tupleElement(x, 2)), [
-            ('end_of_turn', eot), ('transcription', tr),
-            ('on_user_turn_completed', outc), ('llm_ttft', llm), ('tts_ttfb', tts)
+            ('end_of_turn', t.EndOfTurnDelayS), ('transcription', t.TranscriptionDelayS),
+            ('on_user_turn_completed', t.OnUserTurnCompletedDelayS), ('llm_ttft', llm), ('tts_ttfb', tts)
         ])
     ) AS ranked,
     if(empty(ranked), '', tupleElement(ranked[1], 1)) AS dominant_stage,
-    any(t.UserText) AS user_text
+    t.UserText AS user_text
 FROM (
     SELECT
         Timestamp, TraceId, SpanId, ServiceName, AgentName, E2eLatencyS, EndOfTurnDelayS, TranscriptionDelayS,
@@ -53,6 +50,8 @@ LEFT JOIN (
     FROM lk_turn_steps
     WHERE Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 10 MINUTE AND Timestamp >= {start:DateTime64(9, 'UTC')}
 ) AS s ON s.TurnSpanId = t.SpanId
-GROUP BY t.SpanId
+-- one row per turn of the page, with its steps
+GROUP BY t.SpanId, t.Timestamp, t.TraceId, t.ServiceName, t.AgentName, t.E2eLatencyS, t.EndOfTurnDelayS,
+    t.TranscriptionDelayS, t.OnUserTurnCompletedDelayS, t.UserText
 )
 ORDER BY response_ms DESC, span_id
