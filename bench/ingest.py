@@ -1,35 +1,52 @@
 """Ingest benchmark: realistic LiveKit spans over OTLP/HTTP (protobuf) and OTLP/gRPC into a real
-`livekit-dashboard serve` process; prints a table.
+`livekit-dashboard serve` process; prints a table, then where a span's CPU goes.
 
     python -m bench.ingest [--spans 200000] [--batch 512] [--clients 4]
 
 Bodies are encoded before the clock starts so the client spends its CPU on sending. "Visible"
 means the server's trace lookup returns the batch's trace: a separate reader asks after the 200
 (for every 10th batch); the clock runs from the start of the send.
+
+Where the CPU goes: the server's CPU per span split by thread (its Python threads, the engine's
+worker threads, the engine's background merges), and each stage a span passes through measured in
+this process on the same request bodies with the server's own code: the protobuf parse, the rows for
+otel_traces, the write-ahead-log frame, the engine's insert of those rows into a bare copy of
+otel_traces and into otel_traces with its materialized views (the engine's ceiling: what storing
+the rows costs with no Python at all), and settling the calls.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
 import httpx
+import pyarrow as pa
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from livekit_dashboard.demo.catalog import SERVICES
 from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_for, simulate
+from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.ingest.wal import encode_payload
+from livekit_dashboard.query.call_records import CallRecords
+from livekit_dashboard.store import apply_migrations, open_engine
+
+# the server's most rows per insert (Batcher.max_batch_rows): the engine's best case
+_BLOCK_ROWS = 50_000
 
 
 def _free_port() -> int:
@@ -86,6 +103,22 @@ class Server:
     def cpu_s(self) -> float:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def thread_cpu_s(self) -> dict[str, float]:
+        """CPU seconds of the server's live threads by kind: its Python threads (named as the process),
+        the engine's background merges, and the engine's other worker threads."""
+        clock = os.sysconf("SC_CLK_TCK")
+        process = Path(f"/proc/{self.proc.pid}/comm").read_text().strip()
+        out: dict[str, float] = {}
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                name = (task / "comm").read_text().strip()
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the thread ended meanwhile
+                continue
+            kind = "python" if name == process else "merges" if name.startswith("MergeMutate") else "engine"
+            out[kind] = out.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / clock
+        return out
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -146,6 +179,7 @@ def run(transport: str, server: Server, batches: list[tuple[bytes, str]], client
             visible.append(time.perf_counter() - t0)
 
     checkers: list[threading.Thread] = []
+    threads0 = server.thread_cpu_s()
     cpu0 = server.cpu_s()
     start = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -161,14 +195,68 @@ def run(transport: str, server: Server, batches: list[tuple[bytes, str]], client
         client.close()
     latencies.sort()
     visible.sort()
+    threads1 = server.thread_cpu_s()
+    cpu_s = server.cpu_s() - cpu0
+    by_thread = {kind: threads1.get(kind, 0.0) - threads0.get(kind, 0.0) for kind in ("python", "engine", "merges")}
     return {
+        **{f"cpu_{kind}_s": seconds for kind, seconds in by_thread.items()},
+        # threads that ended during the run (their time is in the process's total only)
+        "cpu_ended_s": max(0.0, cpu_s - sum(by_thread.values())),
         "seconds": elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
         "visible_p95_ms": 1000 * visible[min(len(visible) - 1, int(0.95 * len(visible)))] if visible else 0.0,
-        "server_cpu_s": server.cpu_s() - cpu0,
+        "server_cpu_s": cpu_s,
         "refused": refused[0],
     }
+
+
+def _cpu_s() -> float:
+    """This process's CPU seconds, the engine's threads included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def stage_costs(batches: list[tuple[bytes, str]], data_dir: Path) -> list[tuple[str, float]]:
+    """(stage, CPU µs per span) for each stage a span passes through in the server, measured here on
+    the same request bodies with the server's own code, in order."""
+    spans = sum(
+        len(scope.spans)
+        for body, _ in batches
+        for resource_spans in ExportTraceServiceRequest.FromString(body).resource_spans
+        for scope in resource_spans.scope_spans
+    )
+    out: list[tuple[str, float]] = []
+
+    def measure(stage: str, work: Callable[[], Any]) -> Any:
+        cpu0 = _cpu_s()
+        result = work()
+        out.append((stage, 1e6 * (_cpu_s() - cpu0) / spans))
+        return result
+
+    requests = measure("OTLP protobuf parse", lambda: [ExportTraceServiceRequest.FromString(b) for b, _ in batches])
+    prepared = measure("rows for otel_traces (Python)", lambda: [prepare_spans(r) for r in requests])
+    tables = [p.tables["otel_traces"] for p in prepared]
+    measure("write-ahead-log frame", lambda: [encode_payload({"otel_traces": t}) for t in tables])
+    rows = pa.concat_tables(tables)
+    blocks = [rows.slice(i, _BLOCK_ROWS) for i in range(0, rows.num_rows, _BLOCK_ROWS)]
+    engine = open_engine(f"chdb://{data_dir}")
+    try:
+        apply_migrations(engine)
+        engine.command("CREATE TABLE otel_traces_bare AS otel_traces")  # same layout; no view reads it
+
+        def insert(table: str) -> None:
+            for block in blocks:
+                engine.insert_arrow(table, block)
+
+        measure(
+            f"engine: insert into a bare otel_traces ({_BLOCK_ROWS:,}-row blocks)", lambda: insert("otel_traces_bare")
+        )
+        measure("engine: insert with the LiveKit views (the ceiling)", lambda: insert("otel_traces"))
+        measure("settling the calls (once each)", CallRecords(engine).settle)
+    finally:
+        engine.close()
+    return out
 
 
 def main() -> None:
@@ -182,8 +270,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lkd-bench-") as tmp:
         server = Server(Path(tmp) / "data")
         try:
+            sent = []
             for seed, transport in enumerate(("http", "grpc")):
                 batches = build_batches(args.spans, args.batch, seed + 1)
+                sent.append(batches)
                 n = len(batches) * args.batch
                 print(f"sending {n} spans over {transport} with {args.clients} clients ...", file=sys.stderr)
                 result = run(transport, server, batches, args.clients)
@@ -191,6 +281,8 @@ def main() -> None:
             rss = server.rss_mb()
         finally:
             server.stop()
+        print("measuring each stage in this process on the HTTP run's spans ...", file=sys.stderr)
+        stages = stage_costs(sent[0], Path(tmp) / "stages")
     print(
         "\n| transport | spans | seconds | stored+queryable spans/s | p50 ms | p99 ms | visible p95 ms "
         "| server CPU s | 503s |"
@@ -205,6 +297,27 @@ def main() -> None:
     print(
         f"\nserver RSS after the run: {rss:.0f} MB; {args.clients} clients, {args.batch}-span batches, "
         f"{os.cpu_count()} cores"
+    )
+    print("\nWhere the server's CPU went, µs per span (by thread; the load generator's CPU is not in it):\n")
+    print("| transport | Python threads | engine threads | engine merges | threads that ended | server total |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for transport, n, r in rows:
+        parts = [r[f"cpu_{kind}_s"] for kind in ("python", "engine", "merges", "ended")]
+        print(
+            f"| OTLP/{transport.upper()} | "
+            + " | ".join(f"{1e6 * part / n:.1f}" for part in parts)
+            + f" | **{1e6 * r['server_cpu_s'] / n:.1f}** |"
+        )
+    print("\nEach stage on the same spans, in this process with the server's code, µs CPU per span:\n")
+    print("| stage | µs per span |")
+    print("|---|---:|")
+    for stage, cost in stages:
+        print(f"| {stage} | {cost:.1f} |")
+    ceiling = dict(stages)["engine: insert with the LiveKit views (the ceiling)"]
+    server_us = 1e6 * rows[0][2]["server_cpu_s"] / rows[0][1]
+    print(
+        f"\nThe server spent {server_us:.1f} µs per span over HTTP; storing the same rows with no Python at all "
+        f"costs the engine {ceiling:.1f} ({ceiling / server_us:.0%} of it). Target: 25 µs per span."
     )
 
 
