@@ -71,3 +71,17 @@ def test_wal_fsync_makes_every_data_table_fsync_its_parts(engine: Engine) -> Non
     assert apply_durability(engine, True) == []  # a restart with the same setting changes nothing
     assert sorted(apply_durability(engine, False)) == sorted(retained_tables())
     assert "fsync_after_insert" not in (table_definition(engine, "otel_traces") or "")
+
+
+def test_the_rollups_are_read_from_now_less_the_trace_retention(engine: Engine) -> None:
+    """lkd_rollup_from() (where the hourly rollups are whole; fragments/hour_window.sql) is now less the
+    trace retention once a server applied it, and the epoch with traces kept forever."""
+
+    def horizon_s() -> float:
+        return float(engine.query("SELECT toUnixTimestamp64Nano(lkd_rollup_from()) / 1e9 AS s")[0]["s"])
+
+    assert horizon_s() == 0  # the migration's: every hour whole until a retention is applied
+    apply_retention(engine, Retention(traces=7))
+    assert abs(horizon_s() - (time.time() - 7 * DAY_S)) < 60
+    apply_retention(engine, Retention(traces=0))
+    assert horizon_s() == 0

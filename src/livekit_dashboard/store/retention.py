@@ -15,7 +15,7 @@ from livekit_dashboard.store.cluster import Cluster, data_table
 from livekit_dashboard.store.engine import Engine
 from livekit_dashboard.store.migrate import list_migrations
 
-__all__ = ["Retention", "apply_retention", "retained_tables", "ttl_statement"]
+__all__ = ["Retention", "apply_retention", "retained_tables", "rollup_horizon_statement", "ttl_statement"]
 
 # in store/schema/*.sql every CREATE TABLE is preceded by `-- retention: <signal> <TTL column>` (or
 # `-- retention: none (why)`), so a new table cannot be forgotten here
@@ -71,7 +71,18 @@ def apply_retention(engine: Engine, retention: Retention, cluster: Cluster | Non
             continue
         engine.command(ttl_statement(table, column, days, cluster))
         changed.append(table)
+    # the rollups expire hour by hour and the raw rows by whole days: the panels read raw what the
+    # rollups may have lost (schema/0023_rollup_horizon.sql)
+    engine.command(rollup_horizon_statement(retention.traces, cluster))
     return changed
+
+
+def rollup_horizon_statement(trace_days: int, cluster: Cluster | None = None) -> str:
+    """The definition of lkd_rollup_from(): the oldest instant from which the hourly rollups (kept as
+    long as traces) are whole, now less `trace_days` (0: forever, every hour is whole)."""
+    on_cluster = cluster.clause if cluster else ""
+    since = "toDateTime64(0, 9, 'UTC')" if trace_days == 0 else f"now64(9, 'UTC') - toIntervalDay({int(trace_days)})"
+    return f"CREATE OR REPLACE FUNCTION lkd_rollup_from {on_cluster} AS () -> {since}"
 
 
 def ttl_statement(table: str, column: str, days: int, cluster: Cluster | None = None) -> str:

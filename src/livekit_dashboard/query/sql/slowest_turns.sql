@@ -2,15 +2,25 @@
 -- The slowest responses in the range, slowest first (valid response latencies only), with each turn's stages (ms) and the one that took longest; each opens its call page at that turn.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), limit UInt32, offset UInt32, simulated String
 -- returns: total UInt64, time_unix_nano Int64, service String, agent String, trace_id String, span_id String, response_ms Float64, end_of_turn_ms Nullable(Float64), transcription_ms Nullable(Float64), on_user_turn_completed_ms Nullable(Float64), llm_ttft_ms Nullable(Float64), tts_ttfb_ms Nullable(Float64), dominant_stage String, user_text String
--- The page is a plain ORDER BY ... LIMIT: ClickHouse sorts the narrow columns and reads the wide ones
+-- The total counts whole hours in lk_turn_hours (a third of the time of counting the raw turns of 30
+-- days). The page is a plain ORDER BY ... LIMIT: ClickHouse sorts the narrow columns and reads the wide ones
 -- (UserText) for the page's rows only. Its turns' LLM and TTS steps are joined to it, the page being
 -- the join's small side, so the steps' read is filtered by the page's span ids as it runs (a runtime
 -- join filter). A window function (count() OVER ()), the page held in an array, a CTE read twice, or
 -- the page read again as an IN set each measured slower (docs/benchmarks.md).
+WITH
+    {{hour_window}}
 SELECT * EXCEPT (ranked, llm, tts) FROM (
 SELECT
-    -- every turn the filters keep, for the pager
-    (SELECT count() FROM lk_turns WHERE {{responses_kept}}) AS total,
+    -- every turn the filters keep, for the pager: whole hours counted in the hourly rollup (which
+    -- serves no model filter: that needs each turn's call), the rest raw
+    (SELECT sum(n) FROM (
+        SELECT sum(Responses) AS n FROM lk_turn_hours
+        WHERE {{rollup_hours}} AND empty({models:Array(String)}) AND {{service_language}}
+        UNION ALL
+        SELECT count() AS n FROM lk_turns
+        WHERE {{responses_kept}} AND (NOT empty({models:Array(String)}) OR {{raw_edges}})
+    )) AS total,
     toUnixTimestamp64Nano(t.Timestamp) AS time_unix_nano,
     t.ServiceName AS service,
     t.AgentName AS agent,

@@ -1,7 +1,9 @@
 -- fragment: hour_window
 -- WITH items first_hour and last_hour (unix seconds): the whole hours inside [start, end) are
 -- [first_hour, last_hour); a panel reads them from an hourly rollup and the partial hours at the
--- range's edges ({{raw_edges}}) from the raw rows, so its answer equals the raw-table SQL.
+-- range's edges ({{raw_edges}}) from the raw rows, so its answer equals the raw-table SQL. The hours
+-- before lkd_rollup_from() are an edge too: the rollups may have expired them while raw rows remain
+-- (schema/0023_rollup_horizon.sql).
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC')
-toInt64(intDiv(toUnixTimestamp64Nano({start:DateTime64(9, 'UTC')}) + 3599999999999, 3600000000000) * 3600) AS first_hour,
+toInt64(intDiv(toUnixTimestamp64Nano(greatest({start:DateTime64(9, 'UTC')}, lkd_rollup_from())) + 3599999999999, 3600000000000) * 3600) AS first_hour,
     greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour
