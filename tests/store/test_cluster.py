@@ -28,7 +28,7 @@ from livekit_dashboard.store import Engine, StorageError
 from livekit_dashboard.store.cluster import SHARD_KEYS, Cluster
 from livekit_dashboard.store.durability import fsync_statement
 from livekit_dashboard.store.migrate import _LEDGER_DDL, Slots, list_migrations, render_ddl
-from livekit_dashboard.store.retention import retained_tables, ttl_statement
+from livekit_dashboard.store.retention import retained_tables, rollup_horizon_statement, ttl_statement
 from tests.conftest import ServerFactory, drop_database, start_server
 from tests.parity import differences, snapshot, window
 
@@ -90,6 +90,11 @@ def test_the_statements_serve_runs_at_start_parse_in_their_cluster_form(admin_en
     for statement in statements:
         assert admin_engine.query("SELECT formatQuery({q:String}) AS f", {"q": statement})[0]["f"]
         assert re.match(r"(ALTER|OPTIMIZE) TABLE `?\w+_local`? ON CLUSTER `prod` ", statement), statement
+    # where the rollups are whole: a function, defined on every node
+    for days in (0, 30):
+        statement = rollup_horizon_statement(days, REPLICATED)
+        assert admin_engine.query("SELECT formatQuery({q:String}) AS f", {"q": statement})[0]["f"]
+        assert statement.startswith("CREATE OR REPLACE FUNCTION lkd_rollup_from ON CLUSTER `prod` "), statement
 
 
 def test_statements_it_cannot_place_are_refused() -> None:
