@@ -4,6 +4,7 @@ and settings are read only by the CLI and the composition root (import-linter ch
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,101 @@ def test_one_module_one_noun_and_no_giant_files() -> None:
         assert len(text.splitlines()) <= 500, f"{path} is over 500 lines: split it"
         if path.name != "__main__.py":
             assert text.startswith('"""'), f"{path} starts with a docstring saying what it owns"
+
+
+def _runtime_distributions() -> set[str]:
+    """The distributions `pip install livekit-dashboard` brings (no extras), normalised names."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = ["livekit-dashboard"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        for spec in metadata.distribution(name).requires or []:
+            requirement = Requirement(spec)
+            # dependencies of an extra are not installed without it
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return seen
+
+
+@functools.cache
+def _providers(module: str) -> frozenset[str]:
+    """The distributions whose files hold `module` (namespace packages such as opentelemetry are shared)."""
+    from importlib import util
+
+    spec = util.find_spec(module)
+    assert spec is not None, f"{module} is not importable here"
+    assert spec.origin, f"{module} has no file"
+    origin = str(Path(spec.origin).resolve())
+    candidates = _top_level_providers().get(module.split(".")[0], [])
+    return frozenset(dist for dist in candidates if origin in _files_of(dist))
+
+
+@functools.cache
+def _top_level_providers() -> dict[str, list[str]]:
+    from importlib import metadata
+
+    return dict(metadata.packages_distributions())
+
+
+@functools.cache
+def _files_of(dist: str) -> frozenset[str]:
+    from importlib import metadata
+
+    files = metadata.distribution(dist).files or []
+    return frozenset(str(Path(str(f.locate())).resolve()) for f in files if f.suffix in (".py", ".so", ".pyd"))
+
+
+def test_the_server_imports_only_what_a_plain_install_brings() -> None:
+    """Every third-party module the package imports (outside the worker-side helper, an extra) comes
+    from a runtime dependency, not from the test extras this suite runs with: `pip install
+    livekit-dashboard` alone must start the server."""
+    import sys
+
+    from packaging.utils import canonicalize_name
+
+    runtime = _runtime_distributions()
+    missing = []
+    for path in SRC.rglob("*.py"):
+        if path.relative_to(SRC).parts[0] == "agent.py":  # `pip install livekit-dashboard[agent]`
+            continue
+        for module in _imported_names(path):
+            if module.split(".")[0] in (*sys.stdlib_module_names, "livekit_dashboard"):
+                continue
+            if not {canonicalize_name(d) for d in _providers(_file_module(module))} & runtime:
+                missing.append(f"{path.relative_to(SRC)}: {module}")
+    assert not missing, f"imported, but only test extras install them: {missing}"
+
+
+def _imported_names(path: Path) -> list[str]:
+    """Full names of what a file imports (`from a.b import c` gives a.b.c: c may be a module)."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.extend(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+    return names
+
+
+def _file_module(name: str) -> str:
+    """The deepest prefix of `name` that is a module with a file (not a namespace package, not a class)."""
+    from importlib import util
+
+    parts = name.split(".")
+    while parts:
+        try:
+            spec = util.find_spec(".".join(parts))
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.origin not in (None, "namespace"):
+            return ".".join(parts)
+        parts.pop()
+    raise AssertionError(f"{name} is not importable here")
