@@ -177,6 +177,7 @@ def chart_series(page: Page, panel: str) -> list[dict[str, Any]]:
         ("conversations_over_time", "calls", 0),
         ("requests_over_time", "requests", 0),
         ("latency_p95_over_time", "p95_ms", None),
+        ("turn_taking", "interruption_rate", None),
     ],
 )
 def test_charts_draw_exactly_what_the_api_returns(
@@ -184,7 +185,8 @@ def test_charts_draw_exactly_what_the_api_returns(
 ) -> None:
     """Sparse, interleaved services: every series holds every bucket of the range in the same order
     (stacked bars stack by position), a bucket the API did not return is 0 for a count and a gap
-    for a latency, and every returned value is drawn at its own bucket."""
+    for a latency or a rate (no calls is not a 0% rate), and every returned value is drawn at its own
+    bucket."""
     open_dashboard(page, site)
     data = api(site, panel)
     rows, step = data["rows"], data["range"]["step_s"]
@@ -192,9 +194,13 @@ def test_charts_draw_exactly_what_the_api_returns(
     first = data["range"]["start_unix_nano"] // 10**9 // step * step
     buckets = list(range(first, -(-data["range"]["end_unix_nano"] // 10**9), step))
     assert len({r["bucket"] for r in rows}) < len(buckets)  # sparse
-    # one series per service (the latency chart: its p95 line per service)
+    # one series per service (the latency chart: its p95 line per service; interruptions: the rate)
     series_of = {s["name"]: s for s in chart_series(page, panel)}
-    drawn = {name.split(" · ")[0]: s for name, s in series_of.items() if empty == 0 or name.endswith(" · p95")}
+    drawn = {
+        name.split(" · ")[0]: s
+        for name, s in series_of.items()
+        if empty == 0 or name.endswith((" · p95", " · interrupted"))
+    }
     assert set(drawn) == {r["service"] for r in rows}
     for service, series in drawn.items():
         assert [point[0] for point in series["data"]] == [b * 1000 for b in buckets]

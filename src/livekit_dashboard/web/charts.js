@@ -2,8 +2,8 @@
 //
 // - Every series has a value for every bucket of the range, in the same order (ECharts stacks bars
 //   by position, so a series missing a bucket would stack on the wrong bars).
-// - Counts are zero in an empty bucket; latencies have no value there (a gap, never a line drawn
-//   across hours without data).
+// - Counts (and dollars) are zero in an empty bucket; latencies and ratios have no value there (a gap,
+//   never a line drawn across hours without data, never a 0% success rate for hours without calls).
 // - One colour per series key (service, model, stage, …) in every chart and time range: a key's colour
 //   comes from a hash of the key, and within one chart two keys never share a colour.
 // - One unit per axis (ms below a second, s above, never "900 ms" beside "1.20 s").
@@ -105,7 +105,9 @@ function formatMsWith(axis, value) {
 export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range, onBucket }) {
   const times = buckets(range);
   const index = new Map(times.map((t, i) => [t, i]));
-  const isCount = unit !== "ms";
+  // a bucket the API did not return: nothing happened in it, which is 0 of a count, but no latency
+  // and no rate
+  const isCount = unit !== "ms" && unit !== "ratio";
   const lines = new Map();
   for (const row of rows) {
     const group = groupBy ? row[groupBy] || "(none)" : "";
@@ -164,7 +166,9 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
       // the bucket whose point is nearest, as the tooltip shows it
       const ms = chart.convertFromPixel({ gridIndex: 0 }, at)[0];
       const bucket = times.reduce((best, t) => (Math.abs(t * 1000 - ms) < Math.abs(best * 1000 - ms) ? t : best), times[0]);
-      if (bucket !== undefined) onBucket(bucket, range.step_s);
+      // after ECharts has handled this click: opening the calls disposes this chart, and a click on a
+      // point still has the point's own handlers to run
+      if (bucket !== undefined) setTimeout(() => onBucket(bucket, range.step_s));
     });
   }
   return chart;
