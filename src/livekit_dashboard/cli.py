@@ -286,15 +286,19 @@ def _demo_range(engine: Any, days: float, existing: int) -> str:
 
     from livekit_dashboard.query import data_extent
 
-    oldest_s, newest_s = time.time() - days * 86400, time.time()
+    # data about to be generated spans exactly `days` back from now; data stored earlier keeps ageing,
+    # so its range leaves a minute's margin
+    now_s = time.time()
+    oldest_s, newest_s, margin_s = now_s - days * 86400, now_s, 0
     if existing:
         extent = data_extent(engine)
         if extent["empty"]:
             return ""
         oldest_s, newest_s = extent["oldest_unix_nano"] / 1e9, extent["newest_unix_nano"] / 1e9
-    reach_s = time.time() - oldest_s
+        margin_s = 60
+    reach_s = now_s - oldest_s
     for length_s, preset in _PRESETS:
-        if length_s >= reach_s + 60:
+        if length_s >= reach_s + margin_s:
             return f"start={preset}"
 
     def iso(seconds: float) -> str:

@@ -133,3 +133,14 @@ def test_the_demo_opens_on_a_range_that_holds_its_data(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "demo data already present" in second.stderr
     assert f"  web UI          http://127.0.0.1:{port}/?start=now-7d\n" in second.stdout
+    # the default week of demo data opens on the week, as the README says (not on 30 days)
+    week_run = [*CLI, "demo", "--data-dir", str(tmp_path / "week"), *run[len(CLI) + 3 :]]
+    week = subprocess.run(
+        [*week_run, "--calls", "2", "--days", "7", "--exit-after-load"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert week.returncode == 0, week.stderr
+    assert f"  web UI          http://127.0.0.1:{port}/?start=now-7d\n" in week.stdout
