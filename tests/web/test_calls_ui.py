@@ -48,9 +48,12 @@ def test_call_list_opens_a_call_with_its_turns_on_the_timeline(page: Page, site:
     expect(rows).to_have_count(min(50, listed["total"]))
     first = listed["calls"][0]
     expect(rows.first).to_contain_text(first["room_name"])
+    started = rows.first.locator("td").first.inner_text()
     rows.first.click()
     page.wait_for_url(f"**/calls/{first['call_id']}")
     page.wait_for_selector(".call-view")
+    # the page says the start the list said (the call's record), not its first span's
+    assert page.locator("#call-when").inner_text().startswith(f"{started} · ")
     call = httpx.get(f"{site['url']}/api/v1/calls/{first['call_id']}", timeout=30).json()
     assert len(call["turns"]) == first["turns"]
     expect(page.locator(".turn")).to_have_count(first["turns"])
@@ -62,6 +65,8 @@ def test_call_list_opens_a_call_with_its_turns_on_the_timeline(page: Page, site:
     page.locator(".tl-seg").first.click()
     page.wait_for_url(f"**/traces/{call['trace_id']}?span={segment['span_id']}")
     expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", segment["span_id"])
+    # and the trace leads back to its call
+    expect(page.locator("#trace-call a")).to_have_attribute("href", f"/calls/{first['call_id']}")
 
 
 def test_search_box_lands_on_the_call_or_the_matches(page: Page, site: dict[str, Any]) -> None:

@@ -46,7 +46,9 @@ function header(call) {
   const who = r
     ? [r.service, r.agent_name || r.assistant_id, r.user_email, r.room_name].filter(Boolean).join(" · ")
     : "not settled yet: the call's record appears once its session span is stored";
-  const when = `${formatTimeNs(call.origin_unix_nano)} · ${seconds(r ? r.call_duration_s : call.duration_s)}`;
+  // the call's start as the call list shows it (its record's), else its first span's
+  const startNs = r && r.started_at ? Date.parse(r.started_at) * 1e6 : call.origin_unix_nano;
+  const when = `${formatTimeNs(startNs)} · ${seconds(r ? r.call_duration_s : call.duration_s)}`;
   const tiles = r
     ? [
         tile("Turns", formatCount(r.turns), `${r.responses} timed responses`),
@@ -67,7 +69,7 @@ function header(call) {
       { class: "trace-head" },
       backToCalls(),
       el("h1", { text: `Call ${call.call_id}` }),
-      el("span", { class: "muted", text: when }),
+      el("span", { class: "muted", id: "call-when", text: when }),
       call.trace_id
         ? el("a", { class: "trace-link", id: "raw-trace", href: `/traces/${call.trace_id}`, text: `Raw trace (${call.span_count} spans)` })
         : el("span", { class: "muted", id: "raw-trace", text: "no trace: the worker sent no spans for this call" }),

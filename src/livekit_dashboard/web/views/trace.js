@@ -93,6 +93,14 @@ export async function renderTrace(root, traceId, selectedSpan) {
     waterfall.append(row);
     if (span.span_id === selectedSpan || (!initial && !selectedSpan)) initial = [span, row];
   }
+  // the call this trace is, when it is one (found by its trace id, at any time): its page is a click away
+  const callLink = el("span", { id: "trace-call" });
+  getJSON("/api/v1/calls", new URLSearchParams({ q: trace.trace_id, simulated: "include", limit: "1" }))
+    .then((found) => {
+      const call = found.calls.find((c) => c.trace_id === trace.trace_id);
+      if (call) callLink.append(el("a", { class: "trace-link", href: `/calls/${encodeURIComponent(call.call_id)}`, text: "Call page ›" }));
+    })
+    .catch(() => {}); // not a call (or not allowed to list calls): the trace stands alone
   const logsBox = el("section", { class: "panel trace-logs" }, el("header", {}, el("h2", { text: "Logs of this trace" })));
   clear(
     root,
@@ -105,6 +113,7 @@ export async function renderTrace(root, traceId, selectedSpan) {
         backLink(),
         el("h1", { text: `Trace ${trace.trace_id}` }),
         el("span", { class: "muted", text: `${trace.spans.length} spans · ${formatMs(total / 1e6)} · ${formatTimeNs(t0)}` }),
+        callLink,
       ),
       el("div", { class: "trace-body" }, el("section", { class: "panel" }, waterfall), detail),
       logsBox,
