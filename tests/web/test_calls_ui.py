@@ -98,24 +98,39 @@ def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, An
     data = httpx.get(f"{site['url']}/api/v1/panels/latency_p95_over_time?{RANGE}", timeout=30).json()
     slowest_bucket = max(data["rows"], key=lambda r: r["p95_ms"] or 0)
     bucket = slowest_bucket["bucket"]
-    # on the bucket's p95 point itself, in the chart's own pixels: the point's own click handlers run
-    # too, after the chart was left (the page fixture fails on any JavaScript error)
-    x, y = page.evaluate(
-        """([at, value]) => {
-            const node = document.querySelector("section[data-panel=latency_p95_over_time] .chart");
-            node.scrollIntoView({ block: "center" });
-            const chart = node.lkdChart;
-            const [px, py] = chart.convertToPixel({ gridIndex: 0 }, [at, value]);
-            const box = node.getBoundingClientRect();
-            return [box.left + px, box.top + py];
-        }""",
-        [bucket * 1000, slowest_bucket["p95_ms"]],
-    )
+
+    def point(value: float) -> tuple[float, float]:
+        """The bucket's point at `value`, in the page's pixels."""
+        x, y = page.evaluate(
+            """([at, value]) => {
+                const node = document.querySelector("section[data-panel=latency_p95_over_time] .chart");
+                node.scrollIntoView({ block: "center" });
+                const [px, py] = node.lkdChart.convertToPixel({ gridIndex: 0 }, [at, value]);
+                const box = node.getBoundingClientRect();
+                return [box.left + px, box.top + py];
+            }""",
+            [bucket * 1000, value],
+        )
+        return float(x), float(y)
+
+    # over the bucket off the lines (just above the axis: no response takes 0 ms): every service's calls
+    x, y = point(0)
+    page.mouse.click(x, y - 4)
+    page.wait_for_url("**/calls?**sort=response_max_s**")
+    assert "service" not in parse_qs(urlparse(page.url).query)
+    page.go_back()
+    page.wait_for_selector("section[data-panel=latency_p95_over_time] .chart")
+    page.wait_for_function("() => document.querySelector('section[data-panel=latency_p95_over_time] .chart').lkdChart")
+    # on the point itself: that series' service only; the point's own click handlers run too, after the
+    # chart was left (the page fixture fails on any JavaScript error)
+    x, y = point(slowest_bucket["p95_ms"])
     page.mouse.click(x, y)
     page.wait_for_url("**/calls?**sort=response_max_s**")
     page.wait_for_selector("body[data-loaded=true]")
     query = parse_qs(urlparse(page.url).query)
     assert query["start"][0].startswith(time.strftime("%Y-%m-%dT%H:%M", time.gmtime(bucket)))
+    # the click was on one service's point: that service's calls
+    assert query["service"] == [slowest_bucket["service"]]
     assert query["active"] == ["1"]  # the calls going on in the bucket, said on the page
     expect(page.locator("#calls-active")).to_contain_text("going on in this range")
     started_only = page.locator("#calls-active a").get_attribute("href") or ""
@@ -123,6 +138,7 @@ def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, An
     assert "sort=response_max_s" in started_only
     expected = calls_api(site, urlparse(page.url).query)
     assert expected["total"] >= 1
+    assert {c["service"] for c in expected["calls"]} == {slowest_bucket["service"]}
     slowest = expected["calls"][0]
     assert slowest["response_max_s"] == max(c["response_max_s"] or 0 for c in expected["calls"])
     expect(page.locator(".calls-view tbody tr").first).to_contain_text(slowest["room_name"])

@@ -100,8 +100,9 @@ function formatMsWith(axis, value) {
 }
 
 // rows: [{bucket, <group keys>, <value keys>}]; series: [{label, value}] -> one series per
-// series × group value, aligned on the range's buckets. onBucket(start unix s, step s): a click
-// anywhere in the plot over a bucket (click-through to what that bucket counted).
+// series × group value, aligned on the range's buckets. onBucket(start unix s, step s, group): a click
+// anywhere in the plot over a bucket (click-through to what that bucket counted); group is the group
+// value (a service, an agent) of the series when the click was on one of its points or bars, else "".
 export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range, onBucket }) {
   const times = buckets(range);
   const index = new Map(times.map((t, i) => [t, i]));
@@ -160,15 +161,26 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
   });
   if (onBucket) {
     node.classList.add("clickable-chart");
+    // a click on a point or bar also reports its series (ECharts' own click event, in no set order
+    // with the plain click below): read once both have run
+    const groupOf = new Map([...lines.entries()].map(([name, line]) => [name, groupBy ? line.key : ""]));
+    let clickedGroup = "";
+    chart.on("click", (p) => {
+      clickedGroup = groupOf.get(p.seriesName) ?? "";
+    });
     chart.getZr().on("click", (e) => {
       const at = [e.offsetX, e.offsetY];
-      if (!chart.containPixel({ gridIndex: 0 }, at)) return;
+      const inside = chart.containPixel({ gridIndex: 0 }, at);
       // the bucket whose point is nearest, as the tooltip shows it
-      const ms = chart.convertFromPixel({ gridIndex: 0 }, at)[0];
+      const ms = inside ? chart.convertFromPixel({ gridIndex: 0 }, at)[0] : 0;
       const bucket = times.reduce((best, t) => (Math.abs(t * 1000 - ms) < Math.abs(best * 1000 - ms) ? t : best), times[0]);
       // after ECharts has handled this click: opening the calls disposes this chart, and a click on a
       // point still has the point's own handlers to run
-      if (bucket !== undefined) setTimeout(() => onBucket(bucket, range.step_s));
+      setTimeout(() => {
+        const group = clickedGroup;
+        clickedGroup = "";
+        if (inside && bucket !== undefined) onBucket(bucket, range.step_s, group);
+      });
     });
   }
   return chart;

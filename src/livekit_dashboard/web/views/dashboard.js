@@ -135,7 +135,7 @@ const RENDER = {
       ],
       groupBy: "service",
       unit: "ms",
-      onBucket: toCalls(ctx, "response_max_s"),
+      onBucket: toCalls(ctx, "response_max_s", "service"),
     });
     const flagged = data.rows.reduce((n, r) => n + r.flagged, 0);
     const responses = data.rows.reduce((n, r) => n + r.responses, 0);
@@ -165,7 +165,7 @@ const RENDER = {
       series: [{ label: "interrupted", value: "interruption_rate" }],
       groupBy: "service",
       unit: "ratio",
-      onBucket: toCalls(ctx, "interruptions"),
+      onBucket: toCalls(ctx, "interruptions", "service"),
     }),
   http_request_duration_over_time(body, data) {
     const source = data.rows[0]?.source;
@@ -362,10 +362,11 @@ RENDER.outcomes_over_time = (body, data, ctx) => {
     ],
     groupBy: "agent",
     unit: "ratio",
-    onBucket: (bucket, step) => {
+    onBucket: (bucket, step, agent) => {
       const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
       params.delete("language");
       params.set("outcome", "fail");
+      if (agent && agent !== "(none)") params.set("agent", agent);
       navigate("/calls", params);
     },
   });
@@ -390,11 +391,16 @@ function chart(body, data, options) {
 }
 
 // Click-through: a chart bucket opens the call list for that bucket (with the dashboard's services and
-// models), sorted by the measure clicked.
-function toCalls(ctx, sort) {
-  return (bucket, step) => {
+// models), sorted by the measure clicked; a click on one service's point or bar (series grouped `by`
+// service) opens that service's calls only.
+function toCalls(ctx, sort, by = "") {
+  return (bucket, step, group) => {
     const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
     params.delete("language");
+    if (by === "service" && group && group !== "(none)") {
+      params.delete("service");
+      params.set("service", group);
+    }
     // the bucket's turns and requests belong to the calls going on in it, not only those started in it
     params.set("active", "1");
     params.set("sort", sort);
