@@ -218,6 +218,22 @@ def test_charts_draw_exactly_what_the_api_returns(
             assert total == sum(r["calls"] for r in rows if r["bucket"] == b)
 
 
+def test_charts_name_stages_as_the_call_page_does_and_count_in_whole_units(page: Page, site: dict[str, Any]) -> None:
+    """The per-stage latency chart names each stage as the call page and the slowest replies do ("LLM
+    TTFT", not llm_ttft), and a chart of counts has no fractional ticks ("0.5 calls")."""
+    open_dashboard(page, site)
+    stages = {r["stage"] for r in api(site, "latency_stages_over_time")["rows"]}
+    assert {"llm_ttft", "end_of_turn"} <= stages
+    names = {s["name"] for s in chart_series(page, "latency_stages_over_time")}
+    assert {"LLM TTFT", "end of turn"} <= names
+    assert not names & stages - {"transcription", "on_user_turn_completed"}  # keys that read as names
+    min_interval = page.evaluate(
+        """() => document.querySelector("section[data-panel=conversations_over_time] .chart").lkdChart
+             .getOption().yAxis[0].minInterval"""
+    )
+    assert min_interval == 1
+
+
 def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
     open_dashboard(page, site)
     first = api(site, "logs", f"{RANGE}&limit=25")["rows"][0]

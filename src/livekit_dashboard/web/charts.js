@@ -100,10 +100,10 @@ function formatMsWith(axis, value) {
 }
 
 // rows: [{bucket, <group keys>, <value keys>}]; series: [{label, value}] -> one series per
-// series × group value, aligned on the range's buckets. onBucket(start unix s, step s, group): a click
+// series × group value (named groupLabel(value) when given), aligned on the range's buckets. onBucket(start unix s, step s, group): a click
 // anywhere in the plot over a bucket (click-through to what that bucket counted); group is the group
 // value (a service, an agent) of the series when the click was on one of its points or bars, else "".
-export function timeSeries(node, rows, { series, groupBy, unit, stack = false, range, onBucket }) {
+export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stack = false, range, onBucket }) {
   const times = buckets(range);
   const index = new Map(times.map((t, i) => [t, i]));
   // a bucket the API did not return: nothing happened in it, which is 0 of a count, but no latency
@@ -113,7 +113,7 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
   for (const row of rows) {
     const group = groupBy ? row[groupBy] || "(none)" : "";
     for (const s of series) {
-      const name = [group, s.label].filter(Boolean).join(" · ");
+      const name = [groupLabel && group ? groupLabel(group) : group, s.label].filter(Boolean).join(" · ");
       if (!lines.has(name)) lines.set(name, { key: group || s.label, values: times.map(() => (isCount ? 0 : null)) });
       const at = index.get(row.bucket);
       const value = row[s.value];
@@ -146,7 +146,8 @@ export function timeSeries(node, rows, { series, groupBy, unit, stack = false, r
       max: range.end_unix_nano / 1e6,
       axisLabel: { formatter: { year: "{yyyy}", month: "{MMM}", day: "{MMM} {d}", hour: "{HH}:{mm}", minute: "{HH}:{mm}" } },
     },
-    yAxis: { type: "value", axisLabel: { formatter: format } },
+    // counts come in whole units: no "0.5 calls" tick
+    yAxis: { type: "value", minInterval: isCount && unit !== "usd" ? 1 : 0, axisLabel: { formatter: format } },
     series: [...lines.entries()].map(([name, line]) => ({
       name,
       type: stack ? "bar" : "line",

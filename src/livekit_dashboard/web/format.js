@@ -65,6 +65,16 @@ export function formatUSD(value) {
 // The pipeline stages a model serves, as the cost views name them.
 export const STAGE_NAMES = { llm: "LLM", realtime: "realtime", tts: "TTS", stt: "STT" };
 
+// The stages of a response's latency, in the order they happen, as every view names them.
+export const LATENCY_STAGES = [
+  ["end_of_turn", "end of turn"],
+  ["transcription", "transcription"],
+  ["on_user_turn_completed", "on_user_turn_completed"],
+  ["llm_ttft", "LLM TTFT"],
+  ["tts_ttfb", "TTS TTFB"],
+];
+export const LATENCY_STAGE_NAMES = Object.fromEntries(LATENCY_STAGES);
+
 // A call's or a model's usage, as its non-zero components (in the API's COMPONENTS order when an array).
 const COMPONENT_LABELS = {
   input_text: "text tokens in (uncached)",

@@ -4,15 +4,8 @@
 // /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
 import { getJSON, mediaURL } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, STAGE_NAMES } from "../format.js";
+import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGES, STAGE_NAMES } from "../format.js";
 
-const STAGES = [
-  ["end_of_turn", "end of turn"],
-  ["transcription", "transcription"],
-  ["on_user_turn_completed", "on_user_turn_completed"],
-  ["llm_ttft", "LLM TTFT"],
-  ["tts_ttfb", "TTS TTFB"],
-];
 const FLAG_TEXT = { negative: "negative: a clock bug", absurd: "over 30 s: a clock bug", missing: "missing" };
 
 const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
@@ -31,7 +24,7 @@ function slowest(call) {
   const valid = call.turns.filter((t) => t.response_s !== null && !t.response_flag);
   if (!valid.length) return null;
   const turn = valid.reduce((a, b) => (b.response_s > a.response_s ? b : a));
-  const stage = STAGES.find(([key]) => key === turn.dominant_stage);
+  const stage = LATENCY_STAGES.find(([key]) => key === turn.dominant_stage);
   return el(
     "p",
     { class: "call-slowest" },
@@ -163,7 +156,7 @@ function stageChips(turn) {
   } else if (!turn.spoke) {
     chips.push(el("span", { class: "chip muted", text: "no audio played" }));
   }
-  for (const [key, label] of STAGES) {
+  for (const [key, label] of LATENCY_STAGES) {
     const value = turn.stages[key];
     if (value === null || value === undefined) continue;
     const flag = turn.flags[key];

@@ -2,7 +2,7 @@
 import { getJSON, navigate, stateParams } from "../api.js";
 import { pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, STAGE_NAMES } from "../format.js";
+import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGE_NAMES, STAGE_NAMES } from "../format.js";
 
 const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
@@ -150,6 +150,7 @@ const RENDER = {
     const ok = chart(body, data, {
       series: [{ label: "", value: "avg_ms" }],
       groupBy: "stage",
+      groupLabel: (stage) => LATENCY_STAGE_NAMES[stage] ?? stage,
       unit: "ms",
       stack: true,
       onBucket: toCalls(ctx, "response_max_s"),
@@ -483,11 +484,10 @@ RENDER.conversations_below_threshold = pagedTable([
   { key: "duration_ms", label: "Duration", class: "num", format: formatMs },
 ], { rowHref: (r) => `/calls/${r.trace_id}` });
 
-const STAGE_LABELS = { end_of_turn: "end of turn", transcription: "transcription", on_user_turn_completed: "on_user_turn_completed", llm_ttft: "LLM TTFT", tts_ttfb: "TTS TTFB" };
 
 RENDER.slowest_turns = pagedTable([
   { key: "response_ms", label: "Response", class: "num", format: formatMs },
-  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${STAGE_LABELS[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
+  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${LATENCY_STAGE_NAMES[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
   { key: "time_unix_nano", label: "Time", format: formatTimeNs },
   { key: "service", label: "Service" },
   { key: "agent", label: "Agent" },
