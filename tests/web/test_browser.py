@@ -240,6 +240,10 @@ def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
     page.locator("section[data-panel=logs] tbody tr").first.click()
     page.wait_for_url(f"**/logs/{first['log_id']}")
     expect(page.locator(".log-body")).to_have_text(first["body"])
+    # what the record does not carry is left out, not listed empty
+    values = page.locator(".log-view dl.kv dd").all_inner_texts()
+    assert values
+    assert "" not in [value.strip() for value in values]
     if first["trace_id"]:
         page.click(".trace-link")
         page.wait_for_url(f"**/traces/{first['trace_id']}**")

@@ -76,7 +76,7 @@ export function kv(title, map, hrefFor = () => null) {
             return [el("dt", { text: k }), el("dd", {}, href ? el("a", { href, text: v }) : String(v))];
           }),
         )
-      : el("p", { class: "muted", text: "none" }),
+      : el("p", { class: "muted kv-none", text: "none" }),
   );
 }
 

@@ -22,7 +22,8 @@ export async function renderLog(root, logId) {
   // a job, room or call named in a log opens the calls it names
   const callHref = (key, value) => (/(^|[._])(job_id|room_id|room_name|room|call_id)$/.test(key) && value ? `/calls?q=${encodeURIComponent(value)}&start=now-30d` : null);
   const callLink = log.trace_id ? el("a", { href: `/calls/${log.trace_id}`, class: "trace-link call-link", text: "Open its call" }) : null;
-  const fields = {
+  // a field the record does not carry (no span, no event name) is left out, not shown empty
+  const fields = Object.fromEntries(Object.entries({
     time: formatTimeNs(log.time_unix_nano),
     service: log.service,
     severity: `${log.severity_text} (${log.severity_number})`,
@@ -32,7 +33,7 @@ export async function renderLog(root, logId) {
     "trace flags": String(log.trace_flags),
     "event name": log.event_name,
     "log id": log.log_id,
-  };
+  }).filter(([, value]) => value !== "" && value !== null && value !== undefined));
   clear(
     root,
     el(
