@@ -325,3 +325,30 @@ def test_flag_rule_and_stages_known_answers() -> None:
     assert slow["heard_share"] == 0.25
     assert negative["response_flag"] == "negative"
     assert unprompted["response_flag"] == ""  # the agent spoke on its own: nobody waited
+
+
+def test_a_retried_attempt_is_shown_as_recovered_and_a_request_that_failed_as_failed() -> None:
+    """On the call page a failed attempt whose request succeeded (a retry recovered it, the error panels'
+    "recovered") is told apart from a request that failed after its retries."""
+
+    def failed(span: dict[str, Any], message: str) -> dict[str, Any]:
+        return {**span, "status_code": "Error", "status_message": message}
+
+    spans = [
+        _span("agent_session", "s", "", 0, 20),
+        _span("user_turn", "u1", "s", 1, 2),
+        _span("agent_turn", "a1", "s", 2, 9),
+        _span("llm_node", "l1", "a1", 2.1, 4),
+        _span("llm_request", "l1r", "l1", 2.1, 4),
+        failed(_span("llm_request_run", "l1a", "l1r", 2.1, 2.5), "429 rate limited"),
+        _span("llm_request_run", "l1b", "l1r", 2.6, 4),
+        _span("tts_node", "t1", "a1", 4, 6),
+        failed(_span("tts_request", "t1r", "t1", 4, 6), "402 quota"),
+        failed(_span("tts_request_run", "t1a", "t1r", 4, 5), "402 quota"),
+        failed(_span("tts_request_run", "t1b", "t1r", 5, 6), "402 quota"),
+    ]
+    (turn,) = assemble_call(spans)["turns"]
+    assert sorted((e["name"], e["recovered"]) for e in turn["errors"]) == [
+        ("llm_request_run", True),
+        ("tts_request", False),
+    ]

@@ -258,3 +258,15 @@ def test_a_call_of_5000_spans_opens_and_so_does_its_trace(page: Page, site: dict
     page.click("#raw-trace")
     page.wait_for_url(f"**/traces/{trace_id}")
     expect(page.locator(".wf-row")).to_have_count(count, timeout=30_000)
+
+
+def test_a_call_page_tells_a_recovered_attempt_from_a_failure(page: Page, site: dict[str, Any]) -> None:
+    listed = calls_api(site, f"{RANGE}&limit=1000")["calls"]
+    call = next(c for c in listed if c["recovered_requests"] and not c["failures"])
+    open_page(page, f"{site['url']}/calls/{call['call_id']}")
+    page.wait_for_selector(".call-view")
+    # in the transcript and in the list of failed spans: recovered, not failed (the call had no failure)
+    expect(page.locator(".turn-error.recovered").first).to_contain_text("recovered by a retry")
+    expect(page.locator(".call-logs .badge.kind-recovered").first).to_have_text("recovered")
+    expect(page.locator(".call-logs .badge.kind-failure")).to_have_count(0)
+    expect(page.locator(".turn-error.error")).to_have_count(0)

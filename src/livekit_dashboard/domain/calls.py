@@ -20,6 +20,7 @@ __all__ = [
     "STAGES",
     "assemble_call",
     "latency_flag",
+    "recovered_attempt",
 ]
 
 # a latency above this is a framework clock bug (livekit/agents#3591), not a wait: flagged, never averaged
@@ -166,6 +167,12 @@ def _segment(span: _Span, origin: int, lane: str, label: str, turn: int, mark_s:
     }
 
 
+def recovered_attempt(name: str, parent: str, span_ids: set[str], failed: set[str]) -> bool:
+    """A failed attempt (llm_request_run, tts_request_run) whose request, stored with it, did not fail: a
+    retry recovered it (the error panels' "recovered"); not a failure of the call."""
+    return name.endswith("_run") and parent in span_ids and parent not in failed
+
+
 def _stages(reply: _Span, user: _Span | None, nodes: list[_Span]) -> dict[str, float | None]:
     a = reply.attrs
     u = user.attrs if user else {}
@@ -199,8 +206,14 @@ def _turn(index: int, reply: _Span, user: _Span | None, tree: _Tree, origin: int
     dominant = max(valid, key=lambda k: valid[k]) if valid else ""
     # a failure travels up its spans (tts_request_run -> tts_node): named once, where it surfaced last
     failed = {n.span_id for n in [reply, *nodes] if n.error}
+    ids = {n.span_id for n in nodes}
     errors = [
-        {"span_id": n.span_id, "name": n.name, "message": n.error}
+        {
+            "span_id": n.span_id,
+            "name": n.name,
+            "message": n.error,
+            "recovered": recovered_attempt(n.name, n.parent, ids, failed),
+        }
         for n in [reply, *nodes]
         if n.error and n.parent not in failed
     ]

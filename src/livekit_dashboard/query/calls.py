@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from livekit_dashboard.domain.calls import assemble_call
+from livekit_dashboard.domain.calls import assemble_call, recovered_attempt
 from livekit_dashboard.domain.prices import COMPONENTS
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.domain.transcript import merge_chat_history, read_chat_items
@@ -205,13 +205,20 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
     # a failure travels up its spans (tts_request_run -> tts_request -> tts_node): name it once, where
     # it surfaced last
     failed = {s["span_id"] for s in spans if s["status_code"] == "Error"}
+    ids = {s["span_id"] for s in spans}
     errors = [
-        {"kind": "span", "span_id": s["span_id"], "name": s["name"], "message": s["status_message"] or "error"}
+        {
+            "kind": "span",
+            "span_id": s["span_id"],
+            "name": s["name"],
+            "message": s["status_message"] or "error",
+            "recovered": recovered_attempt(s["name"], s["parent_span_id"], ids, failed),
+        }
         for s in spans
         if s["span_id"] in failed and s["parent_span_id"] not in failed
     ]
     errors += [
-        {"kind": "log", "log_id": g["log_id"], "name": g["severity_text"], "message": g["body"]}
+        {"kind": "log", "log_id": g["log_id"], "name": g["severity_text"], "message": g["body"], "recovered": False}
         for g in logs
         if g["severity_number"] >= 17
     ]

@@ -205,7 +205,14 @@ function transcript(call) {
       ),
       said(turn.agent_text, "agent"),
       !turn.spoke && turn.agent_text ? el("p", { class: "note", text: "This reply was never played to the caller." }) : null,
-      turn.errors.map((e) => el("div", { class: "error turn-error" }, el("a", { href: `/traces/${call.trace_id}?span=${e.span_id}`, text: e.name }), `: ${e.message}`)),
+      turn.errors.map((e) =>
+        el(
+          "div",
+          { class: e.recovered ? "turn-error recovered" : "error turn-error", title: e.recovered ? "a retry succeeded: not a failure of the call" : "failed" },
+          el("a", { href: `/traces/${call.trace_id}?span=${e.span_id}`, text: e.name }),
+          e.recovered ? ` (recovered by a retry): ${e.message}` : `: ${e.message}`,
+        ),
+      ),
     );
   });
   return el(
@@ -251,7 +258,13 @@ function errorsAndLogs(call) {
     call.errors.length ? el("p", { class: "note", text: "Every failure, including attempts a retry recovered (the Errors tile counts only what failed after retries)." }) : null,
     call.errors.length
       ? table(call.errors, [
-          { key: "name", label: "Where" },
+          { key: "name", label: "Where", format: (v, e) => (e.kind === "log" ? `error log (${v})` : v) },
+          {
+            key: "recovered",
+            label: "Outcome",
+            // a span failed or a retry recovered it; a log only says something went wrong
+            format: (v, e) => (e.kind === "log" ? "–" : v ? el("span", { class: "badge kind-recovered", text: "recovered" }) : el("span", { class: "badge kind-failure", text: "failed" })),
+          },
           { key: "message", label: "Message", class: "wrap" },
         ], { rowHref: (e) => (e.kind === "span" ? `/traces/${call.trace_id}?span=${e.span_id}` : `/logs/${e.log_id}`) })
       : el("p", { class: "empty", text: "No errors." }),
