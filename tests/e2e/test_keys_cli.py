@@ -116,31 +116,21 @@ def test_a_key_written_where_the_server_does_not_look_is_warned_about(tmp_path: 
 
 def test_the_demo_opens_on_a_range_that_holds_its_data(tmp_path: Path) -> None:
     port = free_port()
-    run = [*CLI, "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port), "--grpc-port", "0"]
-    first = subprocess.run(
-        [*run, "--calls", "4", "--days", "2", "--exit-after-load"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_env(),
-    )
-    assert first.returncode == 0, first.stderr
-    assert f"  web UI          http://127.0.0.1:{port}/?start=now-7d\n" in first.stdout
+
+    def demo(folder: str, *args: str) -> str:
+        """Run the demo on a data folder until its data is loaded; what it printed."""
+        run = [*CLI, "demo", "--data-dir", str(tmp_path / folder), "--port", str(port), "--grpc-port", "0"]
+        done = subprocess.run(
+            [*run, *args, "--exit-after-load"], capture_output=True, text=True, timeout=300, env=_env()
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    ui = f"  web UI          http://127.0.0.1:{port}/?start=now-7d\n"
+    assert ui in demo("demo", "--calls", "4", "--days", "2")
     # again on the data it keeps: the range holds what is stored (two days back), not what --days would
-    second = subprocess.run(
-        [*run, "--days", "0.5", "--exit-after-load"], capture_output=True, text=True, timeout=300, env=_env()
-    )
-    assert second.returncode == 0, second.stderr
-    assert "demo data already present" in second.stderr
-    assert f"  web UI          http://127.0.0.1:{port}/?start=now-7d\n" in second.stdout
+    again = demo("demo", "--days", "0.5")
+    assert "demo data already present" in again
+    assert ui in again
     # the default week of demo data opens on the week, as the README says (not on 30 days)
-    week_run = [*CLI, "demo", "--data-dir", str(tmp_path / "week"), *run[len(CLI) + 3 :]]
-    week = subprocess.run(
-        [*week_run, "--calls", "2", "--days", "7", "--exit-after-load"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_env(),
-    )
-    assert week.returncode == 0, week.stderr
-    assert f"  web UI          http://127.0.0.1:{port}/?start=now-7d\n" in week.stdout
+    assert ui in demo("week", "--calls", "2", "--days", "7")
