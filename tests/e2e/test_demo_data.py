@@ -23,6 +23,18 @@ def test_same_seed_same_calls() -> None:
     )
 
 
+def test_every_played_reply_has_words_speech_to_speech_too() -> None:
+    """A reply the caller heard (it has a response latency) says something, as the framework records it
+    (lk.pii.response.text): on pipeline calls from the TTS input, on speech-to-speech calls from the
+    model's transcript."""
+    calls = simulate(DemoConfig(calls=40, seed=7, end_ns=END))
+    assert any(call.realtime for call in calls)
+    assert any(not call.realtime for call in calls)
+    played = [s for call in calls for s in call.spans if s.name == "agent_turn" and "lk.e2e_latency" in s.attributes]
+    assert played
+    assert all(s.attributes.get("lk.pii.response.text") for s in played)
+
+
 def test_generated_telemetry_is_stored_whole(server: DashboardServer) -> None:
     summary = generate(DemoConfig(calls=60, days=3, seed=11, end_ns=END), server.base_url)
     q = server.engine.query

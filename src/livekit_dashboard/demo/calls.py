@@ -15,7 +15,7 @@ from typing import Any
 from livekit_dashboard.demo.catalog import LLMS, REALTIME, STTS, TTSS, Service
 from livekit_dashboard.demo.records import NS as _S
 from livekit_dashboard.demo.records import Builder, CallRecord, LogSpec, SpanSpec
-from livekit_dashboard.demo.requests import pipeline, realtime
+from livekit_dashboard.demo.requests import agent_line, pipeline, realtime
 
 __all__ = ["CallRecord", "LogSpec", "SpanSpec", "build_call"]
 
@@ -197,6 +197,8 @@ def _agent_turn(
     said = [x.attributes["lk.pii.input_text"] for x in call.spans[first_span:] if "lk.pii.input_text" in x.attributes]
     if said:
         turn_span.attributes["lk.pii.response.text"] = said[-1]
+    elif call.realtime and ok:  # a speech-to-speech reply: the framework records its transcript on the turn
+        turn_span.attributes["lk.pii.response.text"] = agent_line(turn_span.span_id)
     if interrupted and ok:  # the caller spoke over the reply: part of it was played
         turn_span.attributes["lk.interruption.source"] = rng.choice(("audio_activity", "audio_activity", "user_turn"))
         turn_span.attributes["lk.playout.position"] = round((end - first_audio) / _S * rng.uniform(0.2, 0.8), 3)

@@ -7,7 +7,7 @@ import json
 from livekit_dashboard.demo.records import NS as _S
 from livekit_dashboard.demo.records import Builder, SpanSpec
 
-__all__ = ["llm_request", "pipeline", "realtime"]
+__all__ = ["agent_line", "llm_request", "pipeline", "realtime"]
 
 _AGENT_LINES = (
     "Sure, let me look that up for you.",
@@ -225,6 +225,11 @@ def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
     speak_end = first_audio + int(audio_s * _S)
     b.add("agent_speaking", turn_span.span_id, first_audio, speak_end, {})
     return True, first_audio, max(speak_end, end)
+
+
+def agent_line(span_id: int) -> str:
+    """A reply's words, picked by its span id (no random draw: the rest of the demo stays as it was)."""
+    return _AGENT_LINES[span_id % len(_AGENT_LINES)]
 
 
 def realtime(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
