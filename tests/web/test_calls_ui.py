@@ -270,3 +270,6 @@ def test_a_call_page_tells_a_recovered_attempt_from_a_failure(page: Page, site: 
     expect(page.locator(".call-logs .badge.kind-recovered").first).to_have_text("recovered")
     expect(page.locator(".call-logs .badge.kind-failure")).to_have_count(0)
     expect(page.locator(".turn-error.error")).to_have_count(0)
+    # the logs' heading stands apart from the failed spans' table above it
+    gap = page.locator(".call-logs header.section-gap").evaluate("(e) => parseFloat(getComputedStyle(e).marginTop)")
+    assert gap > 0

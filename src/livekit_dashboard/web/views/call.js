@@ -268,7 +268,7 @@ function errorsAndLogs(call) {
           { key: "message", label: "Message", class: "wrap" },
         ], { rowHref: (e) => (e.kind === "span" ? `/traces/${call.trace_id}?span=${e.span_id}` : `/logs/${e.log_id}`) })
       : el("p", { class: "empty", text: "No errors." }),
-    el("header", {}, el("h2", { text: `Logs (${call.logs.length})` })),
+    el("header", { class: "section-gap" }, el("h2", { text: `Logs (${call.logs.length})` })),
     call.logs.length
       ? table(call.logs, [
           { key: "time_unix_nano", label: "Time", format: formatTimeNs },
