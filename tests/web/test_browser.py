@@ -351,3 +351,24 @@ SERIES_COLOURS = """(panel) => document.querySelector(`section[data-panel=${pane
     .series.map((s) => ({name: s.name, color: s.color}))"""
 AXIS_LABELS = """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getModel()
     .getComponent("yAxis", 0).axis.getViewLabels().map((l) => l.formattedLabel)"""
+
+
+def test_the_top_bar_says_which_time_zone_times_are_in(browser: Browser, site: dict[str, Any]) -> None:
+    """Every time is the browser's local time: the top bar names the zone and its offset, and a time on
+    the page is that zone's."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("America/Sao_Paulo")  # UTC-3 all year (no daylight saving since 2019)
+    context = browser.new_context(timezone_id="America/Sao_Paulo")
+    try:
+        page = context.new_page()
+        open_dashboard(page, site)
+        expect(page.locator("#tz")).to_have_text("times in America/Sao_Paulo (UTC\u221203:00)")
+        first = api(site, "logs", f"{RANGE}&limit=25")["rows"][0]
+        local = datetime.datetime.fromtimestamp(first["time_unix_nano"] / 1e9, zone)
+        expect(page.locator("section[data-panel=logs] tbody tr").first).to_contain_text(
+            local.strftime("%Y-%m-%d %H:%M:%S")
+        )
+    finally:
+        context.close()

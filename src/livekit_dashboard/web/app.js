@@ -295,6 +295,13 @@ window.addEventListener("lkd:key-needed", (e) => {
   if (!main.querySelector(".key-form")) askForKey(getKey() ? e.detail : "");
 });
 
+// Times are shown in the browser's time zone (format.js): say which, once, in the top bar.
+{
+  const offset = -new Date().getTimezoneOffset();
+  const hhmm = `${offset < 0 ? "−" : "+"}${String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0")}:${String(Math.abs(offset) % 60).padStart(2, "0")}`;
+  document.querySelector("#tz").textContent = `times in ${Intl.DateTimeFormat().resolvedOptions().timeZone} (UTC${hhmm})`;
+}
+
 document.querySelector("#home").addEventListener("click", (e) => {
   e.preventDefault();
   history.pushState(null, "", `/${sessionStorage.getItem("lkd.dashboard") ? `?${sessionStorage.getItem("lkd.dashboard")}` : ""}`);
