@@ -1,9 +1,8 @@
 -- fragment: hour_window
 -- WITH items first_hour and last_hour (unix seconds): the whole hours inside [start, end) are
 -- [first_hour, last_hour); a panel reads them from an hourly rollup and the partial hours at the
--- range's edges ({{raw_edges}}) from the raw rows, so its answer equals the raw-table SQL. The hours
--- before lkd_rollup_from() are an edge too: the rollups may have expired them while raw rows remain
--- (schema/0023_rollup_horizon.sql).
+-- range's edges ({{raw_edges}}) from the raw rows, so its answer equals the raw-table SQL (hours the
+-- rollups may have expired count as an edge: first_whole_hour).
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC')
-toInt64(intDiv(toUnixTimestamp64Nano(greatest({start:DateTime64(9, 'UTC')}, lkd_rollup_from())) + 3599999999999, 3600000000000) * 3600) AS first_hour,
+{{first_whole_hour}},
     greatest(first_hour, toInt64(intDiv(toUnixTimestamp64Nano({end:DateTime64(9, 'UTC')}), 3600000000000) * 3600)) AS last_hour
