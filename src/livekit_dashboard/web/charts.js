@@ -100,9 +100,10 @@ function formatMsWith(axis, value) {
 }
 
 // rows: [{bucket, <group keys>, <value keys>}]; series: [{label, value}] -> one series per
-// series × group value (named groupLabel(value) when given), aligned on the range's buckets. onBucket(start unix s, step s, group): a click
-// anywhere in the plot over a bucket (click-through to what that bucket counted); group is the group
-// value (a service, an agent) of the series when the click was on one of its points or bars, else "".
+// series × group value (named groupLabel(value) when given), aligned on the range's buckets.
+// onBucket(start unix s, step s, group): a click anywhere in the plot over a bucket (click-through to
+// what that bucket counted); group is the group value (a service, an agent) of the series when the
+// click was on one of its points or bars, else "" (also for rows without one, drawn as "(none)").
 export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stack = false, range, onBucket }) {
   const times = buckets(range);
   const index = new Map(times.map((t, i) => [t, i]));
@@ -164,7 +165,7 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
     node.classList.add("clickable-chart");
     // a click on a point or bar also reports its series (ECharts' own click event, in no set order
     // with the plain click below): read once both have run
-    const groupOf = new Map([...lines.entries()].map(([name, line]) => [name, groupBy ? line.key : ""]));
+    const groupOf = new Map([...lines.entries()].map(([name, line]) => [name, groupBy && line.key !== "(none)" ? line.key : ""]));
     let clickedGroup = "";
     chart.on("click", (p) => {
       clickedGroup = groupOf.get(p.seriesName) ?? "";

@@ -367,7 +367,7 @@ RENDER.outcomes_over_time = (body, data, ctx) => {
       const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
       params.delete("language");
       params.set("outcome", "fail");
-      if (agent && agent !== "(none)") params.set("agent", agent);
+      if (agent) params.set("agent", agent);
       navigate("/calls", params);
     },
   });
@@ -398,7 +398,7 @@ function toCalls(ctx, sort, by = "") {
   return (bucket, step, group) => {
     const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
     params.delete("language");
-    if (by === "service" && group && group !== "(none)") {
+    if (by === "service" && group) {
       params.delete("service");
       params.set("service", group);
     }
