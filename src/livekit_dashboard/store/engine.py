@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 
+from livekit_dashboard.store.dedup_log import repair_dedup_logs
+
 __all__ = ["DataDirInUseError", "Engine", "StorageError", "chdb_path", "open_engine"]
 
 _LOCK_FILE = ".livekit-dashboard.lock"
@@ -200,6 +202,13 @@ class ChdbEngine:
         self._path = path.resolve()
         self._path.mkdir(parents=True, exist_ok=True)
         _lock_data_dir(self._path)
+        with _HELD_LOCK:
+            first_open = self._path not in _OPENED
+            _OPENED.add(self._path)
+        if first_open:
+            # before ClickHouse loads the tables: a crash can leave a block recorded as stored whose
+            # part never landed, and its replay would be skipped (store/dedup_log.py)
+            repair_dedup_logs(self._path)
         self._database = database
         self._settings = {**dict.fromkeys(_NO_JIT, 0), **(settings or {})}
         try:
@@ -399,6 +408,8 @@ def open_engine(
 # tests use) share the lock: path -> [fd, number of engines holding it]
 _HELD: dict[Path, list[int]] = {}
 _HELD_LOCK = threading.Lock()
+# the directories chDB has opened in this process (it keeps their tables loaded)
+_OPENED: set[Path] = set()
 
 
 def _lock_data_dir(path: Path) -> int:
