@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,29 @@ def _file_module(name: str) -> str:
             return ".".join(parts)
         parts.pop()
     raise AssertionError(f"{name} is not importable here")
+
+
+_STATIC_IMPORT = re.compile(r'^import\s[^;]*?\sfrom\s+"(\.{1,2}/[^"]+)";', re.MULTILINE | re.DOTALL)
+
+
+def _static_imports(path: Path) -> list[Path]:
+    return [(path.parent / target).resolve() for target in _STATIC_IMPORT.findall(path.read_text())]
+
+
+def test_the_page_preloads_exactly_the_modules_the_app_imports() -> None:
+    web = SRC / "web"
+    graph: set[Path] = set()
+    todo = [(web / "app.js").resolve()]
+    while todo:
+        for module in _static_imports(todo.pop()):
+            if module not in graph:
+                graph.add(module)
+                todo.append(module)
+    preloaded = {
+        (web / href.removeprefix("/static/")).resolve()
+        for href in re.findall(r'<link rel="modulepreload" href="([^"]+)">', (web / "index.html").read_text())
+    }
+    assert {p.relative_to(web) for p in preloaded} == {p.relative_to(web) for p in graph}
+    # the app starts without ECharts: charts.js imports it dynamically, beside the first API requests
+    assert not [p for p in graph if "vendor" in p.parts], "a module imports a vendored library statically"
+    assert 'import("./vendor/echarts-' in (web / "charts.js").read_text()

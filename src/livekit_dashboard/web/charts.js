@@ -8,9 +8,18 @@
 //   comes from a hash of the key, and within one chart two keys never share a colour.
 // - One unit per axis (ms below a second, s above, never "900 ms" beside "1.20 s").
 // Each chart's element carries the instance (`node.lkdChart`) so tests can read what is drawn.
-import * as echarts from "./vendor/echarts-6.1.0.esm.min.js";
 import { escapeHtml } from "./dom.js";
 import { formatCount, formatPercent, formatUSD } from "./format.js";
+
+// ECharts (1.1 MB) loads and compiles while the app already asks the API for the panels, not before
+// the app may start: a view draws its charts once chartsReady() has resolved
+let echarts = null;
+const loaded = import("./vendor/echarts-6.1.0.esm.min.js").then((module) => {
+  echarts = module;
+});
+export function chartsReady() {
+  return loaded;
+}
 
 const live = new Set();
 window.addEventListener("resize", () => live.forEach((chart) => chart.resize()));

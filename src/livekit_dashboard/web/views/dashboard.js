@@ -1,6 +1,6 @@
 // The dashboard: stat tiles, charts, the model pie and the tables, every panel from /api/v1/panels.
 import { getJSON, navigate, stateParams } from "../api.js";
-import { pie, stepLabel, timeSeries } from "../charts.js";
+import { chartsReady, pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
 import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGE_NAMES, STAGE_NAMES } from "../format.js";
 
@@ -678,6 +678,7 @@ export function renderDashboard(root, state, panels) {
         if (page.by) params.set("by", page.by);
         try {
           const data = await getJSON(`/api/v1/panels/${source}`, params);
+          await chartsReady();
           range = data.range;
           const filled = RENDER[name](body, data, { page, reload: load, state });
           if (filled === false) clear(body, el("div", { class: "empty", text: "No data in this time range." }));
