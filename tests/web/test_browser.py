@@ -161,11 +161,15 @@ def test_error_group_opens_its_occurrences_and_each_its_span(page: Page, site: d
 
 
 def chart_series(page: Page, panel: str) -> list[dict[str, Any]]:
-    """What a panel's chart draws: ECharts' own option, as set."""
+    """What a panel's chart draws: ECharts' own option, as set (a point is [time, value]; `dots` the
+    times drawn with a dot of their own)."""
     return list(
         page.evaluate(
             """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getOption()
-                 .series.map((s) => ({name: s.name, type: s.type, stack: s.stack ?? null, data: s.data}))""",
+                 .series.map((s) => ({name: s.name, type: s.type, stack: s.stack ?? null,
+                                      data: s.data.map((d) => (Array.isArray(d) ? d : d.value)),
+                                      dots: s.data.filter((d) => !Array.isArray(d) && d.symbol !== "none")
+                                                  .map((d) => d.value[0])}))""",
             panel,
         )
     )
@@ -202,6 +206,7 @@ def test_charts_draw_exactly_what_the_api_returns(
         if empty == 0 or name.endswith((" · p95", " · interrupted"))
     }
     assert set(drawn) == {r["service"] for r in rows}
+    lone_points = 0
     for service, series in drawn.items():
         assert [point[0] for point in series["data"]] == [b * 1000 for b in buckets]
         expected = {r["bucket"] * 1000: r[value] for r in rows if r["service"] == service}
@@ -210,6 +215,21 @@ def test_charts_draw_exactly_what_the_api_returns(
                 assert shown == pytest.approx(expected[at])
             else:
                 assert shown == empty
+        if (
+            empty is None and len(buckets) >= 40
+        ):  # a value between two gaps has a dot, or it would not show; no other has one
+            values = [v for _, v in series["data"]]
+            lone = [
+                series["data"][i][0]
+                for i, v in enumerate(values)
+                if v is not None
+                and (i == 0 or values[i - 1] is None)
+                and (i == len(values) - 1 or values[i + 1] is None)
+            ]
+            assert series["dots"] == lone
+            lone_points += len(lone)
+    if empty is None and len(buckets) >= 40:
+        assert lone_points  # the sparse data has values between gaps (else the check above proves nothing)
         if panel == "conversations_over_time":
             assert (series["type"], series["stack"]) == ("bar", "total")
     if panel == "conversations_over_time":  # the stacked height of a bucket is the API's sum for it

@@ -162,12 +162,20 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       name,
       type: stack ? "bar" : "line",
       stack: stack ? "total" : undefined,
-      // a latency next to gaps is a lone point: draw the points, or it would not show at all
-      showSymbol: times.length < 40 || !isCount,
+      // a value between two gaps is a lone point, drawn as a dot or it would not show at all; other
+      // points get no dot over many buckets (a dot per point was half of ECharts' time on the page)
+      showSymbol: true,
+      symbol: times.length < 40 ? "emptyCircle" : "none",
       symbolSize: times.length < 40 ? 4 : 3,
       connectNulls: false,
+      // a click on the line (not only on a dot) reports its series
+      triggerLineEvent: true,
       color: palette.get(name),
-      data: times.map((t, i) => [t * 1000, line.values[i]]),
+      data: times.map((t, i) => {
+        const [before, value, after] = [line.values[i - 1] ?? null, line.values[i], line.values[i + 1] ?? null];
+        const lone = value !== null && before === null && after === null;
+        return lone && times.length >= 40 ? { value: [t * 1000, value], symbol: "circle" } : [t * 1000, value];
+      }),
     })),
   });
   if (onBucket) {
