@@ -98,3 +98,17 @@ def test_a_price_set_on_the_prices_page_reprices_the_calls(page: Page, site: dic
     form.locator("input[name=input_mtok]").fill("1")
     form.locator("button[type=submit]").click()
     expect(page.locator("#price-status")).to_contain_text("super-admin")
+
+
+def test_dollar_amounts_below_a_dollar_keep_three_significant_digits(page: Page, site: dict[str, Any]) -> None:
+    open_page(page, f"{site['url']}/calls?{RANGE}&sort=cost_usd")
+    shown = page.evaluate(
+        """() => import("/static/format.js").then(({ formatUSD }) =>
+             [0.046, 0.009846, 0.5, 0.000123456, 1.234, 12345, 0, 0.0000001, -0.25].map(formatUSD))"""
+    )
+    assert shown == ["$0.0460", "$0.00985", "$0.500", "$0.000123", "$1.23", "$12.3k", "$0", "<$0.000001", "-$0.250"]
+    # the call list's column: every priced cost below a dollar with three significant digits
+    cells = page.locator(".calls-view tbody tr td:last-child").all_inner_texts()
+    amounts = [c.split("+")[0].strip() for c in cells if c.strip().startswith("$0.")]
+    assert amounts
+    assert all(len(a.removeprefix("$0.").lstrip("0")) == 3 for a in amounts), amounts

@@ -54,12 +54,14 @@ export function formatUSD(value) {
   const n = Number(value);
   if (value === null || value === undefined || !Number.isFinite(n)) return "–";
   const abs = Math.abs(n);
+  const sign = n < 0 ? "-" : "";
   if (abs === 0) return "$0";
-  if (abs >= 10000) return `$${formatCount(n)}`;
-  if (abs >= 1) return `$${n.toFixed(2)}`;
-  if (abs >= 0.01) return `$${n.toFixed(3)}`;
-  if (abs >= 0.000001) return `$${n.toFixed(6).replace(/0+$/, "")}`;
-  return "<$0.000001";
+  if (abs >= 10000) return `${sign}$${formatCount(abs)}`;
+  if (abs >= 1) return `${sign}$${abs.toFixed(2)}`;
+  // below a dollar, three significant digits: a column of call costs reads $0.0460 above $0.00985,
+  // never $0.046 above $0.009846
+  if (abs >= 0.000001) return `${sign}$${abs.toPrecision(3)}`;
+  return `${sign ? ">-" : "<"}$0.000001`;
 }
 
 // The pipeline stages a model serves, as the cost views name them.
