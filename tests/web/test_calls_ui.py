@@ -56,6 +56,16 @@ def test_call_list_opens_a_call_with_its_turns_on_the_timeline(page: Page, site:
     assert page.locator("#call-when").inner_text().startswith(f"{started} · ")
     call = httpx.get(f"{site['url']}/api/v1/calls/{first['call_id']}", timeout=30).json()
     assert len(call["turns"]) == first["turns"]
+    # who: each of the agent's names says which it is
+    record = call["record"]
+    expected = {"service": record["service"], "agent": record["agent_name"] or record["assistant_id"]}
+    expected |= {"user": record["user_email"], "room": record["room_name"]}
+    parts = page.locator(".call-who .who-part")
+    shown = {parts.nth(i).get_attribute("data-part"): parts.nth(i) for i in range(parts.count())}
+    assert set(shown) == {k for k, v in expected.items() if v}
+    for label, part in shown.items():
+        assert part.inner_text() == f"{label} {expected[label]}"
+        assert part.get_attribute("title")
     expect(page.locator(".turn")).to_have_count(first["turns"])
     expect(page.locator(".tl-turn")).to_have_count(first["turns"])
     expect(page.locator(".tl-seg")).to_have_count(len(call["timeline"]))

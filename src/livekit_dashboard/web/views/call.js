@@ -36,9 +36,19 @@ function slowest(call) {
 
 function header(call) {
   const r = call.record;
+  // one agent has up to three names (its service, its dispatch name, the Agent class of each reply):
+  // each part says which it is
+  const parts = r
+    ? [
+        ["service", r.service, "the worker's service.name"],
+        ["agent", r.agent_name || r.assistant_id, r.agent_name ? "the agent name the job was dispatched to" : "the assistant id"],
+        ["user", r.user_email, "the caller"],
+        ["room", r.room_name, "the LiveKit room"],
+      ].filter(([, value]) => value)
+    : [];
   const who = r
-    ? [r.service, r.agent_name || r.assistant_id, r.user_email, r.room_name].filter(Boolean).join(" · ")
-    : "not settled yet: the call's record appears once its session span is stored";
+    ? parts.flatMap(([label, value, title], i) => [i ? " · " : "", el("span", { class: "who-part", title, dataset: { part: label } }, `${label} `, el("b", { text: value }))])
+    : ["not settled yet: the call's record appears once its session span is stored"];
   // the call's start as the call list shows it (its record's), else its first span's
   const startNs = r && r.started_at ? Date.parse(r.started_at) * 1e6 : call.origin_unix_nano;
   const when = `${formatTimeNs(startNs)} · ${seconds(r ? r.call_duration_s : call.duration_s)}`;
@@ -67,7 +77,7 @@ function header(call) {
         ? el("a", { class: "trace-link", id: "raw-trace", href: `/traces/${call.trace_id}`, text: `Raw trace (${call.span_count} spans)` })
         : el("span", { class: "muted", id: "raw-trace", text: "no trace: the worker sent no spans for this call" }),
     ),
-    el("p", { class: "muted call-who", text: who }),
+    el("p", { class: "muted call-who" }, who),
     r && (r.outcome || r.tags.length || r.evaluations.length || r.simulated)
       ? el(
           "p",
@@ -179,7 +189,7 @@ const SOURCES = {
 function transcript(call) {
   const noContent = "not captured (content capture is off: the agent ran with allow_pii=False or without recording text)";
   const turns = call.turns.map((turn) => {
-    const said = (text, who) => el("div", { class: `said ${who}` }, el("span", { class: "who", text: who === "user" ? "Caller" : turn.agent || "Agent" }), el("span", { class: text ? "text" : "text muted", text: text || (call.content_captured ? "(nothing)" : noContent) }));
+    const said = (text, who) => el("div", { class: `said ${who}` }, el("span", { class: "who", text: who === "user" ? "Caller" : turn.agent || "Agent", title: who === "user" ? undefined : "the Agent class that replied" }), el("span", { class: text ? "text" : "text muted", text: text || (call.content_captured ? "(nothing)" : noContent) }));
     return el(
       "article",
       { class: "turn", id: `turn-${turn.index}`, dataset: { spanId: turn.span_id, turn: turn.index } },
