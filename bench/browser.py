@@ -1,6 +1,7 @@
 """Browser benchmark: the whole dashboard in headless Chromium (Debian's, driven by Playwright), from
 navigation start until every panel of the grid is drawn (`data-state` ready, empty or error), for the
-30-day and the 24-hour range. Prints a table, and where the time of a load goes.
+30-day and the 24-hour range. Prints a table (with the server's CPU per load and the browser's, which
+share the machine's cores), and where the time of a load goes.
 
     python -m bench.browser [--data-dir DIR] [--runs 5] [--profile]
 
