@@ -61,7 +61,7 @@ def test_call_list_opens_a_call_with_its_turns_on_the_timeline(page: Page, site:
     expected = {"service": record["service"], "agent": record["agent_name"] or record["assistant_id"]}
     expected |= {"user": record["user_email"], "room": record["room_name"]}
     parts = page.locator(".call-who .who-part")
-    shown = {parts.nth(i).get_attribute("data-part"): parts.nth(i) for i in range(parts.count())}
+    shown = {str(parts.nth(i).get_attribute("data-part")): parts.nth(i) for i in range(parts.count())}
     assert set(shown) == {k for k, v in expected.items() if v}
     for label, part in shown.items():
         assert part.inner_text() == f"{label} {expected[label]}"
