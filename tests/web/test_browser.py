@@ -357,14 +357,23 @@ def test_a_key_has_one_colour_in_every_chart_and_axes_keep_one_unit(page: Page, 
     shared = set(colours["requests_over_time"]) & set(colours["conversations_over_time"])
     assert len(shared) >= 2
     assert all(colours["requests_over_time"][k] == colours["conversations_over_time"][k] for k in shared)
-    # the labels ECharts drew on each latency axis: one unit per axis, never "0.0 ms"
-    for name in ("latency_p95_over_time", "http_request_duration_over_time", "tts_duration_over_time"):
+    # the labels ECharts drew on each latency axis: one unit per axis, never "0.0 ms", never "1800 ms"
+    # (the stacked stages chart: its top is the highest bucket's sum, not its highest stage)
+    names = ("latency_p95_over_time", "latency_stages_over_time", "http_request_duration_over_time")
+    for name in (*names, "tts_duration_over_time"):
         labels = page.evaluate(AXIS_LABELS, name)
         assert len(labels) >= 3
         units = {label.split(" ")[-1] for label in labels}
         assert len(units) == 1, (name, labels)
         assert units <= {"ms", "s", "min"}
-        assert labels[0] == f"0 {units.pop()}"  # not "0.0 ms"
+        unit = units.pop()
+        assert labels[0] == f"0 {unit}"  # not "0.0 ms"
+        if unit == "ms":
+            assert float(labels[-1].split(" ")[0]) < 1000, (name, labels)
+    # dollar ticks share their decimals ($0.05, $0.10, not $0.0500 beside $0.100)
+    labels = page.evaluate(AXIS_LABELS, "cost_over_time")
+    assert len(labels) >= 3 and all(label.startswith("$") for label in labels), labels
+    assert len({len(label.split(".")[1]) for label in labels if "." in label}) == 1, labels
 
 
 SERIES_COLOURS = """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getOption()

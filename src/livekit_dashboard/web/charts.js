@@ -102,6 +102,13 @@ export function msAxis(max) {
   return { divisor: 1, suffix: " ms", digits: 0 };
 }
 
+function usdTick(value) {
+  const n = Number(value);
+  if (n === 0) return "$0";
+  const decimals = Math.max(2, (String(Number(Math.abs(n).toFixed(6))).split(".")[1] ?? "").length);
+  return `${n < 0 ? "-" : ""}$${Math.abs(n).toFixed(decimals)}`;
+}
+
 function formatMsWith(axis, value) {
   if (value === null || value === undefined || !Number.isFinite(Number(value))) return "–";
   if (Number(value) === 0) return `0${axis.suffix}`;
@@ -131,9 +138,15 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
     }
   }
   const palette = colours([...lines.keys()]);
-  const max = Math.max(0, ...[...lines.values()].flatMap((l) => l.values.filter((v) => v !== null)));
+  // the axis's top: a stack's is the highest bucket's sum
+  const max = stack
+    ? Math.max(0, ...times.map((_, i) => [...lines.values()].reduce((sum, l) => sum + (l.values[i] ?? 0), 0)))
+    : Math.max(0, ...[...lines.values()].flatMap((l) => l.values.filter((v) => v !== null)));
   const axis = unit === "ms" ? msAxis(max) : null;
   const format = (v) => (axis ? formatMsWith(axis, v) : unit === "ratio" ? formatPercent(v) : unit === "usd" ? formatUSD(v) : formatCount(v));
+  // an axis's dollar ticks with the decimals their step needs ($0.05, $0.10, $0.15), not each value's
+  // three significant digits
+  const tick = (v) => (unit === "usd" && Math.abs(v) < 10000 ? usdTick(v) : format(v));
   const chart = mount(node);
   chart.setOption({
     animation: false,
@@ -157,7 +170,7 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       axisLabel: { formatter: { year: "{yyyy}", month: "{MMM}", day: "{MMM} {d}", hour: "{HH}:{mm}", minute: "{HH}:{mm}" } },
     },
     // counts come in whole units: no "0.5 calls" tick
-    yAxis: { type: "value", minInterval: isCount && unit !== "usd" ? 1 : 0, axisLabel: { formatter: format } },
+    yAxis: { type: "value", minInterval: isCount && unit !== "usd" ? 1 : 0, axisLabel: { formatter: tick } },
     series: [...lines.entries()].map(([name, line]) => ({
       name,
       type: stack ? "bar" : "line",
