@@ -82,3 +82,16 @@ def test_without_a_super_admin_key_the_page_says_what_it_needs(page: Page, make_
     page.add_init_script(f"sessionStorage.setItem('lkd.key', '{viewer}')")
     page.goto(f"{server.base_url}/alerts")
     expect(page.locator("#alerts-error")).to_contain_text("super-admin key")
+
+
+def test_the_alerts_page_asks_for_a_super_admin_key_where_the_dashboard_needs_none(
+    page: Page, make_server: Any
+) -> None:
+    server = make_server(grpc_port=0, admin_key=ADMIN)  # loopback: the dashboard needs no key
+    page.goto(f"{server.base_url}/alerts")
+    form = page.locator(".key-form")
+    expect(form.locator("h2")).to_have_text("Alerts need a super-admin key")
+    expect(form).to_contain_text("--role super-admin")
+    page.fill("#api-key", ADMIN)
+    page.click(".key-form button")
+    expect(page.locator(".alerts-view .empty")).to_contain_text("No rules yet")

@@ -225,6 +225,10 @@ async function route() {
   }
 }
 
+function adminPage() {
+  return location.pathname === "/alerts";
+}
+
 // The server requires a key: ask for one and keep it for this tab's session, or (opted in) remember it
 // on this browser so links opened in new tabs and windows work too.
 function askForKey(reason) {
@@ -236,8 +240,14 @@ function askForKey(reason) {
   const form = el(
     "form",
     { class: "key-form panel" },
-    el("h2", { text: "This server requires an API key" }),
-    el("p", { class: "muted", text: "Use a viewer or super-admin key (livekit-dashboard keys create --role viewer …)." }),
+    // alerts are managed with a super-admin key even where every other page needs none (a loopback server)
+    el("h2", { text: adminPage() ? "Alerts need a super-admin key" : "This server requires an API key" }),
+    el("p", {
+      class: "muted",
+      text: adminPage()
+        ? "Alert rules and their channels are managed by super-admins: use a super-admin key (livekit-dashboard keys create --role super-admin …)."
+        : "Use a viewer or super-admin key (livekit-dashboard keys create --role viewer …).",
+    }),
     reason ? el("p", { class: "error", text: reason }) : null,
     input,
     el(
