@@ -372,7 +372,8 @@ def test_a_key_has_one_colour_in_every_chart_and_axes_keep_one_unit(page: Page, 
             assert float(labels[-1].split(" ")[0]) < 1000, (name, labels)
     # dollar ticks share their decimals ($0.05, $0.10, not $0.0500 beside $0.100)
     labels = page.evaluate(AXIS_LABELS, "cost_over_time")
-    assert len(labels) >= 3 and all(label.startswith("$") for label in labels), labels
+    assert len(labels) >= 3
+    assert all(label.startswith("$") for label in labels), labels
     assert len({len(label.split(".")[1]) for label in labels if "." in label}) == 1, labels
 
 
