@@ -112,3 +112,33 @@ def test_dollar_amounts_below_a_dollar_keep_three_significant_digits(page: Page,
     amounts = [c.split("+")[0].strip() for c in cells if c.strip().startswith("$0.")]
     assert amounts
     assert all(len(a.removeprefix("$0.").lstrip("0")) == 3 for a in amounts), amounts
+
+
+def test_a_cost_bar_opens_the_calls_it_sums(page: Page, site: dict[str, Any]) -> None:
+    """The chart sums the calls started in each bucket; a click on a bar lists exactly those calls, and
+    their costs add up to the bar."""
+    from urllib.parse import parse_qs, urlparse
+
+    data = api(site, f"/api/v1/panels/cost_over_time?{RANGE}")
+    totals: dict[int, float] = {}
+    for row in data["rows"]:
+        totals[row["bucket"]] = totals.get(row["bucket"], 0.0) + row["cost_usd"]
+    bucket, total = max(totals.items(), key=lambda kv: kv[1])
+    open_page(page, f"{site['url']}/?{RANGE}")
+    x, y = page.evaluate(
+        """([at, value]) => {
+            const node = document.querySelector("section[data-panel=cost_over_time] .chart");
+            node.scrollIntoView({ block: "center" });
+            const [px, py] = node.lkdChart.convertToPixel({ gridIndex: 0 }, [at, value]);
+            const box = node.getBoundingClientRect();
+            return [box.left + px, box.top + py];
+        }""",
+        [bucket * 1000, total / 2],
+    )
+    page.mouse.click(x, y)
+    page.wait_for_url("**/calls?**sort=cost_usd**")
+    query = parse_qs(urlparse(page.url).query)
+    assert "active" not in query  # the calls started in the bucket, as the bar counts them
+    listed = api(site, f"/api/v1/calls?start={query['start'][0]}&end={query['end'][0]}&limit=1000")
+    assert listed["calls"]
+    assert sum(c["cost_usd"] or 0 for c in listed["calls"]) == pytest.approx(total, rel=1e-6)

@@ -288,7 +288,9 @@ RENDER.cost_over_time = (body, data, ctx) => {
     groupBy: "series",
     unit: "usd",
     stack: true,
-    onBucket: toCalls(ctx, "cost_usd"),
+    // a bucket holds the cost of the calls that started in it; split per service, a service's bar
+    // opens that service's calls
+    onBucket: (bucket, step, group) => toCalls(ctx, "cost_usd", ctx.page.by === "service" ? "service" : "", { started: true })(bucket, step, group),
   });
   body.prepend(
     el(
@@ -394,7 +396,7 @@ function chart(body, data, options) {
 // Click-through: a chart bucket opens the call list for that bucket (with the dashboard's services and
 // models), sorted by the measure clicked; a click on one service's point or bar (series grouped `by`
 // service) opens that service's calls only.
-function toCalls(ctx, sort, by = "") {
+function toCalls(ctx, sort, by = "", { started = false } = {}) {
   return (bucket, step, group) => {
     const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
     params.delete("language");
@@ -402,8 +404,9 @@ function toCalls(ctx, sort, by = "") {
       params.delete("service");
       params.set("service", group);
     }
-    // the bucket's turns and requests belong to the calls going on in it, not only those started in it
-    params.set("active", "1");
+    // the bucket's turns and requests belong to the calls going on in it, not only those started in it;
+    // a chart of calls by their start (cost) opens the calls started in it
+    if (!started) params.set("active", "1");
     params.set("sort", sort);
     navigate("/calls", params);
   };
