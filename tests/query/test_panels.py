@@ -170,6 +170,20 @@ def test_error_rate(loaded: Any) -> None:
     assert panel(server, "error_rate")["thresholds"] == [0.05, 0.1]
 
 
+def test_the_demo_times_only_replies_that_were_played() -> None:
+    """As livekit-agents does: a response latency (lk.e2e_latency) only on a turn whose reply was heard
+    (it has agent_speaking); a turn whose TTS failed has none."""
+    calls = simulate(CONFIG)
+    turns = [(c, s) for c in calls for s in c.spans if s.name == "agent_turn"]
+    spoke = {(id(c), s.parent_id) for c in calls for s in c.spans if s.name == "agent_speaking"}
+    timed = [(c, s) for c, s in turns if "lk.e2e_latency" in s.attributes]
+    assert timed
+    assert all((id(c), s.span_id) in spoke for c, s in timed)
+    tts_failed = {(id(c), s.parent_id) for c in calls for s in c.spans if s.name == "tts_node" and s.error}
+    assert tts_failed, "the demo has replies whose TTS failed"
+    assert not [s for c, s in timed if (id(c), s.span_id) in tts_failed]
+
+
 def test_response_latency_percentiles(loaded: Any) -> None:
     """The latency panel is response latency (lk.e2e_latency), not the agent turn's span duration (which
     includes the agent speaking); values outside 0-30 s are flagged and left out of the percentiles."""

@@ -185,11 +185,12 @@ def _agent_turn(
         },
     )
     first_span = len(call.spans)
+    first_audio: int | None
     if call.realtime:
         ok, first_audio, end = realtime(b, turn_span, t)
     else:
         ok, first_audio, end = pipeline(b, turn_span, t)
-    if ok:  # the framework measures a response latency only on a reply that was played
+    if ok and first_audio is not None:  # the framework measures a response latency only on a reply played
         e2e = round((first_audio - t) / _S + eou_delay, 4)
         turn_span.attributes["lk.e2e_latency"] = e2e
         call.e2e_latencies_s.append(e2e)
@@ -199,7 +200,7 @@ def _agent_turn(
         turn_span.attributes["lk.pii.response.text"] = said[-1]
     elif call.realtime and ok:  # a speech-to-speech reply: the framework records its transcript on the turn
         turn_span.attributes["lk.pii.response.text"] = agent_line(turn_span.span_id)
-    if interrupted and ok:  # the caller spoke over the reply: part of it was played
+    if interrupted and ok and first_audio is not None:  # the caller spoke over the reply: part was played
         turn_span.attributes["lk.interruption.source"] = rng.choice(("audio_activity", "audio_activity", "user_turn"))
         turn_span.attributes["lk.playout.position"] = round((end - first_audio) / _S * rng.uniform(0.2, 0.8), 3)
     if not ok:

@@ -134,7 +134,7 @@ def llm_request(b: Builder, parent: SpanSpec, t: int, follow_up: bool) -> tuple[
     return True, first_token, end
 
 
-def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
+def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int | None, int]:
     rng, call = b.rng, b.call
     ok, first_token, end = llm_request(b, turn_span, t, follow_up=False)
     if not ok:
@@ -201,7 +201,7 @@ def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
         for span in (run, request, node):
             b.fail(span, "402", "livekit.agents._exceptions.APIStatusError", "quota exceeded")
         b.log(tts_end, "ERROR", "Error in _tts_inference_task", node, **{"exception.type": "APIStatusError"})
-        return True, tts_end, tts_end
+        return True, None, tts_end  # nothing was played: no first audio
     request.attributes["lk.tts_metrics"] = json.dumps(
         {
             "type": "tts_metrics",
