@@ -228,12 +228,15 @@ def _expected_slowest(calls: list[CallRecord], services: set[str] | None = None)
             kids = sorted(children.get(s.span_id, []), key=lambda k: k.start_ns)
             llm = next((float(k.attributes["lk.response.ttft"]) for k in kids if k.name == "llm_node"), None)
             tts = next((float(k.attributes["lk.response.ttfb"]) for k in kids if k.name == "tts_node"), None)
+            llm_starts = [k.start_ns for k in kids if k.name == "llm_node"]
+            tool_round = (llm_starts[-1] - llm_starts[0]) / 1e9 if len(llm_starts) > 1 else None
             stages = {
                 "end_of_turn": s.attributes.get("lk.end_of_turn_delay"),
                 "transcription": s.attributes.get("lk.transcription_delay"),
                 "on_user_turn_completed": s.attributes.get("lk.on_user_turn_completed_delay"),
                 "llm_ttft": llm,
                 "tts_ttfb": tts,
+                "tool_round": tool_round,
             }
             valid = {k: float(v) for k, v in stages.items() if v is not None and 0 <= float(v) <= 30}
             rows.append(
@@ -243,6 +246,7 @@ def _expected_slowest(calls: list[CallRecord], services: set[str] | None = None)
                     "response_ms": e2e * 1000,
                     "llm_ttft_ms": None if llm is None else llm * 1000,
                     "tts_ttfb_ms": None if tts is None else tts * 1000,
+                    "tool_round_ms": None if tool_round is None else tool_round * 1000,
                     "dominant_stage": max(valid, key=lambda k: valid[k]) if valid else "",
                 }
             )
@@ -255,7 +259,7 @@ def test_slowest_turns(loaded: Any) -> None:
     server, calls = loaded
     expected = _expected_slowest(calls)
     assert len(expected) > 40
-    keys = ("span_id", "service", "response_ms", "llm_ttft_ms", "tts_ttfb_ms", "dominant_stage")
+    keys = ("span_id", "service", "response_ms", "llm_ttft_ms", "tts_ttfb_ms", "tool_round_ms", "dominant_stage")
 
     def page(**params: Any) -> tuple[int, list[dict[str, Any]]]:
         rows = panel(server, "slowest_turns", **params)["rows"]
@@ -272,6 +276,7 @@ def test_slowest_turns(loaded: Any) -> None:
     close(first, expected[:20])
     assert any(r["llm_ttft_ms"] for r in first)
     assert any(r["tts_ttfb_ms"] for r in first)
+    assert any(r["dominant_stage"] == "tool_round" for r in first), "replies that called tools are among the slowest"
     total, second = page(limit=7, offset=13)
     assert total == len(expected)
     close(second, expected[13:20])

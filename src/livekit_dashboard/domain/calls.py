@@ -188,7 +188,15 @@ def _stages(reply: _Span, user: _Span | None, nodes: list[_Span]) -> dict[str, f
         "on_user_turn_completed": _float(a, "lk.on_user_turn_completed_delay"),
         "llm_ttft": _float(llm.attrs, "lk.response.ttft") if llm else None,
         "tts_ttfb": _float(tts.attrs, "lk.response.ttfb") if tts else None,
+        "tool_round": _tool_round(reply, nodes),
     }
+
+
+def _tool_round(reply: _Span, nodes: list[_Span]) -> float | None:
+    """A reply that called tools ran the LLM again after them: seconds from its first LLM step's start to
+    its last's (the first step whole, the tools, the wait); None for one LLM step."""
+    starts = sorted(n.start for n in nodes if n.name == "llm_node" and n.parent == reply.span_id)
+    return (starts[-1] - starts[0]) / 1e9 if len(starts) > 1 else None
 
 
 def _turn(index: int, reply: _Span, user: _Span | None, tree: _Tree, origin: int) -> dict[str, Any]:
@@ -198,11 +206,16 @@ def _turn(index: int, reply: _Span, user: _Span | None, tree: _Tree, origin: int
     response = _float(a, "lk.e2e_latency")
     stages = _stages(reply, user, nodes)
     # a stage is flagged only when it has a value that cannot be right (a stage may simply not have run)
-    flags = {name: latency_flag(v) for name, v in stages.items() if v is not None and latency_flag(v)}
+    # (a tool round is not a framework measurement: never flagged, though one over 30 s is no stage)
+    flags = {
+        name: latency_flag(v)
+        for name, v in stages.items()
+        if v is not None and latency_flag(v) and name != "tool_round"
+    }
     response_flag = latency_flag(response) if (response is not None or spoke) else ""
     if response is None and spoke and user is None:
         response_flag = ""  # the agent spoke first (a greeting): nobody waited
-    valid = {k: v for k, v in stages.items() if v is not None and k not in flags}
+    valid = {k: v for k, v in stages.items() if v is not None and k not in flags and not latency_flag(v)}
     dominant = max(valid, key=lambda k: valid[k]) if valid else ""
     # a failure travels up its spans (tts_request_run -> tts_node): named once, where it surfaced last
     failed = {n.span_id for n in [reply, *nodes] if n.error}

@@ -35,7 +35,7 @@ export function clear(node, ...children) {
 // row follows it; the app routes same-origin links without a reload (app.js). With rowAction instead,
 // the first cell holds a button that runs it (an action inside the page, such as a drill-down).
 export function table(rows, columns, { rowHref, rowAction } = {}) {
-  const head = el("thead", {}, el("tr", {}, columns.map((c) => el("th", { class: c.class, text: c.label }))));
+  const head = el("thead", {}, el("tr", {}, columns.map((c) => el("th", { class: c.class, text: c.label, title: c.title }))));
   const body = el("tbody");
   for (const row of rows) {
     const href = rowHref ? rowHref(row) : null;

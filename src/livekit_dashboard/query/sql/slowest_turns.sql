@@ -1,7 +1,7 @@
 -- panel: slowest_turns
 -- The slowest responses in the range, slowest first (valid response latencies only), with each turn's stages (ms) and the one that took longest; each opens its call page at that turn.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), limit UInt32, offset UInt32, simulated String
--- returns: total UInt64, time_unix_nano Int64, service String, agent String, trace_id String, span_id String, response_ms Float64, end_of_turn_ms Nullable(Float64), transcription_ms Nullable(Float64), on_user_turn_completed_ms Nullable(Float64), llm_ttft_ms Nullable(Float64), tts_ttfb_ms Nullable(Float64), dominant_stage String, user_text String
+-- returns: total UInt64, time_unix_nano Int64, service String, agent String, trace_id String, span_id String, response_ms Float64, end_of_turn_ms Nullable(Float64), transcription_ms Nullable(Float64), on_user_turn_completed_ms Nullable(Float64), llm_ttft_ms Nullable(Float64), tts_ttfb_ms Nullable(Float64), tool_round_ms Nullable(Float64), dominant_stage String, user_text String
 -- The total counts whole hours in lk_turn_hours (a third of the time of counting the raw turns of 30
 -- days). The page is a plain ORDER BY ... LIMIT: ClickHouse sorts the narrow columns and reads the wide ones
 -- (UserText) for the page's rows only. Its turns' LLM and TTS steps are joined to it, the page being
@@ -10,7 +10,7 @@
 -- the page read again as an IN set each measured slower (docs/benchmarks.md).
 WITH
     {{hour_window}}
-SELECT * EXCEPT (ranked, llm, tts) FROM (
+SELECT * EXCEPT (ranked, llm, tts, tool_round) FROM (
 SELECT
     -- every turn the filters keep, for the pager: whole hours counted in the hourly rollup (which
     -- serves no model filter: that needs each turn's call), the rest raw
@@ -35,12 +35,20 @@ SELECT
     argMinIf(s.ValueS, s.Timestamp, s.Stage = 'tts_ttfb') AS tts,
     llm * 1000 AS llm_ttft_ms,
     tts * 1000 AS tts_ttfb_ms,
+    -- a reply that called tools ran the LLM again after them: from its first LLM step's start to its
+    -- last's (the first LLM step whole, the tools, the wait), NULL for a single LLM step
+    if(countIf(s.Stage = 'llm_ttft') > 1,
+        (toUnixTimestamp64Nano(maxIf(s.Timestamp, s.Stage = 'llm_ttft'))
+            - toUnixTimestamp64Nano(minIf(s.Timestamp, s.Stage = 'llm_ttft'))) / 1e9,
+        NULL) AS tool_round,
+    tool_round * 1000 AS tool_round_ms,
     -- the longest of the stages fit for a percentile ('' when none is)
     arraySort(
         x -> -assumeNotNull(tupleElement(x, 2)),
         arrayFilter(x -> lkd_latency_ok(tupleElement(x, 2)), [
             ('end_of_turn', t.EndOfTurnDelayS), ('transcription', t.TranscriptionDelayS),
-            ('on_user_turn_completed', t.OnUserTurnCompletedDelayS), ('llm_ttft', llm), ('tts_ttfb', tts)
+            ('on_user_turn_completed', t.OnUserTurnCompletedDelayS), ('llm_ttft', llm), ('tts_ttfb', tts),
+            ('tool_round', tool_round)
         ])
     ) AS ranked,
     if(empty(ranked), '', tupleElement(ranked[1], 1)) AS dominant_stage,

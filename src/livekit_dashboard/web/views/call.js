@@ -47,14 +47,14 @@ function header(call) {
       ].filter(([, value]) => value)
     : [];
   const who = r
-    ? parts.flatMap(([label, value, title], i) => [i ? " · " : "", el("span", { class: "who-part", title, dataset: { part: label } }, `${label} `, el("b", { text: value }))])
+    ? parts.flatMap(([label, value, title], i) => [i ? " · " : "", el("span", { class: "who-part", title, dataset: { part: label } }, `${label} `, el("span", { class: "who-value", text: value }))])
     : ["not settled yet: the call's record appears once its session span is stored"];
   // the call's start as the call list shows it (its record's), else its first span's
   const startNs = r && r.started_at ? Date.parse(r.started_at) * 1e6 : call.origin_unix_nano;
   const when = `${formatTimeNs(startNs)} · ${seconds(r ? r.call_duration_s : call.duration_s)}`;
   const tiles = r
     ? [
-        tile("Turns", formatCount(r.turns), `${r.responses} timed responses`),
+        tile("Turns", formatCount(r.turns), `${r.responses} timed response${r.responses === 1 ? "" : "s"}`),
         tile("Errors", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered`),
         tile("Response p50 / slowest", `${seconds(r.response_p50_s)} / ${seconds(r.response_max_s)}`, r.flagged_latencies ? `${r.flagged_latencies} flagged` : "no flagged latencies"),
         tile("LLM tokens", formatCount(r.total_llm_tokens), `in text ${formatCount(r.llm_input_text_tokens)} · audio ${formatCount(r.llm_input_audio_tokens)} · cached ${formatCount(r.llm_input_cached_text_tokens + r.llm_input_cached_audio_tokens)} · out ${formatCount(r.llm_output_text_tokens + r.llm_output_audio_tokens)}`),
@@ -166,7 +166,8 @@ function stageChips(turn) {
   } else if (!turn.spoke) {
     chips.push(el("span", { class: "chip muted", text: "no audio played" }));
   }
-  for (const [key, label] of LATENCY_STAGES) {
+  // a reply that called tools: its tool round (first LLM step's start to the last's) is a stage too
+  for (const [key, label] of [...LATENCY_STAGES, ["tool_round", "tool round"]]) {
     const value = turn.stages[key];
     if (value === null || value === undefined) continue;
     const flag = turn.flags[key];

@@ -488,16 +488,20 @@ RENDER.conversations_below_threshold = pagedTable([
 ], { rowHref: (r) => `/calls/${r.trace_id}` });
 
 
+// a reply that called tools ran the LLM again after them: that round is a stage of its own here
+const SLOWEST_STAGE_NAMES = { ...LATENCY_STAGE_NAMES, tool_round: "Tool round" };
+
 RENDER.slowest_turns = pagedTable([
   { key: "response_ms", label: "Response", class: "num", format: formatMs },
-  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${LATENCY_STAGE_NAMES[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
+  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${SLOWEST_STAGE_NAMES[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
   { key: "time_unix_nano", label: "Time", format: formatTimeNs },
   { key: "service", label: "Service" },
-  { key: "agent", label: "Agent" },
+  { key: "agent", label: "Agent class" },
   { key: "end_of_turn_ms", label: "End of turn", class: "num", format: formatMs },
   { key: "transcription_ms", label: "Transcription", class: "num", format: formatMs },
   { key: "llm_ttft_ms", label: "LLM TTFT", class: "num", format: formatMs },
   { key: "tts_ttfb_ms", label: "TTS TTFB", class: "num", format: formatMs },
+  { key: "tool_round_ms", label: "Tool round", class: "num", format: formatMs, title: "a reply that called tools: from its first LLM step's start to its last's" },
   { key: "user_text", label: "Caller said", class: "wrap" },
 ], { rowHref: (r) => `/calls/${r.trace_id}?turn=${r.span_id}` });
 
