@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from livekit_dashboard.domain.calls import assemble_call, latency_flag
+from livekit_dashboard.query import calls_csv
 from livekit_dashboard.server import DashboardServer
 from livekit_dashboard.store import apply_migrations
 from livekit_dashboard.store.migrate import list_migrations
@@ -186,6 +187,11 @@ def test_filters_sorts_and_csv(pipeline: DashboardServer) -> None:
     assert int(parsed["turns"]) == row["turns"]
     assert float(parsed["response_max_s"]) == pytest.approx(row["response_max_s"])
     assert list(parsed)[:3] == ["call_id", "trace_id", "room_name"]
+    # lists are text a spreadsheet reads, not Python's repr
+    tagged = {**row, "tags": ["topic:order", "vip"], "evaluations": [{"name": "task", "verdict": "pass"}]}
+    (flat,) = list(csv.DictReader(io.StringIO(calls_csv([tagged]))))
+    assert flat["tags"] == "topic:order; vip"
+    assert json.loads(flat["evaluations"]) == [{"name": "task", "verdict": "pass"}]
 
 
 def test_a_range_can_ask_for_the_calls_going_on_in_it(pipeline: DashboardServer) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -145,7 +146,8 @@ _TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def calls_csv(rows: list[dict[str, Any]]) -> str:
-    """The call list as CSV: one header row, one row per call (models joined with spaces)."""
+    """The call list as CSV: one header row, one row per call (models joined with spaces, other lists of
+    text with "; ", structured values as JSON)."""
     out = io.StringIO()
     if not rows:
         return ""
@@ -165,6 +167,10 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
             out.update({f"cost_{c}_usd": v for c, v in value.items()})
         elif key in _CSV_SKIP:
             out[key] = " ".join(value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            out[key] = "; ".join(value)  # tags
+        elif isinstance(value, (list, dict)):
+            out[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)  # evaluations: JSON, not repr
         else:
             out[key] = "" if value is None else value
     return out
