@@ -48,6 +48,13 @@ def test_cost_panels_draw_what_the_api_returns(page: Page, site: dict[str, Any])
     expect(tile).to_have_attribute("data-value", str(totals["cost_usd"]))
     expect(page.locator('[data-panel="cost_models"] tbody tr')).to_have_count(len(models))
     expect(page.locator('[data-panel="cost_by"] tbody tr')).to_have_count(len(agents))
+    # its stages named as the tiles name them (LLM, not llm)
+    names = page.evaluate(
+        """() => document.querySelector("section[data-panel=cost_over_time] .chart").lkdChart.getOption()
+             .series.map((s) => s.name)"""
+    )
+    assert names
+    assert set(names) <= {"LLM", "TTS", "STT", "realtime"}, names
     # the chart splits by model on request, and a bucket opens its most expensive calls
     page.select_option('[data-panel="cost_over_time"] select.by-select', "model")
     expect(page.locator('[data-panel="cost_over_time"]')).to_have_attribute("data-state", "ready")

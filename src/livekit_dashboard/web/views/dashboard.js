@@ -286,6 +286,11 @@ RENDER.cost_over_time = (body, data, ctx) => {
   const ok = chart(body, data, {
     series: [{ label: "", value: "cost_usd" }],
     groupBy: "series",
+    // stages named as the tiles and tables name them (LLM, TTS), a model as its stage, provider/model
+    groupLabel: ctx.page.by === "service" ? undefined : (key) => {
+      const [stage, ...model] = key.split("|");
+      return [STAGE_NAMES[stage] ?? stage, model.join("/")].filter(Boolean).join(" ");
+    },
     unit: "usd",
     stack: true,
     // a bucket holds the cost of the calls that started in it; split per service, a service's bar
