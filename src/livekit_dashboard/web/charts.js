@@ -187,7 +187,7 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       data: times.map((t, i) => {
         const [before, value, after] = [line.values[i - 1] ?? null, line.values[i], line.values[i + 1] ?? null];
         const lone = value !== null && before === null && after === null;
-        return lone && times.length >= 40 ? { value: [t * 1000, value], symbol: "circle" } : [t * 1000, value];
+        return lone && times.length >= 40 ? { value: [t * 1000, value], symbol: "circle", symbolSize: 6 } : [t * 1000, value];
       }),
     })),
   });
