@@ -402,3 +402,18 @@ def test_the_top_bar_says_which_time_zone_times_are_in(browser: Browser, site: d
         )
     finally:
         context.close()
+
+
+def test_a_range_every_panel_refuses_is_said_once(page: Page, site: dict[str, Any]) -> None:
+    page.goto(f"{site['url']}/?start=now-7d&end=now-8d")
+    page.wait_for_selector("body[data-loaded=true]")
+    reason = httpx.get(f"{site['url']}/api/v1/panels/logs?start=now-7d&end=now-8d", timeout=30)
+    assert reason.status_code == 400
+    banner = page.locator(".all-failed")
+    expect(banner).to_have_count(1)
+    expect(banner).to_contain_text("No panel could load")
+    detail = reason.json()["detail"]
+    expect(banner).to_contain_text(detail if isinstance(detail, str) else detail[0]["msg"])
+    assert page.locator("section.panel[data-state=error]").count() == page.locator("section.panel").count()
+    visible = [e for e in page.locator(".dashboard .error").all() if e.is_visible()]
+    assert len(visible) == 1  # the banner, not one copy per panel

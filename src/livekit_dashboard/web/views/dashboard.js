@@ -674,6 +674,7 @@ export function renderDashboard(root, state, panels) {
       const load = async (change = {}) => {
         Object.assign(page, change);
         section.dataset.state = "loading";
+        delete section.dataset.error;
         if (!body.childElementCount) body.append(el("div", { class: "loading", text: "Loading…" }));
         const params = stateParams(state);
         if (TABLE_PANELS.has(name)) {
@@ -701,6 +702,7 @@ export function renderDashboard(root, state, panels) {
             el("div", { class: "error" }, `Could not load this panel: ${err.message} `, el("button", { text: "Retry", onclick: () => load() })),
           );
           section.dataset.state = "error";
+          section.dataset.error = err.message;
         }
       };
       loaders.push(load);
@@ -710,8 +712,18 @@ export function renderDashboard(root, state, panels) {
   clear(root, grid);
   return async () => {
     grid.querySelector(".latest-data")?.remove();
+    grid.querySelector(".all-failed")?.remove();
+    grid.classList.remove("failed");
     await Promise.all(loaders.map((load) => load()));
-    const states = [...grid.querySelectorAll("section.panel")].map((section) => section.dataset.state);
+    const sections = [...grid.querySelectorAll("section.panel")];
+    const states = sections.map((section) => section.dataset.state);
     if (range && states.length && states.every((s) => s === "empty")) await latestDataHint(grid, state, range);
+    // every panel refused for one reason (a range that ends before it starts, storage down): say it
+    // once, above the panels, not once per panel
+    const reasons = new Set(sections.map((section) => section.dataset.error));
+    if (states.length && states.every((s) => s === "error") && reasons.size === 1) {
+      grid.classList.add("failed");
+      grid.prepend(el("div", { class: "panel error all-failed", text: `No panel could load: ${[...reasons][0]}` }));
+    }
   };
 }
