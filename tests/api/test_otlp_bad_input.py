@@ -186,6 +186,20 @@ def test_unknown_trace_is_404(loaded: tuple[DashboardServer, int]) -> None:
     assert httpx.get(f"{server.base_url}/api/v1/traces/{'0' * 32}").status_code == 400
 
 
+def test_a_browser_on_a_wrong_path_gets_a_page_and_a_client_json(loaded: tuple[DashboardServer, int]) -> None:
+    server, _ = loaded
+    page = httpx.get(f"{server.base_url}/nonexistent<i>", headers={"Accept": "text/html,*/*"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "No page at <code>/nonexistent&lt;i&gt;</code>" in page.text
+    assert '<a href="/">Open the dashboard</a>' in page.text
+    client = httpx.get(f"{server.base_url}/nonexistent")
+    assert client.status_code == 404
+    assert client.json()["detail"].startswith("no such route: GET /nonexistent")
+    api = httpx.get(f"{server.base_url}/api/v1/nothing", headers={"Accept": "text/html"})
+    assert api.json()["detail"].startswith("no such route")
+
+
 def test_empty_request_is_ok(loaded: tuple[DashboardServer, int]) -> None:
     server, before = loaded
     for path in ("/v1/traces", "/v1/logs", "/v1/metrics"):

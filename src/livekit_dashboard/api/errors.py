@@ -8,11 +8,12 @@ Unknown routes, wrong methods, bad parameters, auth failures and storage errors 
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from livekit_dashboard.api.auth import AuthError
@@ -48,7 +49,28 @@ def error_response(request: Request, status: int, message: str, headers: dict[st
         encoding = Encoding.PROTOBUF if media in ("application/x-protobuf", "application/protobuf") else None
         body, media_type = encode_error(status, message, encoding)
         return Response(body, status, headers=headers, media_type=media_type)
+    if status == 404 and _a_page_visit(request):
+        return HTMLResponse(_NOT_FOUND_PAGE.format(path=html.escape(path)), status_code=404, headers=headers)
     return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+# a browser that follows a wrong link gets a page, not JSON; API clients (no text/html) get the JSON
+_NOT_FOUND_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not found · livekit-dashboard</title>\n'
+    '<link rel="stylesheet" href="/static/styles.css"></head>\n'
+    '<body><main id="main"><div class="error page-error">No page at <code>{path}</code>.\n'
+    '<a href="/">Open the dashboard</a> · <a href="/calls">the calls</a> · <a href="/docs">the API</a>'
+    "</div></main></body></html>\n"
+)
+
+
+def _a_page_visit(request: Request) -> bool:
+    path = request.url.path
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and not path.startswith(("/api/", "/static/", "/docs/"))
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
