@@ -56,6 +56,9 @@ def test_call_list_opens_a_call_with_its_turns_on_the_timeline(page: Page, site:
     assert page.locator("#call-when").inner_text().startswith(f"{started} · ")
     call = httpx.get(f"{site['url']}/api/v1/calls/{first['call_id']}", timeout=30).json()
     assert len(call["turns"]) == first["turns"]
+    # the page's Failures tile is the list's Failures column, named alike
+    failures_tile = page.locator(".call-tiles .tile", has=page.locator(".tile-label", has_text="Failures"))
+    expect(failures_tile.locator(".tile-value")).to_have_text(str(first["failures"]))
     # who: each of the agent's names says which it is
     record = call["record"]
     expected = {"service": record["service"], "agent": record["agent_name"] or record["assistant_id"]}

@@ -55,7 +55,7 @@ function header(call) {
   const tiles = r
     ? [
         tile("Turns", formatCount(r.turns), `${r.responses} timed response${r.responses === 1 ? "" : "s"}`),
-        tile("Errors", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered`),
+        tile("Failures", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered`),
         tile("Response p50 / slowest", `${seconds(r.response_p50_s)} / ${seconds(r.response_max_s)}`, r.flagged_latencies ? `${r.flagged_latencies} flagged` : "no flagged latencies"),
         tile("LLM tokens", formatCount(r.total_llm_tokens), `in text ${formatCount(r.llm_input_text_tokens)} · audio ${formatCount(r.llm_input_audio_tokens)} · cached ${formatCount(r.llm_input_cached_text_tokens + r.llm_input_cached_audio_tokens)} · out ${formatCount(r.llm_output_text_tokens + r.llm_output_audio_tokens)}`),
         tile("TTS", `${formatCount(r.tts_characters)} chars`, `${seconds(r.tts_audio_duration)} of audio`),
