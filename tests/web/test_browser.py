@@ -102,6 +102,10 @@ def test_dashboard_renders_every_panel_with_the_api_numbers(page: Page, site: di
         tile = page.locator(f"[data-metric={metric}]")
         assert int(tile.get_attribute("data-value") or -1) == totals[metric]
         assert tile.locator(".tile-value").inner_text().strip()
+    # reasoning tokens are output: said under the output tile, not the cached-input one
+    output_sub = page.locator("[data-metric=output_tokens] .tile-sub").inner_text()
+    assert " · reasoning " in output_sub
+    assert "reasoning" not in page.locator("[data-metric=cache_read_tokens] .tile-sub").inner_text()
     rate = api(site, "error_rate")["rows"][0]["request_error_rate"]
     assert float(page.locator("[data-metric=request_error_rate]").get_attribute("data-value") or -1) == pytest.approx(
         rate

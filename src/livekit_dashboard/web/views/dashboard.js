@@ -57,11 +57,12 @@ const RENDER = {
         }),
         tile("Output tokens", formatCount(r.output_tokens), r.output_tokens, {
           metric: "output_tokens",
-          sub: `audio ${formatCount(r.output_audio_tokens)} · text ${formatCount(r.output_text_tokens)}`,
+          // reasoning tokens are output tokens (billed as output, never spoken)
+          sub: `audio ${formatCount(r.output_audio_tokens)} · text ${formatCount(r.output_text_tokens)} · reasoning ${formatCount(r.reasoning_tokens)}`,
         }),
         tile("Cached input", formatCount(r.cache_read_tokens), r.cache_read_tokens, {
           metric: "cache_read_tokens",
-          sub: `write ${formatCount(r.cache_write_tokens)} · reasoning ${formatCount(r.reasoning_tokens)}`,
+          sub: `cache writes ${formatCount(r.cache_write_tokens)}`,
         }),
       ),
     );
