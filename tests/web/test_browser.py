@@ -383,6 +383,7 @@ def test_a_key_has_one_colour_in_every_chart_and_axes_keep_one_unit(page: Page, 
 
 SERIES_COLOURS = """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getOption()
     .series.map((s) => ({name: s.name, color: s.color}))"""
+EN_DASH = "\u2013"
 AXIS_LABELS = """(panel) => document.querySelector(`section[data-panel=${panel}] .chart`).lkdChart.getModel()
     .getComponent("yAxis", 0).axis.getViewLabels().map((l) => l.formattedLabel)"""
 
@@ -404,6 +405,20 @@ def test_the_top_bar_says_which_time_zone_times_are_in(browser: Browser, site: d
         expect(page.locator("section[data-panel=logs] tbody tr").first).to_contain_text(
             local.strftime("%Y-%m-%d %H:%M:%S")
         )
+        # a chart's tooltip names its bucket, start to end, in the same zone and format (not 12-hour)
+        first_line = page.evaluate(
+            """() => document.querySelector("section[data-panel=requests_over_time] .chart").lkdChart.getOption()
+                .tooltip[0].formatter([{ value: [Date.UTC(2026, 10, 28, 3), 1], marker: "", seriesName: "s" }])
+                .split("<br>")[0]"""
+        )
+        step_s = api(site, "requests_over_time")["range"]["step_s"]
+        end = datetime.datetime(2026, 11, 28, tzinfo=zone) + datetime.timedelta(seconds=step_s)
+        end_text = end.strftime("%H:%M" if end.day == 28 else "%Y-%m-%d %H:%M")
+        assert first_line == f"2026-11-28 00:00 {EN_DASH} {end_text}"
+        across = page.evaluate(
+            """() => import("/static/format.js").then((f) => f.formatBucket(Date.UTC(2026, 10, 28, 21), 21600))"""
+        )
+        assert across == f"2026-11-28 18:00 {EN_DASH} 2026-11-29 00:00"
     finally:
         context.close()
 

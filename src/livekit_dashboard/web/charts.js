@@ -9,7 +9,7 @@
 // - One unit per axis (ms below a second, s above, never "900 ms" beside "1.20 s").
 // Each chart's element carries the instance (`node.lkdChart`) so tests can read what is drawn.
 import { escapeHtml } from "./dom.js";
-import { formatCount, formatPercent, formatUSD } from "./format.js";
+import { formatBucket, formatCount, formatPercent, formatUSD } from "./format.js";
 
 // ECharts (1.1 MB) loads and compiles while the app already asks the API for the panels, not before
 // the app may start: a view draws its charts once chartsReady() has resolved
@@ -159,7 +159,7 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       // series names are telemetry text: the tooltip is HTML, so escape them
       formatter: (items) =>
         [
-          escapeHtml(new Date(items[0].value[0]).toLocaleString()),
+          escapeHtml(formatBucket(items[0].value[0], range.step_s)),
           ...items.map((p) => `${p.marker}${escapeHtml(p.seriesName)}: <b>${escapeHtml(format(p.value[1]))}</b>`),
         ].join("<br>"),
     },

@@ -49,6 +49,15 @@ export function formatTimeNs(ns) {
   );
 }
 
+// A bucket of a chart, start to end, in the tables' format without seconds ("2026-11-28 00:00 – 06:00";
+// the end's date only when it differs).
+export function formatBucket(startMs, stepS) {
+  const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const time = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const [a, b] = [new Date(startMs), new Date(startMs + stepS * 1000)];
+  return `${day(a)} ${time(a)} – ${day(b) === day(a) ? "" : `${day(b)} `}${time(b)}`;
+}
+
 // US dollars: cents above a dollar, more digits below (a call can cost a fraction of a cent).
 export function formatUSD(value) {
   const n = Number(value);
