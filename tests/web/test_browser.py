@@ -361,6 +361,23 @@ def test_a_key_has_one_colour_in_every_chart_and_axes_keep_one_unit(page: Page, 
     shared = set(colours["requests_over_time"]) & set(colours["conversations_over_time"])
     assert len(shared) >= 2
     assert all(colours["requests_over_time"][k] == colours["conversations_over_time"][k] for k in shared)
+    # a service's p50, p95 and p99 share its colour (the one it has in the other charts) and differ by
+    # their dash; the series come ordered by service, then percentile
+    latency = page.evaluate(
+        """() => document.querySelector("section[data-panel=latency_p95_over_time] .chart").lkdChart.getOption()
+            .series.map((s) => ({name: s.name, color: s.color, dash: s.lineStyle.type}))"""
+    )
+    drawn = [s["name"] for s in latency]
+    assert drawn == sorted(drawn, key=lambda n: (n.split(" · ")[0], ["p50", "p95", "p99"].index(n.split(" · ")[1])))
+    by_service: dict[str, list[dict[str, str]]] = {}
+    for s in latency:
+        by_service.setdefault(s["name"].split(" · ")[0], []).append(s)
+    assert len(by_service) >= 2
+    for service, lines in by_service.items():
+        assert len({line["color"] for line in lines}) == 1
+        assert [line["dash"] for line in lines] == ["dashed", "solid", "dotted"]
+        if service in colours["requests_over_time"]:
+            assert lines[0]["color"] == colours["requests_over_time"][service]
     # the labels ECharts drew on each latency axis: one unit per axis, never "0.0 ms", never "1800 ms"
     # (the stacked stages chart: its top is the highest bucket's sum, not its highest stage)
     names = ("latency_p95_over_time", "latency_stages_over_time", "http_request_duration_over_time")

@@ -22,6 +22,7 @@ export function chartsReady() {
 }
 
 const live = new Set();
+const DASHES = ["solid", "dashed", "dotted"];
 window.addEventListener("resize", () => live.forEach((chart) => chart.resize()));
 
 // Tableau 10: ten colours that stay apart side by side; a chart with more keys than that also takes
@@ -129,15 +130,18 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
   const lines = new Map();
   for (const row of rows) {
     const group = groupBy ? row[groupBy] || "(none)" : "";
-    for (const s of series) {
+    for (const [order, s] of series.entries()) {
       const name = [groupLabel && group ? groupLabel(group) : group, s.label].filter(Boolean).join(" · ");
-      if (!lines.has(name)) lines.set(name, { key: group || s.label, values: times.map(() => (isCount ? 0 : null)) });
+      if (!lines.has(name)) lines.set(name, { key: group || s.label, order, dash: s.dash, values: times.map(() => (isCount ? 0 : null)) });
       const at = index.get(row.bucket);
       const value = row[s.value];
       if (at !== undefined && value !== null && value !== undefined) lines.get(name).values[at] = Number(value);
     }
   }
-  const palette = colours([...lines.keys()]);
+  // one colour per key (a service is the same colour in every chart); a key's several series (p50, p95,
+  // p99) differ by their dash; series in a fixed order (by key, then series), whatever the rows' order
+  const palette = colours([...lines.values()].map((l) => l.key));
+  const sorted = [...lines.entries()].sort(([, a], [, b]) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.order - b.order));
   // the axis's top: a stack's is the highest bucket's sum
   const max = stack
     ? Math.max(0, ...times.map((_, i) => [...lines.values()].reduce((sum, l) => sum + (l.values[i] ?? 0), 0)))
@@ -171,7 +175,7 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
     },
     // counts come in whole units: no "0.5 calls" tick
     yAxis: { type: "value", minInterval: isCount && unit !== "usd" ? 1 : 0, axisLabel: { formatter: tick } },
-    series: [...lines.entries()].map(([name, line]) => ({
+    series: sorted.map(([name, line]) => ({
       name,
       type: stack ? "bar" : "line",
       stack: stack ? "total" : undefined,
@@ -183,7 +187,8 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       connectNulls: false,
       // a click on the line (not only on a dot) reports its series
       triggerLineEvent: true,
-      color: palette.get(name),
+      color: palette.get(line.key),
+      lineStyle: { type: line.dash ?? DASHES[line.order] ?? "solid" },
       data: times.map((t, i) => {
         const [before, value, after] = [line.values[i - 1] ?? null, line.values[i], line.values[i + 1] ?? null];
         const lone = value !== null && before === null && after === null;

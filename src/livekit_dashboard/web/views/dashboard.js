@@ -130,9 +130,9 @@ const RENDER = {
   latency_p95_over_time(body, data, ctx) {
     const ok = chart(body, data, {
       series: [
-        { label: "p50", value: "p50_ms" },
-        { label: "p95", value: "p95_ms" },
-        { label: "p99", value: "p99_ms" },
+        { label: "p50", value: "p50_ms", dash: "dashed" },
+        { label: "p95", value: "p95_ms", dash: "solid" },
+        { label: "p99", value: "p99_ms", dash: "dotted" },
       ],
       groupBy: "service",
       unit: "ms",
@@ -142,7 +142,7 @@ const RENDER = {
     const responses = data.rows.reduce((n, r) => n + r.responses, 0);
     if (ok) {
       body.prepend(
-        el("p", { class: "note" }, `${formatCount(responses)} responses`, flagged ? el("span", { class: "flagged-note", text: ` · ${formatCount(flagged)} flagged (negative or over 30 s) and left out` }) : "", " · click a bucket for its slowest calls"),
+        el("p", { class: "note" }, `${formatCount(responses)} responses · a colour per service: p95 solid, p50 dashed, p99 dotted`, flagged ? el("span", { class: "flagged-note", text: ` · ${formatCount(flagged)} flagged (negative or over 30 s) and left out` }) : "", " · click a bucket for its slowest calls"),
       );
     }
     return ok;
