@@ -272,6 +272,19 @@ def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
         page.click(".trace-link")
         page.wait_for_url(f"**/traces/{first['trace_id']}**")
         expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", first["span_id"])
+    # a room id opens the call of the job beside it (a call keeps its room's name, not its SID)
+    for row in api(site, "logs", f"{RANGE}&limit=25")["rows"]:
+        entry = httpx.get(f"{site['url']}/api/v1/logs/{row['log_id']}", timeout=30).json()
+        job, room = entry["attributes"].get("job_id"), entry["attributes"].get("room_id")
+        if job and room:
+            break
+    else:
+        raise AssertionError("no demo log names its job and room")
+    page.goto(f"{site['url']}/logs/{row['log_id']}")
+    link = page.locator(".log-view dl.kv a", has_text=room)
+    expect(link).to_have_attribute("href", f"/calls?q={job}&start=now-30d")
+    link.click()
+    page.wait_for_url(f"**/calls/{job}")  # the search lands on the job's call
 
 
 def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> None:

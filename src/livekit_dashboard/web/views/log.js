@@ -19,8 +19,17 @@ export async function renderLog(root, logId) {
         text: `Open trace ${log.trace_id}${log.span_id ? ` at span ${log.span_id}` : ""}`,
       })
     : el("span", { class: "muted", text: "Not correlated with a trace." });
-  // a job, room or call named in a log opens the calls it names
-  const callHref = (key, value) => (/(^|[._])(job_id|room_id|room_name|room|call_id)$/.test(key) && value ? `/calls?q=${encodeURIComponent(value)}&start=now-30d` : null);
+  // a job, room or call named in a log opens the calls it names; a call keeps its room's name, not the
+  // room's SID, so a room id opens the call of the job named beside it (no job: no link)
+  const search = (value) => `/calls?q=${encodeURIComponent(value)}&start=now-30d`;
+  const callHref = (attrs) => (key, value) => {
+    if (!value) return null;
+    if (/(^|[._])room_id$/.test(key)) {
+      const job = Object.entries(attrs).find(([k, v]) => /(^|[._])job_id$/.test(k) && v)?.[1];
+      return job ? search(job) : null;
+    }
+    return /(^|[._])(job_id|room_name|room|call_id)$/.test(key) ? search(value) : null;
+  };
   const callLink = log.trace_id ? el("a", { href: `/calls/${log.trace_id}`, class: "trace-link call-link", text: "Open its call" }) : null;
   // a field the record does not carry (no span, no event name) is left out, not shown empty
   const fields = Object.fromEntries(Object.entries({
@@ -53,9 +62,9 @@ export async function renderLog(root, logId) {
         callLink ? " · " : null,
         callLink,
         kv("Fields", fields),
-        kv("Attributes", log.attributes, callHref),
+        kv("Attributes", log.attributes, callHref(log.attributes)),
         kv("Resource", log.resource_attributes),
-        kv("Scope attributes", log.scope_attributes, callHref),
+        kv("Scope attributes", log.scope_attributes, callHref(log.scope_attributes)),
       ),
     ),
   );
