@@ -77,6 +77,21 @@ def api(site: dict[str, Any], name: str, query: str = RANGE) -> dict[str, Any]:
     return dict(httpx.get(f"{site['url']}/api/v1/panels/{name}?{query}").json())
 
 
+def chart_pixel(page: Page, panel: str, at_ms: float, value: float) -> tuple[float, float]:
+    """Where (`at_ms`, `value`) of a panel's chart is on the page, in pixels (scrolled into view)."""
+    x, y = page.evaluate(
+        """([panel, at, value]) => {
+            const node = document.querySelector(`section[data-panel=${panel}] .chart`);
+            node.scrollIntoView({ block: "center" });
+            const [px, py] = node.lkdChart.convertToPixel({ gridIndex: 0 }, [at, value]);
+            const box = node.getBoundingClientRect();
+            return [box.left + px, box.top + py];
+        }""",
+        [panel, at_ms, value],
+    )
+    return float(x), float(y)
+
+
 def open_dashboard(page: Page, site: dict[str, Any], query: str = RANGE) -> None:
     page.goto(f"{site['url']}/?{query}")
     page.wait_for_selector("body[data-loaded=true]", timeout=30_000)

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 
 from livekit_dashboard.demo import DemoConfig, generate
 from tests.conftest import DatabasePool, serving
-from tests.web.test_browser import RANGE, XSS, open_dashboard
+from tests.web.test_browser import RANGE, XSS, chart_pixel, open_dashboard
 
 
 @pytest.fixture(scope="module")
@@ -114,17 +114,7 @@ def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, An
 
     def point(value: float) -> tuple[float, float]:
         """The bucket's point at `value`, in the page's pixels."""
-        x, y = page.evaluate(
-            """([at, value]) => {
-                const node = document.querySelector("section[data-panel=latency_p95_over_time] .chart");
-                node.scrollIntoView({ block: "center" });
-                const [px, py] = node.lkdChart.convertToPixel({ gridIndex: 0 }, [at, value]);
-                const box = node.getBoundingClientRect();
-                return [box.left + px, box.top + py];
-            }""",
-            [bucket * 1000, value],
-        )
-        return float(x), float(y)
+        return chart_pixel(page, "latency_p95_over_time", bucket * 1000, value)
 
     # over the bucket off the lines (just above the axis: no response takes 0 ms): every service's calls
     x, y = point(0)

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from livekit_dashboard.demo import DemoConfig, generate
 from tests.conftest import DatabasePool, serving
-from tests.web.test_browser import RANGE
+from tests.web.test_browser import RANGE, chart_pixel
 
 ADMIN = "admin-key-for-cost-ui-0123456789"
 
@@ -132,16 +132,7 @@ def test_a_cost_bar_opens_the_calls_it_sums(page: Page, site: dict[str, Any]) ->
         totals[row["bucket"]] = totals.get(row["bucket"], 0.0) + row["cost_usd"]
     bucket, total = max(totals.items(), key=lambda kv: kv[1])
     open_page(page, f"{site['url']}/?{RANGE}")
-    x, y = page.evaluate(
-        """([at, value]) => {
-            const node = document.querySelector("section[data-panel=cost_over_time] .chart");
-            node.scrollIntoView({ block: "center" });
-            const [px, py] = node.lkdChart.convertToPixel({ gridIndex: 0 }, [at, value]);
-            const box = node.getBoundingClientRect();
-            return [box.left + px, box.top + py];
-        }""",
-        [bucket * 1000, total / 2],
-    )
+    x, y = chart_pixel(page, "cost_over_time", bucket * 1000, total / 2)
     page.mouse.click(x, y)
     page.wait_for_url("**/calls?**sort=cost_usd**")
     query = parse_qs(urlparse(page.url).query)
