@@ -384,7 +384,10 @@ def test_a_key_has_one_colour_in_every_chart_and_axes_keep_one_unit(page: Page, 
         name: {s["name"]: s["color"] for s in page.evaluate(SERIES_COLOURS, name)}
         for name in ("requests_over_time", "conversations_over_time")
     }
-    for chart in colours.values():
+    # a service's input and output bars (stacked: no dash to tell them apart) have colours of their own
+    tokens = page.evaluate(SERIES_COLOURS, "token_usage_over_time")
+    assert len({s["name"].split(" · ")[0] for s in tokens}) < len(tokens)
+    for chart in [*colours.values(), {s["name"]: s["color"] for s in tokens}]:
         assert len(set(chart.values())) == len(chart), "two series of one chart share a colour"
     shared = set(colours["requests_over_time"]) & set(colours["conversations_over_time"])
     assert len(shared) >= 2

@@ -138,9 +138,12 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       if (at !== undefined && value !== null && value !== undefined) lines.get(name).values[at] = Number(value);
     }
   }
-  // one colour per key (a service is the same colour in every chart); a key's several series (p50, p95,
-  // p99) differ by their dash; series in a fixed order (by key, then series), whatever the rows' order
-  const palette = colours([...lines.values()].map((l) => l.key));
+  // one colour per key (a service is the same colour in every chart); a key's several lines (p50, p95,
+  // p99) differ by their dash; stacked bars have no dash, so a key's several bars (input, output) each
+  // get a colour; series in a fixed order (by key, then series), whatever the rows' order
+  const byKey = !stack || series.length === 1;
+  const colourOf = (name, line) => (byKey ? line.key : name);
+  const palette = colours([...lines.entries()].map(([name, line]) => colourOf(name, line)));
   const sorted = [...lines.entries()].sort(([, a], [, b]) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.order - b.order));
   // the axis's top: a stack's is the highest bucket's sum
   const max = stack
@@ -187,7 +190,7 @@ export function timeSeries(node, rows, { series, groupBy, groupLabel, unit, stac
       connectNulls: false,
       // a click on the line (not only on a dot) reports its series
       triggerLineEvent: true,
-      color: palette.get(line.key),
+      color: palette.get(colourOf(name, line)),
       lineStyle: { type: line.dash ?? DASHES[line.order] ?? "solid" },
       data: times.map((t, i) => {
         const [before, value, after] = [line.values[i - 1] ?? null, line.values[i], line.values[i + 1] ?? null];
