@@ -128,9 +128,9 @@ def test_more_connections_do_not_collapse_throughput_health_or_memory(tmp_path: 
         }
 
     try:
-        # 8 s each on a shared 2-core host: a neighbour's burst can halve one run (seen once in CI:
-        # 61k against 129k; 164k against 134k on the rerun), so a pair that looks collapsed is measured
-        # once more; a real collapse shows in both pairs
+        # 8 s each on a shared 2-core host: a neighbour's burst can halve one run (seen once in CI: 61k
+        # at 288 connections against 129k at 24; a rerun 164k against 134k), so a pair that looks
+        # collapsed is measured once more; a real collapse shows in both pairs
         for attempt in range(2):
             results = {c: measure(2 * attempt + i, c) for i, c in enumerate((24, 288))}
             if results[288]["stored_spans"] >= 0.5 * results[24]["stored_spans"]:
