@@ -164,6 +164,8 @@ def test_a_slow_turn_opens_its_call_at_that_turn(page: Page, site: dict[str, Any
     expect(marked).to_have_attribute("data-span-id", slow["span_id"])
     expect(marked.locator(".chip.response")).to_contain_text("response")
     expect(marked.locator(f".chip[data-stage={slow['dominant_stage']}]")).to_have_class("chip dominant ")
+    # the call's slowest response is this one, and the page names its longest stage (a tool round too)
+    expect(page.locator(".call-slowest")).to_contain_text("longest stage: ")
 
 
 def _hostile_call(base_url: str) -> str:

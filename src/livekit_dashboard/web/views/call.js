@@ -4,7 +4,7 @@
 // /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
 import { getJSON, mediaURL } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGES, STAGE_NAMES } from "../format.js";
+import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, REPLY_STAGES, STAGE_NAMES } from "../format.js";
 
 const FLAG_TEXT = { negative: "negative: a clock bug", absurd: "over 30 s: a clock bug", missing: "missing" };
 
@@ -24,7 +24,7 @@ function slowest(call) {
   const valid = call.turns.filter((t) => t.response_s !== null && !t.response_flag);
   if (!valid.length) return null;
   const turn = valid.reduce((a, b) => (b.response_s > a.response_s ? b : a));
-  const stage = LATENCY_STAGES.find(([key]) => key === turn.dominant_stage);
+  const stage = REPLY_STAGES.find(([key]) => key === turn.dominant_stage);
   return el(
     "p",
     { class: "call-slowest" },
@@ -166,8 +166,7 @@ function stageChips(turn) {
   } else if (!turn.spoke) {
     chips.push(el("span", { class: "chip muted", text: "no audio played" }));
   }
-  // a reply that called tools: its tool round (first LLM step's start to the last's) is a stage too
-  for (const [key, label] of [...LATENCY_STAGES, ["tool_round", "tool round"]]) {
+  for (const [key, label] of REPLY_STAGES) {
     const value = turn.stages[key];
     if (value === null || value === undefined) continue;
     const flag = turn.flags[key];

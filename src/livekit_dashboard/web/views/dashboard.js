@@ -2,7 +2,7 @@
 import { getJSON, navigate, stateParams } from "../api.js";
 import { chartsReady, pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGE_NAMES, STAGE_NAMES } from "../format.js";
+import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGE_NAMES, REPLY_STAGE_NAMES, STAGE_NAMES } from "../format.js";
 
 const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
@@ -296,7 +296,7 @@ RENDER.cost_over_time = (body, data, ctx) => {
     stack: true,
     // a bucket holds the cost of the calls that started in it; split per service, a service's bar
     // opens that service's calls
-    onBucket: (bucket, step, group) => toCalls(ctx, "cost_usd", ctx.page.by === "service" ? "service" : "", { started: true })(bucket, step, group),
+    onBucket: toCalls(ctx, "cost_usd", ctx.page.by === "service" ? "service" : "", { started: true }),
   });
   body.prepend(
     el(
@@ -494,12 +494,9 @@ RENDER.conversations_below_threshold = pagedTable([
 ], { rowHref: (r) => `/calls/${r.trace_id}` });
 
 
-// a reply that called tools ran the LLM again after them: that round is a stage of its own here
-const SLOWEST_STAGE_NAMES = { ...LATENCY_STAGE_NAMES, tool_round: "Tool round" };
-
 RENDER.slowest_turns = pagedTable([
   { key: "response_ms", label: "Response", class: "num", format: formatMs },
-  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${SLOWEST_STAGE_NAMES[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
+  { key: "dominant_stage", label: "Longest stage", format: (v, r) => (v ? `${REPLY_STAGE_NAMES[v] ?? v} ${formatMs(r[`${v}_ms`])}` : "–") },
   { key: "time_unix_nano", label: "Time", format: formatTimeNs },
   { key: "service", label: "Service" },
   { key: "agent", label: "Agent class" },
