@@ -40,22 +40,22 @@ function pad(n, width = 2) {
   return String(n).padStart(width, "0");
 }
 
+// A local date and a local time to the minute, the parts of every time shown.
+const localDay = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+const localMinute = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+
 // Nanoseconds since the epoch (a JSON number, so precise to ~µs) as local date and time.
 export function formatTimeNs(ns) {
   const d = new Date(Number(ns) / 1e6);
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`
-  );
+  return `${localDay(d)} ${localMinute(d)}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
 // A bucket of a chart, start to end, in the tables' format without seconds ("2026-11-28 00:00 – 06:00";
 // the end's date only when it differs).
 export function formatBucket(startMs, stepS) {
-  const day = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-  const time = (d) => `${pad(d.getHours())}:${pad(d.getMinutes())}`;
   const [a, b] = [new Date(startMs), new Date(startMs + stepS * 1000)];
-  return `${day(a)} ${time(a)} – ${day(b) === day(a) ? "" : `${day(b)} `}${time(b)}`;
+  const endDay = localDay(b) === localDay(a) ? "" : `${localDay(b)} `;
+  return `${localDay(a)} ${localMinute(a)} – ${endDay}${localMinute(b)}`;
 }
 
 // US dollars: cents above a dollar, more digits below (a call can cost a fraction of a cent).
@@ -85,6 +85,11 @@ export const LATENCY_STAGES = [
   ["tts_ttfb", "TTS TTFB"],
 ];
 export const LATENCY_STAGE_NAMES = Object.fromEntries(LATENCY_STAGES);
+
+// A reply's stages (the call page, the slowest responses): the latency stages and, for a reply that
+// called tools, its tool round (its first LLM step's start to its last's).
+export const REPLY_STAGES = [...LATENCY_STAGES, ["tool_round", "tool round"]];
+export const REPLY_STAGE_NAMES = Object.fromEntries(REPLY_STAGES);
 
 // A call's or a model's usage, as its non-zero components (in the API's COMPONENTS order when an array).
 const COMPONENT_LABELS = {
