@@ -215,7 +215,7 @@ def _turn(index: int, reply: _Span, user: _Span | None, tree: _Tree, origin: int
     response_flag = latency_flag(response) if (response is not None or spoke) else ""
     if response is None and spoke and user is None:
         response_flag = ""  # the agent spoke first (a greeting): nobody waited
-    valid = {k: v for k, v in stages.items() if v is not None and k not in flags and not latency_flag(v)}
+    valid = {k: v for k, v in stages.items() if v is not None and not latency_flag(v)}
     dominant = max(valid, key=lambda k: valid[k]) if valid else ""
     # a failure travels up its spans (tts_request_run -> tts_node): named once, where it surfaced last
     failed = {n.span_id for n in [reply, *nodes] if n.error}

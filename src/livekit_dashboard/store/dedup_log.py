@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DanglingBlock", "repair_dedup_logs"]
+__all__ = ["DanglingBlock", "dangling_blocks", "repair_dedup_logs"]
 
 log = logging.getLogger(__name__)
 
