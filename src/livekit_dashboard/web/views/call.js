@@ -265,7 +265,7 @@ function errorsAndLogs(call) {
     "section",
     { class: "panel call-logs" },
     el("header", {}, el("h2", { text: `Failed spans and error logs (${call.errors.length})` })),
-    call.errors.length ? el("p", { class: "note", text: "Every failure, including attempts a retry recovered (the Errors tile counts only what failed after retries)." }) : null,
+    call.errors.length ? el("p", { class: "note", text: "Every failure, including attempts a retry recovered (the Failures tile counts only what failed after retries)." }) : null,
     call.errors.length
       ? table(call.errors, [
           { key: "name", label: "Where", format: (v, e) => (e.kind === "log" ? `error log (${v})` : v) },
