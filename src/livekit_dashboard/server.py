@@ -122,7 +122,7 @@ class DashboardServer:
             storage,
             self.batcher,
             max_backlog_rows=settings.batch_max_rows,
-            barriers={"lk_call_records": self.call_records.barrier},
+            barriers={"lk_call_records": self.call_records.barrier, "lk_error_records": self.call_records.barrier},
         )
         data_dir = chdb_path(settings.resolved_dsn())
         watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]

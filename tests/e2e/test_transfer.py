@@ -225,7 +225,8 @@ def test_raw_and_application_tables_travel_and_derived_ones_do_not(engine: Engin
         *("otel_logs", "otel_metrics_exponential_histogram", "otel_metrics_gauge", "otel_metrics_histogram"),
         *("otel_metrics_sum", "otel_metrics_summary", "otel_traces"),
         *("livekit_dashboard_api_keys", "lk_alert_deliveries", "lk_alert_events", "lk_alert_rules"),
-        *("lk_call_records", "lk_chat_histories", "lk_price_overrides", "lk_recordings", "lk_usage_posted"),
+        *("lk_call_records", "lk_chat_histories", "lk_error_records", "lk_price_overrides", "lk_recordings"),
+        "lk_usage_posted",
     ]
 
 

@@ -288,7 +288,7 @@ def derived_contents(engine: Engine, table: str, table_engine: str) -> list[str]
 
 
 # when a row was written, and a row's own random id: not what the data says
-VOLATILE_COLUMNS = frozenset({"settled_at", "TouchedAt", "TouchId", "WrittenAt"})
+VOLATILE_COLUMNS = frozenset({"settled_at", "SettledAt", "TouchedAt", "TouchId", "WrittenAt"})
 QUEUES = frozenset({"lk_call_touch"})
 
 

@@ -47,8 +47,10 @@ class ReadYourWritesEngine:
         """Wait for what ingest acknowledged, and run the barriers of the tables the read names."""
         if self._batcher.queue_depth <= self._max_backlog_rows:
             self._batcher.wait_visible(self._max_wait_s)
+        ran = []
         for table, barrier in self._barriers.items():
-            if table in sql:
+            if table in sql and barrier not in ran:  # (one barrier can serve several tables)
+                ran.append(barrier)
                 barrier()
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -43,6 +43,8 @@ SHARD_KEYS: dict[str, str] = {
     "lk_turns": _BY_TRACE,
     "lk_calls": _BY_TRACE,
     "lk_errors": _BY_TRACE,
+    # (a record's versions and its deletion share its trace's shard, so FINAL replaces them)
+    "lk_error_records": _BY_TRACE,
     "lk_turn_steps": _BY_TRACE,
     "lk_call_usage": _BY_TRACE,
     "lk_call_turns": _BY_TRACE,

@@ -1,6 +1,7 @@
 -- panel: error_rate
--- error_rate over the raw tables (no rollups); the failure model itself is the panel's own fragments.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
+-- error_rate over the raw tables (no rollups and no settled error records: the failures and recovered
+-- requests classified at read time by the fragments that settle them, for the traces given).
+-- params: traces Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String)
 -- returns: requests UInt64, failed_requests UInt64, recovered_requests UInt64, request_error_rate Float64, turns UInt64, failed_turns UInt64, turn_error_rate Float64, calls UInt64, failed_calls UInt64, call_error_rate Float64, failures UInt64, tool_errors UInt64
 SELECT
     r.requests AS requests,

@@ -19,10 +19,8 @@ SELECT
     argMax(TraceId, Timestamp) AS example_trace_id,
     argMax(SpanId, Timestamp) AS example_span_id
 FROM (
-    SELECT *, {{error_group}} AS group
-    FROM (
-        {{error_occurrences}}
-    )
+    SELECT *, ErrorGroup AS group
+    FROM ({{error_records}})
 )
 GROUP BY group
 ORDER BY kind = 'failure' DESC, occurrences DESC, group

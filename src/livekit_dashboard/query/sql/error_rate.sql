@@ -17,8 +17,8 @@ SELECT
     c.calls AS calls,
     c.failed_calls AS failed_calls,
     if(calls = 0, 0, failed_calls / calls) AS call_error_rate,
-    f.failures AS failures,
-    f.tool_errors AS tool_errors
+    rec.failures AS failures,
+    rec.tool_errors AS tool_errors
 FROM (
     -- provider requests (llm, realtime, tts) and those that failed after all their attempts
     SELECT toUInt64(sum(n)) AS requests, toUInt64(sum(f)) AS failed_requests
@@ -39,7 +39,9 @@ FROM (
     )
 ) AS r
 CROSS JOIN (
-    SELECT toUInt64(count()) AS recovered_requests FROM ({{recovered}}) WHERE Stage IN ('llm', 'realtime', 'tts')
+    SELECT toUInt64(countIf(Kind = 'recovered' AND Stage IN ('llm', 'realtime', 'tts'))) AS recovered_requests,
+        toUInt64(countIf(Kind = 'failure')) AS failures, toUInt64(countIf(Kind = 'tool_error')) AS tool_errors
+    FROM ({{error_records}})
 ) AS rec
 CROSS JOIN (
     -- turns: agent replies, and realtime replies that failed before a span existed (lk_turn_hours holds
@@ -96,12 +98,13 @@ CROSS JOIN (
 ) AS ft
 CROSS JOIN (
     -- a call had a failure when anything in it failed: a request, a turn, the session, a realtime reply
-    -- (retry attempts that a later attempt recovered and tool errors are not call failures)
+    -- (each has a failure record: its root cause; retry attempts that a later attempt recovered and tool
+    -- errors are not call failures)
     SELECT
         count() AS calls,
         countIf(TraceId IN (
-            SELECT TraceId FROM lk_errors
-            WHERE Kind IN ('span', 'log')
+            SELECT TraceId FROM lk_error_records FINAL
+            WHERE Kind = 'failure'
                 AND Timestamp >= {start:DateTime64(9, 'UTC')} - INTERVAL 1 DAY
                 AND Timestamp < {end:DateTime64(9, 'UTC')} + INTERVAL 1 DAY
         )) AS failed_calls
@@ -110,7 +113,3 @@ CROSS JOIN (
         AND {{service_language}}
         AND {{trace_used_model}}
 ) AS c
-CROSS JOIN (
-    SELECT toUInt64(countIf(Kind = 'failure')) AS failures, toUInt64(countIf(Kind = 'tool_error')) AS tool_errors
-    FROM ({{failures}})
-) AS f

@@ -18,10 +18,8 @@ SELECT
     HttpStatus AS http_status,
     TraceId AS trace_id,
     SpanId AS span_id,
-    {{error_group}} AS group
-FROM (
-    {{error_occurrences}}
-)
-WHERE {group:String} = '' OR group = {group:String}
+    ErrorGroup AS group
+FROM ({{error_records}})
+WHERE {group:String} = '' OR ErrorGroup = {group:String}
 ORDER BY Timestamp DESC, span_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}
