@@ -12,8 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from livekit_dashboard.demo.catalog import SERVICES
+from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_for, simulate
+from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.query import call_records
 from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.store import Engine, open_engine
 from tests.collector_exporter import insert_request
@@ -112,3 +117,34 @@ def test_with_no_insert_running_a_touch_is_settled_once(engine: Engine) -> None:
     assert records.settle() == 1
     assert records.settle() == 0
     assert record(engine)["turns"] > 0
+
+
+def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More touched traces than one chunk holds (a migration, an import): each chunk holds traces that
+    started near each other, so its statements read a short window; every trace still settles."""
+    resources = {s.name: resource_for(s) for s in SERVICES}
+    calls = list(simulate(DemoConfig(calls=9, days=3, seed=5)))
+    for call in calls:
+        spans = list(call_spans(call, resources[call.service.name]))
+        engine.insert_arrow("otel_traces", prepare_spans(encode_spans(spans)).tables["otel_traces"])
+    monkeypatch.setattr(call_records, "_CHUNK", 2)
+    records_ = CallRecords(engine)
+    chunks: list[list[str]] = []
+    settle_chunk = records_._settle_chunk
+
+    def spied(traces: list[str], calls_: list[str], settled_at_ms: int) -> None:
+        chunks.append(traces)
+        settle_chunk(traces, calls_, settled_at_ms)
+
+    monkeypatch.setattr(records_, "_settle_chunk", spied)
+    assert records_.settle() == len(calls)
+    start = {
+        r["t"]: r["s"] for r in engine.query("SELECT TraceId AS t, min(Timestamp) AS s FROM otel_traces GROUP BY t")
+    }
+    settled = [trace for chunk in chunks for trace in chunk]
+    assert sorted(settled) == sorted(start)
+    assert [start[t] for t in settled] == sorted(start.values())
+    assert len(chunks) == 5
+    assert engine.query("SELECT count() AS n FROM lk_call_records FINAL")[0]["n"] == len(calls)

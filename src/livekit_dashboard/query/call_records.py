@@ -125,6 +125,10 @@ class CallRecords:
                 trace_of = self._traces_of(calls)
                 traces = sorted(set(traces) | set(trace_of.values()))
                 calls = [c for c in calls if c not in trace_of]
+            if len(traces) > _CHUNK:
+                # chunks of neighbouring start times: each chunk's statements read a short window
+                ordered = [row["t"] for row in self._engine.query(load_sql("trace_starts"), {"traces": traces})]
+                traces = ordered + sorted(set(traces).difference(ordered))
             for trace_chunk, call_chunk in _chunks(traces, calls):
                 self._settle_chunk(trace_chunk, call_chunk, round_start_ms)
             settled = len(traces) + len(calls)
