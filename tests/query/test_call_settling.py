@@ -123,13 +123,15 @@ def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """More touched traces than one chunk holds (a migration, an import): each chunk holds traces that
-    started near each other, so its statements read a short window; every trace still settles."""
+    started near each other, so its statements read a short window; every trace still settles, and a
+    round that large ends by merging what it wrote."""
     resources = {s.name: resource_for(s) for s in SERVICES}
     calls = list(simulate(DemoConfig(calls=9, days=3, seed=5)))
     for call in calls:
         spans = list(call_spans(call, resources[call.service.name]))
         engine.insert_arrow("otel_traces", prepare_spans(encode_spans(spans)).tables["otel_traces"])
     monkeypatch.setattr(call_records, "_CHUNK", 2)
+    monkeypatch.setattr(call_records, "_COMPACT_AFTER", 5)
     records_ = CallRecords(engine)
     chunks: list[list[str]] = []
     settle_chunk = records_._settle_chunk
@@ -148,3 +150,10 @@ def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(
     assert [start[t] for t in settled] == sorted(start.values())
     assert len(chunks) == 5
     assert engine.query("SELECT count() AS n FROM lk_call_records FINAL")[0]["n"] == len(calls)
+    # and then merged: a part per day of error records (the chunks wrote several), one of call records
+    parts = engine.query(
+        "SELECT table, count() AS parts, uniqExact(partition) AS days FROM system.parts "
+        "WHERE database = currentDatabase() AND active AND table IN ('lk_error_records', 'lk_call_records') "
+        "GROUP BY table ORDER BY table"
+    )
+    assert [(r["table"], r["parts"]) for r in parts] == [("lk_call_records", 1), ("lk_error_records", parts[1]["days"])]

@@ -77,7 +77,7 @@ def test_every_statement_parses_and_has_the_cluster_shape(admin_engine: Engine) 
 
 
 def test_the_statements_serve_runs_at_start_parse_in_their_cluster_form(admin_engine: Engine) -> None:
-    """Retention, part fsyncs and call-record compaction act on every node's local tables."""
+    """Retention, part fsyncs and the compaction of call and error records act on every node's local tables."""
     statements = [
         *(
             ttl_statement(table, column, days, REPLICATED)
@@ -86,6 +86,7 @@ def test_the_statements_serve_runs_at_start_parse_in_their_cluster_form(admin_en
         ),
         *(fsync_statement(table, fsync, REPLICATED) for table in retained_tables() for fsync in (True, False)),
         *REPLICATED.render(load_sql("call_records_compact")),
+        *REPLICATED.render(load_sql("error_records_compact")),
     ]
     for statement in statements:
         assert admin_engine.query("SELECT formatQuery({q:String}) AS f", {"q": statement})[0]["f"]

@@ -66,10 +66,11 @@ class CallRecords:
         self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
         self._done: set[str] = set()  # ids of the touches within the overlap the last round settled
 
-    def _compact(self) -> None:
-        statement = load_sql("call_records_compact")
-        for part in [statement] if self._cluster is None else self._cluster.render(statement):
-            self._engine.command(part)
+    def _compact(self, *, errors: bool = False) -> None:
+        for name in ("call_records_compact", "error_records_compact") if errors else ("call_records_compact",):
+            statement = load_sql(name)
+            for part in [statement] if self._cluster is None else self._cluster.render(statement):
+                self._engine.command(part)
 
     def settle(self) -> int:
         """Settle every call touched since the last round; returns how many calls (traces) were settled."""
@@ -144,8 +145,8 @@ class CallRecords:
                 # a bulk round (a restart, a migration, a backfill) leaves a second version of many calls
                 # that every FINAL read merges until background merges catch up: merge them now
                 compact_started = time.monotonic()
-                self._compact()
-                log.info("compacted the call records in %.1f s", time.monotonic() - compact_started)
+                self._compact(errors=True)
+                log.info("compacted the call and error records in %.1f s", time.monotonic() - compact_started)
         self._watermark_ms = round_start_ms
         self._seen = seen
         return settled
