@@ -4,11 +4,9 @@ replaces them: a record the trace no longer has is deleted, whatever order its s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -19,19 +17,9 @@ from opentelemetry.trace import Status, StatusCode
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.query.panels import PanelQuery, run_panel
-from livekit_dashboard.store import Engine, open_engine
-from tests.conftest import DatabasePool
+from livekit_dashboard.store import Engine
 
 HOUR_NS = 3600 * 10**9
-
-
-@pytest.fixture
-def engine(chdb_dir: Path, database_pool: DatabasePool) -> Iterator[Engine]:
-    database = database_pool.take()
-    eng = open_engine(f"chdb://{chdb_dir}", database)
-    yield eng
-    eng.close()
-    database_pool.give_back(database)
 
 
 def failing_call() -> list[ReadableSpan]:
