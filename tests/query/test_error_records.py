@@ -7,13 +7,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import Status, StatusCode, TraceFlags
 
+from livekit_dashboard.ingest.logs import prepare_logs
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.query.panels import PanelQuery, run_panel
@@ -135,3 +140,43 @@ def test_settling_again_changes_nothing(engine: Engine) -> None:
     # a second version of the one record, no deletion
     assert engine.query("SELECT count() AS n FROM lk_error_records")[0]["n"] == before + 1
     assert engine.query("SELECT count() AS n FROM lk_error_records WHERE Deleted = 1")[0]["n"] == 0
+
+
+def failed_reply_log(at_ns: int, trace_id: int) -> Any:
+    """livekit-agents' ERROR log of a realtime reply that failed before any span existed."""
+    record = LogRecord(
+        timestamp=at_ns,
+        trace_id=trace_id,
+        span_id=0,
+        trace_flags=TraceFlags(1 if trace_id else 0),
+        severity_number=SeverityNumber.ERROR,
+        severity_text="ERROR",
+        body="failed to generate a reply: upstream 503",
+    )
+    return ReadableLogRecord(
+        record, Resource.create({"service.name": "realtime-agent"}), InstrumentationScope("livekit.agents", "")
+    )
+
+
+def test_failure_logs_with_no_span_stored_or_no_trace_are_records(engine: Engine) -> None:
+    """A failed reply's ERROR log whose trace has no stored span (not sampled, not sent) settles in the
+    window its own rows give, however old; one sent with no trace context is a record too."""
+    now = time.time_ns()
+    logs = [
+        failed_reply_log(now - 48 * HOUR_NS, 0xA1),  # its trace's spans were never stored
+        failed_reply_log(now - 5 * 60 * 10**9, 0xA2),
+        failed_reply_log(now - 30 * 60 * 10**9, 0),  # no trace context
+    ]
+    engine.insert_arrow("otel_logs", prepare_logs(encode_logs(logs)).tables["otel_logs"])
+    CallRecords(engine).settle()
+    query = PanelQuery(start_ns=now - 72 * HOUR_NS, end_ns=now + HOUR_NS, step_s=3600)
+    rows = run_panel(engine, "error_records", query)
+    assert sorted((r["trace_id"], r["kind"], r["message"]) for r in rows) == [
+        ("", "failure", "upstream 503"),
+        (f"{0xA1:032x}", "failure", "upstream 503"),
+        (f"{0xA2:032x}", "failure", "upstream 503"),
+    ]
+    (rate,) = run_panel(engine, "error_rate", query)
+    assert rate["failures"] == 3
+    (group,) = run_panel(engine, "error_groups", query)
+    assert group["occurrences"] == 3

@@ -157,8 +157,14 @@ class CallRecords:
 
     def _settle_chunk(self, traces: list[str], calls: list[str], settled_at_ms: int) -> None:
         bounds = self._engine.query(load_sql("call_bounds"), {"traces": traces})[0]
-        lo = bounds["lo"] if bounds["n"] else settled_at_ms * 10**6
-        hi = bounds["hi"] if bounds["n"] else settled_at_ms * 10**6
+        found = [(bounds["lo"], bounds["hi"])] if bounds["n"] else []
+        if bounds["traces"] < len(traces):
+            # traces with no stored span (only error logs): their error rows say when
+            logged = self._engine.query(load_sql("error_bounds"), {"traces": traces})[0]
+            if logged["n"]:
+                found.append((logged["lo"], logged["hi"]))
+        lo = min((b[0] for b in found), default=settled_at_ms * 10**6)
+        hi = max((b[1] for b in found), default=settled_at_ms * 10**6)
         params: dict[str, Any] = {
             "traces": traces,
             "calls": calls,
