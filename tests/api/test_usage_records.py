@@ -279,6 +279,18 @@ def test_filters_and_inclusive_date_bounds(admin_server: DashboardServer) -> Non
     assert (calls["total_calls"], calls["active_users"], calls["avg_duration_seconds"]) == (4, 2, 90.0)
     # default range is the last 30 days: these January records are outside it
     assert admin(admin_server, "tokens/summary")["total_records"] == 0
+    # calls known only from a posted report (no trace) are in the call list, not in the calls panels
+    january = {"start": "2026-01-01T00:00:00Z", "end": "2026-02-01T00:00:00Z"}
+
+    def panel(name: str) -> list[dict[str, Any]]:
+        r = httpx.get(f"{admin_server.base_url}/api/v1/panels/{name}", params=january, headers=AUTH, timeout=60)
+        assert r.status_code == 200, r.text
+        return r.json()["rows"]  # type: ignore[no-any-return]
+
+    listed = httpx.get(f"{admin_server.base_url}/api/v1/calls", params=january, headers=AUTH, timeout=60).json()
+    assert listed["total"] == 4
+    assert panel("turns_per_conversation")[0]["calls"] == 0
+    assert panel("conversations_below_threshold") == []
 
 
 @pytest.mark.parametrize(

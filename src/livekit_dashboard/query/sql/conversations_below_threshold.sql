@@ -13,6 +13,8 @@ SELECT
     (toUnixTimestamp64Nano(r.ended_at) - toUnixTimestamp64Nano(r.started_at)) / 1e6 AS duration_ms
 FROM lk_call_records AS r FINAL
 WHERE {{calls_started}}
+    -- calls with telemetry (a trace): not those known only from a posted report, as the calls panels
+    AND r.trace_id != ''
     AND r.turns < {threshold:UInt32}
 ORDER BY time_unix_nano DESC, trace_id
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}

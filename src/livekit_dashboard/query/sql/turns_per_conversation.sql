@@ -8,3 +8,5 @@ SELECT
     if(calls = 0, 0, turns / calls) AS avg_turns
 FROM lk_call_records AS r FINAL
 WHERE {{calls_started}}
+    -- calls with telemetry (a trace): not those known only from a posted report, as the calls panels
+    AND r.trace_id != ''
