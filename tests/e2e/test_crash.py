@@ -34,6 +34,7 @@ _COUNTS = {
     "call_turns": "SELECT sum(Turns) AS n FROM lk_call_turns",
     "minute_spans": "SELECT sum(Spans) AS n FROM lk_span_minutes",
     "usage_input_tokens": "SELECT sum(InputTokens) AS n FROM lk_call_usage",
+    "failure_records": "SELECT countIf(Kind = 'failure') AS n FROM lk_error_records FINAL",
 }
 
 
@@ -82,6 +83,8 @@ def test_acknowledged_spans_survive_sigkill_exactly_once(tmp_path: Path, transpo
             body = httpx.get(f"{url}/api/v1/traces/{trace_id}").json()
             got = sorted(s["span_id"] for s in body["spans"])
             assert got == sorted(format(s.context.span_id, "016x") for s in sent), f"batch {i}"
+        # a read of the settled records settles what the last server has not yet (its barrier)
+        assert httpx.get(f"{url}/api/v1/panels/error_records", params={"start": "now-1h", "end": "now"}).is_success
     finally:
         server.stop()
     counts = count_rows(data_dir, _COUNTS)
@@ -93,6 +96,8 @@ def test_acknowledged_spans_survive_sigkill_exactly_once(tmp_path: Path, transpo
     assert counts["requests"] == counts["hour_requests"] == 4 * stored_batches
     assert counts["turns"] == counts["hour_turns"] == counts["call_turns"] == 4 * stored_batches
     assert counts["errors"] == 1 * stored_batches
+    # settled across the kills: each call's one root cause (its failed LLM request), once
+    assert counts["failure_records"] == stored_batches
     assert counts["minute_spans"] == counts["spans"]
     assert counts["usage_input_tokens"] == (100 + 101 + 102 + 103) * stored_batches
 

@@ -178,18 +178,18 @@ class CallRecords:
             "settled_at": format_ch_time(settled_at_ms * 10**6),
             **self.prices.params(),
         }
+        # the traces' error records first (every trace touched, a call's or not: written again, then those
+        # the traces no longer have deleted), the call records last: after a restart the newest call
+        # record says which touches were settled, so a kill between the statements settles them again
+        if traces:
+            errors = {key: params[key] for key in ("traces", "start", "end", "services", "languages", "models")}
+            errors.update(simulated="include", settled_at=params["settled_at"])
+            self._engine.command(load_sql("settle_errors"), errors)
+            self._engine.command(
+                load_sql("settle_errors_deleted"),
+                {key: errors[key] for key in ("traces", "start", "end", "settled_at")},
+            )
         self._engine.command(load_sql("settle_calls"), params)
-        # the traces' error records (every trace touched, a call's or not): written again, then those
-        # the traces no longer have are deleted
-        if not traces:
-            return
-        errors = {key: params[key] for key in ("traces", "start", "end", "services", "languages", "models")}
-        errors.update(simulated="include", settled_at=params["settled_at"])
-        self._engine.command(load_sql("settle_errors"), errors)
-        self._engine.command(
-            load_sql("settle_errors_deleted"),
-            {key: errors[key] for key in ("traces", "start", "end", "settled_at")},
-        )
 
     def reprice_if_prices_changed(self) -> int:
         """At start: when the catalogue or the prices file changed since the calls were priced, price
