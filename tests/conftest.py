@@ -21,6 +21,7 @@ import pytest
 from livekit_dashboard.config import Settings
 from livekit_dashboard.server import DashboardServer
 from livekit_dashboard.store import Engine, apply_migrations, open_engine
+from livekit_dashboard.store.engine import DEFAULT_READ_CACHE_MB
 
 
 def free_port() -> int:
@@ -35,11 +36,12 @@ CLUSTERS_CONFIG = Path(__file__).parent / "fixtures" / "chdb_clusters.xml"
 @pytest.fixture(scope="session")
 def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The process's chDB directory. chDB reads its server settings at the first connection of the
-    process, so this opens it first, with the test clusters of fixtures/chdb_clusters.xml."""
+    process, so this opens it first, with the test clusters of fixtures/chdb_clusters.xml and the
+    engine's default cache of decompressed blocks."""
     import chdb
 
     path = tmp_path_factory.mktemp("chdb")
-    first = chdb.connect(f"{path}?config-file={CLUSTERS_CONFIG}")
+    first = chdb.connect(f"{path}?config-file={CLUSTERS_CONFIG}&uncompressed_cache_size={DEFAULT_READ_CACHE_MB << 20}")
     yield path
     first.close()
 

@@ -21,7 +21,16 @@ def test_every_setting_is_documented() -> None:
 def test_documented_defaults_match() -> None:
     text = (DOCS / "configuration.md").read_text()
     defaults = Settings()
-    for name in ("port", "grpc_port", "max_body_bytes", "queue_max_rows", "batch_max_rows", "flush_interval_ms"):
+    names = (
+        "port",
+        "grpc_port",
+        "max_body_bytes",
+        "queue_max_rows",
+        "batch_max_rows",
+        "flush_interval_ms",
+        "read_cache_mb",
+    )
+    for name in names:
         row = next(line for line in text.splitlines() if line.startswith(f"| `{name}` |"))
         assert f"`{getattr(defaults, name)}`" in row, f"default of {name} differs from the docs"
 

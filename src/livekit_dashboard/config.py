@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from livekit_dashboard.store import Engine, chdb_path, open_engine
 from livekit_dashboard.store.cluster import Cluster
+from livekit_dashboard.store.engine import DEFAULT_READ_CACHE_MB
 
 __all__ = ["Settings"]
 
@@ -37,6 +38,12 @@ class Settings(BaseSettings):
         True,
         description="With --cluster: Replicated local tables and ON CLUSTER DDL (needs ClickHouse Keeper). "
         "Off: plain local tables and DDL on the node it is sent to, for a one-shard cluster without Keeper.",
+    )
+    read_cache_mb: int = Field(
+        DEFAULT_READ_CACHE_MB,
+        ge=0,
+        description="Memory (MB) the embedded engine keeps for decompressed data the panels read again "
+        "(ClickHouse's uncompressed cache); 0 = none. A ClickHouse server keeps its own setting.",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP and gRPC servers bind to.")
     port: int = Field(4318, ge=1, le=65535, description="Port for the web UI, JSON API and OTLP/HTTP.")
@@ -155,7 +162,12 @@ class Settings(BaseSettings):
     def open_storage(self) -> Engine:
         """The storage these settings name, each statement run with the cluster's settings if any."""
         cluster = self.storage_cluster()
-        return open_engine(self.resolved_dsn(), self.database, settings=cluster.settings if cluster else None)
+        return open_engine(
+            self.resolved_dsn(),
+            self.database,
+            settings=cluster.settings if cluster else None,
+            read_cache_mb=self.read_cache_mb,
+        )
 
     def resolved_dsn(self) -> str:
         """The storage DSN: storage_dsn when set, else chDB on data_dir (made absolute)."""

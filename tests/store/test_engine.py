@@ -3,7 +3,10 @@ insert count once, and connections are per thread."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -88,3 +91,36 @@ def test_queries_run_without_jit_compilation(engine: Engine) -> None:
         "getSetting('compile_sort_description') AS s"
     )[0]
     assert row == {"e": False, "a": False, "s": False}
+
+
+def test_reads_again_come_from_the_cache_of_decompressed_blocks(own_engine: Engine) -> None:
+    """The dashboard reads the same parts again and again: the second read of a column takes its blocks
+    from ClickHouse's uncompressed cache, however many rows it reads (ClickHouse's own default skips the
+    cache above a million rows). The test process's chDB has the engine's default size (conftest)."""
+    own_engine.command("CREATE TABLE cached (k UInt64, v String) ENGINE = MergeTree ORDER BY k")
+    own_engine.insert_arrow("cached", _rows(1_200_000))
+    hits = "SELECT toInt64(sum(value)) AS n FROM system.events WHERE event = 'UncompressedCacheHits'"
+    read = "SELECT sum(length(v)) AS n FROM cached"
+    first = own_engine.query(read)
+    before = own_engine.query(hits)[0]["n"]
+    assert own_engine.query(read) == first
+    assert own_engine.query(hits)[0]["n"] - before >= 100  # the blocks of 1.2M rows, not one by chance
+
+
+def test_read_cache_mb_sizes_the_cache_or_turns_it_off(chdb_dir: Path, tmp_path: Path) -> None:
+    """chDB fixes its server settings at a process's first connection: a fresh process opened with
+    read_cache_mb gets that cache; 0 leaves the connections' reads uncached."""
+    script = (
+        "from livekit_dashboard.store import open_engine\n"
+        f"e = open_engine('chdb://{tmp_path}', 'otel', read_cache_mb=64)\n"
+        "size = \"SELECT value FROM system.server_settings WHERE name = 'uncompressed_cache_size'\"\n"
+        "print(e.query(size)[0]['value'])\n"
+        "print(e.query(\"SELECT getSetting('use_uncompressed_cache') AS u\")[0]['u'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == [str(64 << 20), "True"]
+    off = open_engine(f"chdb://{chdb_dir}", "default", read_cache_mb=0)
+    try:
+        assert off.query("SELECT getSetting('use_uncompressed_cache') AS u") == [{"u": False}]
+    finally:
+        off.close()

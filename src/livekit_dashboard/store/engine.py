@@ -183,6 +183,18 @@ def _chdb_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
 # empty), so each panel query compiled again: up to 93 ms a query (docs/benchmarks.md)
 _NO_JIT = ("compile_expressions", "compile_aggregate_expressions", "compile_sort_description")
 
+# The dashboard asks the same panels again and again over the same parts: ClickHouse's cache of
+# decompressed blocks spares their decompression (off by default; the engine's size is fixed by the first
+# connection a process opens). Every read may use it, however many rows it reads (ClickHouse skips the
+# cache above a million rows by default, the size of a month of turns): 10M spans, all panels at 30 d
+# 1,393 -> 1,151 ms, slowest_turns 147 -> 71 (docs/benchmarks.md).
+DEFAULT_READ_CACHE_MB = 512
+_READ_CACHE = {
+    "use_uncompressed_cache": 1,
+    "merge_tree_max_rows_to_use_cache": 1 << 62,
+    "merge_tree_max_bytes_to_use_cache": 1 << 62,
+}
+
 
 def _setting_literal(value: str | int) -> str:
     if isinstance(value, int):
@@ -194,7 +206,12 @@ class ChdbEngine:
     """Embedded ClickHouse (chDB) on a local data directory."""
 
     def __init__(
-        self, path: Path, database: str, pool_size: int = 8, settings: Mapping[str, str | int] | None = None
+        self,
+        path: Path,
+        database: str,
+        pool_size: int = 8,
+        settings: Mapping[str, str | int] | None = None,
+        read_cache_mb: int = DEFAULT_READ_CACHE_MB,
     ) -> None:
         import chdb  # deferred: importing the engine costs ~200 MB RSS
 
@@ -210,9 +227,13 @@ class ChdbEngine:
             # part never landed, and its replay would be skipped (store/dedup_log.py)
             repair_dedup_logs(self._path)
         self._database = database
-        self._settings = {**dict.fromkeys(_NO_JIT, 0), **(settings or {})}
+        self._settings = {**dict.fromkeys(_NO_JIT, 0), **(_READ_CACHE if read_cache_mb else {}), **(settings or {})}
+        # chDB takes server settings from the first connection's string (later ones share its instance)
+        self._target = str(self._path)
+        if read_cache_mb:
+            self._target += f"?uncompressed_cache_size={read_cache_mb << 20}"
         try:
-            bootstrap = chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
+            bootstrap = chdb.connect(self._target)  # type: ignore[no-untyped-call]
             bootstrap.query(f"CREATE DATABASE IF NOT EXISTS `{_check_ident(database)}`")
         except Exception as exc:
             self._unlock()
@@ -226,7 +247,7 @@ class ChdbEngine:
         return f"chdb://{self._path} (database {self._database})"
 
     def _connect(self) -> Any:
-        conn = self._chdb.connect(str(self._path))  # type: ignore[no-untyped-call]
+        conn = self._chdb.connect(self._target)  # type: ignore[no-untyped-call]
         conn.query(f"USE `{self._database}`")
         for name, value in self._settings.items():
             conn.query(f"SET {_check_ident(name)} = {_setting_literal(value)}")
@@ -391,13 +412,18 @@ def chdb_path(dsn: str) -> Path | None:
 
 
 def open_engine(
-    dsn: str, database: str = "otel", pool_size: int = 8, settings: Mapping[str, str | int] | None = None
+    dsn: str,
+    database: str = "otel",
+    pool_size: int = 8,
+    settings: Mapping[str, str | int] | None = None,
+    read_cache_mb: int = DEFAULT_READ_CACHE_MB,
 ) -> Engine:
     """Open storage named by a DSN: ``chdb:///abs/path`` (embedded) or ``http(s)://host:8123``; `settings`
-    apply to every statement (a cluster's, store/cluster.py)."""
+    apply to every statement (a cluster's, store/cluster.py). `read_cache_mb` sizes the embedded engine's
+    cache of decompressed blocks (0: none; a server keeps its own configuration)."""
     path = chdb_path(dsn)
     if path is not None:
-        return ChdbEngine(path, database, pool_size, settings)
+        return ChdbEngine(path, database, pool_size, settings, read_cache_mb)
     parsed = urlparse(dsn)
     if parsed.scheme in ("http", "https"):
         return HttpEngine(dsn, database, pool_size, settings)
