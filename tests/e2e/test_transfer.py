@@ -133,7 +133,13 @@ def test_moved_data_reads_the_same_and_a_second_import_changes_nothing(
     after = counts(chdb_dir, target)
     # every table holds what the source held, the derived ones derived again from the raw rows (not
     # the touch queue of calls to settle, nor the prices the records were priced with: bookkeeping)
-    bookkeeping = {"lk_call_touch", "lk_price_state", "livekit_dashboard_health", "livekit_dashboard_migrations"}
+    bookkeeping = {
+        "lk_call_touch",
+        "lk_price_state",
+        "lk_settle_state",
+        "livekit_dashboard_health",
+        "livekit_dashboard_migrations",
+    }
     assert {k: v for k, v in after.items() if k not in bookkeeping} == {
         k: v for k, v in source_counts.items() if k not in bookkeeping
     }
@@ -175,7 +181,13 @@ def test_through_a_clickhouse_servers_http_interface(
     assert source_counts["otel_traces"] > 0
     assert source_counts["lk_call_records"] == 3
     assert target_counts["lk_call_records"] == 3
-    bookkeeping = {"lk_call_touch", "lk_price_state", "livekit_dashboard_health", "livekit_dashboard_migrations"}
+    bookkeeping = {
+        "lk_call_touch",
+        "lk_price_state",
+        "lk_settle_state",
+        "livekit_dashboard_health",
+        "livekit_dashboard_migrations",
+    }
     assert {k: v for k, v in target_counts.items() if k not in bookkeeping} == {
         k: v for k, v in source_counts.items() if k not in bookkeeping
     }

@@ -157,3 +157,38 @@ def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(
         "GROUP BY table ORDER BY table"
     )
     assert [(r["table"], r["parts"]) for r in parts] == [("lk_call_records", 1), ("lk_error_records", parts[1]["days"])]
+
+
+def test_a_round_killed_between_its_chunks_is_settled_whole_after_a_restart(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round of many chunks (a migration, an import) writes its first chunks' records before its last
+    ones: a server killed in between must settle the rest when it starts again, not resume after the
+    round's start because some records of it exist (touches older than the overlap were then lost)."""
+    resources = {s.name: resource_for(s) for s in SERVICES}
+    calls = list(simulate(DemoConfig(calls=7, days=2, seed=11)))
+    for call in calls:
+        spans = list(call_spans(call, resources[call.service.name]))
+        engine.insert_arrow("otel_traces", prepare_spans(encode_spans(spans)).tables["otel_traces"])
+    monkeypatch.setattr(call_records, "_CHUNK", 2)
+    monkeypatch.setattr(call_records, "_OVERLAP_S", 0)  # the touches are older than the overlap
+    time.sleep(0.01)  # the round starts after the touches were stamped
+    killed = CallRecords(engine)
+    settle_chunk = killed._settle_chunk
+    done: list[int] = []
+
+    def dies_after_the_first(traces: list[str], calls_: list[str], settled_at_ms: int) -> None:
+        if done:
+            raise KeyboardInterrupt  # the process stops here (a kill: nothing after it runs)
+        settle_chunk(traces, calls_, settled_at_ms)
+        done.append(len(traces))
+
+    monkeypatch.setattr(killed, "_settle_chunk", dies_after_the_first)
+    with pytest.raises(KeyboardInterrupt):
+        killed.settle()
+    assert engine.query("SELECT count() AS n FROM lk_call_records FINAL")[0]["n"] == done[0] == 2
+    restarted = CallRecords(engine)
+    restarted.settle()
+    assert engine.query("SELECT count() AS n FROM lk_call_records FINAL")[0]["n"] == len(calls)
+    # and a round that ended is not settled again after the next restart
+    assert CallRecords(engine).settle() == 0

@@ -99,8 +99,8 @@ class CallRecords:
 
     def _settle_locked(self) -> int:
         if self._watermark_ms is None:
-            # after a restart: everything touched since the newest settled record
-            self._watermark_ms = int(self._engine.query(load_sql("call_settled_last"))[0]["ms"])
+            # after a restart: everything touched since the last round that ended (schema 0025)
+            self._watermark_ms = int(self._engine.query(load_sql("settle_state"))[0]["ms"])
         with self._between_inserts():
             rows_queued, newest, round_start_ms = self._queue_state()
             rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
@@ -147,6 +147,8 @@ class CallRecords:
                 compact_started = time.monotonic()
                 self._compact(errors=True)
                 log.info("compacted the call and error records in %.1f s", time.monotonic() - compact_started)
+            # last: a server stopped before this settles the whole round again when it starts
+            self._engine.command(load_sql("settle_state_write"), {"settled_ms": round_start_ms})
         self._watermark_ms = round_start_ms
         self._seen = seen
         return settled
@@ -178,9 +180,9 @@ class CallRecords:
             "settled_at": format_ch_time(settled_at_ms * 10**6),
             **self.prices.params(),
         }
-        # the traces' error records first (every trace touched, a call's or not: written again, then those
-        # the traces no longer have deleted), the call records last: after a restart the newest call
-        # record says which touches were settled, so a kill between the statements settles them again
+        # the traces' error records (every trace touched, a call's or not: written again, then those the
+        # traces no longer have deleted), then the call records; a kill anywhere in a round settles the
+        # whole round again after the restart (settle_state_write comes last)
         if traces:
             errors = {key: params[key] for key in ("traces", "start", "end", "services", "languages", "models")}
             errors.update(simulated="include", settled_at=params["settled_at"])

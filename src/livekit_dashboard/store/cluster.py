@@ -68,6 +68,7 @@ SHARD_KEYS: dict[str, str] = {
     "livekit_dashboard_health": "rand()",
     "lk_price_overrides": "0",
     "lk_price_state": "0",
+    "lk_settle_state": "0",
     "lk_alert_rules": "cityHash64(RuleId)",
     "lk_alert_events": "cityHash64(RuleId)",
     "lk_alert_deliveries": "cityHash64(RuleId)",

@@ -9,8 +9,9 @@ Which tables travel, decided from the store's own catalogue (system.tables), not
 - not the targets of materialized views (lk_calls, lk_turns, the rollups, lk_call_touch, ...): inserting
   the raw rows into the target derives them again, so copying them as well would count them twice;
 - not the bookkeeping of one store: the migration ledger (the target has its own; the export names its
-  schema version), the write probe table, and lk_price_state (which prices the records were priced
-  with: without it the target's server checks the prices again at its first start).
+  schema version), the write probe table, lk_price_state (which prices the records were priced
+  with: without it the target's server checks the prices again at its first start) and lk_settle_state
+  (how far the source settled its touches: the target settles the touches its import stamps).
 
 Call records are copied, not only settled again: importing raw rows touches every call (lk_call_touch
 is stamped at insert time), so the target's server settles them again from the same rows and prices,
@@ -65,7 +66,9 @@ DEDUP_WINDOW = 1000  # blocks a table remembers the tokens of (schema 0010)
 _LEDGER = "livekit_dashboard_migrations"
 # tables of one store's own bookkeeping: they do not travel (see the module docstring)
 # (lk_call_records_next: the copy schema 0020 makes, only there while that migration runs)
-_NOT_TRAVELING = frozenset({_LEDGER, "livekit_dashboard_health", "lk_price_state", "lk_call_records_next"})
+_NOT_TRAVELING = frozenset(
+    {_LEDGER, "livekit_dashboard_health", "lk_price_state", "lk_settle_state", "lk_call_records_next"}
+)
 _MV_TARGET = re.compile(r"\bTO\s+(?:`?\w+`?\.)?`?(\w+)`?")
 _IDENT = re.compile(r"^\w+$")
 
