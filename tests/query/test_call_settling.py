@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -52,6 +53,16 @@ def halves() -> tuple[ExportTraceServiceRequest, ExportTraceServiceRequest]:
                 del ss.spans[:]
                 ss.spans.extend(spans)
     return first, second
+
+
+def store_calls(engine: Engine, config: DemoConfig) -> list[Any]:
+    """Demo calls' spans stored straight into otel_traces (their touches stamped as they land)."""
+    resources = {s.name: resource_for(s) for s in SERVICES}
+    calls = list(simulate(config))
+    for call in calls:
+        spans = list(call_spans(call, resources[call.service.name]))
+        engine.insert_arrow("otel_traces", prepare_spans(encode_spans(spans)).tables["otel_traces"])
+    return calls
 
 
 def record(engine: Engine) -> dict[str, int]:
@@ -125,11 +136,7 @@ def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(
     """More touched traces than one chunk holds (a migration, an import): each chunk holds traces that
     started near each other, so its statements read a short window; every trace still settles, and a
     round that large ends by merging what it wrote."""
-    resources = {s.name: resource_for(s) for s in SERVICES}
-    calls = list(simulate(DemoConfig(calls=9, days=3, seed=5)))
-    for call in calls:
-        spans = list(call_spans(call, resources[call.service.name]))
-        engine.insert_arrow("otel_traces", prepare_spans(encode_spans(spans)).tables["otel_traces"])
+    calls = store_calls(engine, DemoConfig(calls=9, days=3, seed=5))
     monkeypatch.setattr(call_records, "_CHUNK", 2)
     monkeypatch.setattr(call_records, "_COMPACT_AFTER", 5)
     records_ = CallRecords(engine)
@@ -165,11 +172,7 @@ def test_a_round_killed_between_its_chunks_is_settled_whole_after_a_restart(
     """A round of many chunks (a migration, an import) writes its first chunks' records before its last
     ones: a server killed in between must settle the rest when it starts again, not resume after the
     round's start because some records of it exist (touches older than the overlap were then lost)."""
-    resources = {s.name: resource_for(s) for s in SERVICES}
-    calls = list(simulate(DemoConfig(calls=7, days=2, seed=11)))
-    for call in calls:
-        spans = list(call_spans(call, resources[call.service.name]))
-        engine.insert_arrow("otel_traces", prepare_spans(encode_spans(spans)).tables["otel_traces"])
+    calls = store_calls(engine, DemoConfig(calls=7, days=2, seed=11))
     monkeypatch.setattr(call_records, "_CHUNK", 2)
     monkeypatch.setattr(call_records, "_OVERLAP_S", 0)  # the touches are older than the overlap
     time.sleep(0.01)  # the round starts after the touches were stamped
