@@ -11,6 +11,7 @@ from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from prometheus_client.parser import text_string_to_metric_families
 
 from livekit_dashboard.server import DashboardServer
+from livekit_dashboard.store import ENGINE_MEMORY
 from tests.helpers import make_spans
 
 ADMIN = "admin-key-for-metrics-tests-0123456789"
@@ -69,6 +70,11 @@ def test_metrics_agree_with_what_happened(make_server: Any) -> None:
     assert value(samples, "livekit_dashboard_auth_refusals_total", reason="unauthenticated") == 2
     assert value(samples, "livekit_dashboard_storage_bytes", table="otel_traces") > 0
     assert value(samples, "livekit_dashboard_storage_rows", table="otel_traces") == len(spans)
+    # the engine's memory: the panel read above went through its cache of decompressed blocks
+    memory = "livekit_dashboard_engine_memory_bytes"
+    assert {s.labels["kind"] for s in samples[memory]} == set(ENGINE_MEMORY)
+    assert value(samples, memory, kind="uncompressed_cache") > 0
+    assert value(samples, memory, kind="tracked") >= value(samples, memory, kind="uncompressed_cache")
     (build,) = samples["livekit_dashboard_build_info"]
     assert build.labels["version"] == __import__("livekit_dashboard").__version__
     assert build.labels["storage"].startswith("chdb")

@@ -28,7 +28,7 @@ from livekit_dashboard.api.auth import Authorizer
 from livekit_dashboard.api.services import services
 from livekit_dashboard.api.timing import TimedHttpMiddleware
 from livekit_dashboard.ingest import Ingestor
-from livekit_dashboard.store import Engine, TableSize, table_sizes
+from livekit_dashboard.store import Engine, TableSize, engine_memory, table_sizes
 
 __all__ = ["HttpMetricsMiddleware", "ServerMetrics", "metrics_router"]
 
@@ -133,6 +133,15 @@ class _Snapshot(Collector):
             count.add_metric([table.table], table.rows)
         yield size
         yield count
+        memory = GaugeMetricFamily(
+            f"{_PREFIX}_engine_memory_bytes",
+            "Memory the storage engine holds now (tracked: all it accounts for, its caches included; "
+            "uncompressed_cache: decompressed blocks kept for re-reads, at most read_cache_mb; mark_cache)",
+            labels=["kind"],
+        )
+        for kind, held in sorted(engine_memory(self._engine).items()):
+            memory.add_metric([kind], held)
+        yield memory
         alerts = self._alerts()
         evaluations = CounterMetricFamily(
             f"{_PREFIX}_alert_evaluations",

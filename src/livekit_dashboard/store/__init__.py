@@ -1,7 +1,7 @@
 """Storage: the only package that talks to ClickHouse (embedded chDB or a server)."""
 
 from livekit_dashboard.store.api_keys import ApiKey, KeyStore, is_generated_key, new_key
-from livekit_dashboard.store.catalog import TableSize, table_sizes
+from livekit_dashboard.store.catalog import ENGINE_MEMORY, TableSize, engine_memory, table_sizes
 from livekit_dashboard.store.cluster import Cluster
 from livekit_dashboard.store.durability import apply_durability
 from livekit_dashboard.store.engine import (
@@ -20,6 +20,7 @@ from livekit_dashboard.store.retention import Retention, apply_retention
 from livekit_dashboard.store.transfer import export_store, import_store
 
 __all__ = [
+    "ENGINE_MEMORY",
     "ApiKey",
     "Cluster",
     "DataDirInUseError",
@@ -36,6 +37,7 @@ __all__ = [
     "apply_migrations",
     "apply_retention",
     "chdb_path",
+    "engine_memory",
     "export_store",
     "import_store",
     "is_generated_key",

@@ -1,12 +1,13 @@
-"""Catalog: what storage says about its own tables (their current CREATE statements, their sizes)."""
+"""Catalog: what storage says about its own tables (their current CREATE statements, their sizes) and
+about the memory it holds (its caches, its tracked total)."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from livekit_dashboard.store.engine import Engine
+from livekit_dashboard.store.engine import Engine, StorageError
 
-__all__ = ["TableSize", "table_definition", "table_sizes"]
+__all__ = ["ENGINE_MEMORY", "TableSize", "engine_memory", "table_definition", "table_sizes"]
 
 
 def table_definition(engine: Engine, table: str) -> str | None:
@@ -31,3 +32,25 @@ def table_sizes(engine: Engine) -> list[TableSize]:
         "WHERE active AND database = currentDatabase() GROUP BY table ORDER BY table"
     )
     return [TableSize(str(r["table"]), int(r["bytes"]), int(r["rows"])) for r in rows]
+
+
+# what the engine reports of its own memory (system.metrics), by the name the metrics endpoint uses
+ENGINE_MEMORY = {
+    "tracked": "MemoryTracking",  # everything the engine's allocator accounts for, its caches included
+    "uncompressed_cache": "UncompressedCacheBytes",  # decompressed blocks kept for re-reads (read_cache_mb)
+    "mark_cache": "MarkCacheBytes",  # the parts' marks, kept for every read
+}
+
+
+def engine_memory(engine: Engine) -> dict[str, int]:
+    """Bytes the engine holds now, by ENGINE_MEMORY's names; those the engine does not report are left out
+    (an older ClickHouse server, or a user not allowed to read system.metrics: then none)."""
+    names = {v: k for k, v in ENGINE_MEMORY.items()}
+    try:
+        rows = engine.query(
+            "SELECT metric AS m, value AS v FROM system.metrics WHERE metric IN {names:Array(String)}",
+            {"names": list(names)},
+        )
+    except StorageError:  # a server that does not let this user read it: the scrape goes on without
+        return {}
+    return {names[str(r["m"])]: max(0, int(r["v"])) for r in rows}
