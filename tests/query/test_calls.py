@@ -224,6 +224,18 @@ def test_bad_input_gets_a_precise_error(pipeline: DashboardServer) -> None:
     r = httpx.get(f"{base}/AJ_no_such_call", timeout=30)
     assert r.status_code == 404
     assert "AJ_no_such_call" in r.json()["detail"]
+    # a trace id with no span stored (the trace-id lookup table does not know it: spans are not read) is
+    # not found, as a call or as a trace; the stored call's trace is, by both, with all its spans
+    (row,) = calls(pipeline)["calls"]
+    unknown = "0123456789abcdef0123456789abcdef"
+    assert httpx.get(f"{base}/{unknown}", timeout=30).status_code == 404
+    assert httpx.get(f"{pipeline.base_url}/api/v1/traces/{unknown}", timeout=30).status_code == 404
+    trace = httpx.get(f"{pipeline.base_url}/api/v1/traces/{row['trace_id']}", timeout=30).json()
+    stored = pipeline.engine.query(
+        "SELECT uniqExact(SpanId) AS n FROM otel_traces WHERE TraceId = {t:String}", {"t": row["trace_id"]}
+    )[0]["n"]
+    assert len(trace["spans"]) == stored > 0
+    assert call_page(pipeline, row["trace_id"])["span_count"] == stored
 
 
 def test_without_content_capture_the_page_says_so(make_server: Any) -> None:

@@ -14,7 +14,7 @@ from livekit_dashboard.domain.calls import assemble_call, recovered_attempt
 from livekit_dashboard.domain.prices import COMPONENTS
 from livekit_dashboard.domain.timerange import format_ch_time
 from livekit_dashboard.domain.transcript import merge_chat_history, read_chat_items
-from livekit_dashboard.query.lookup import trace_window
+from livekit_dashboard.query.lookup import has_spans, trace_window
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
@@ -200,7 +200,7 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
     # independent reads: side by side
     trace = trace_window(engine, trace_id) if trace_id else {"trace_id": "", "trace_start_s": 0, "trace_end_s": 0}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.submit(engine.query, load_sql("call_spans"), trace) if trace_id else None
+        found = pool.submit(engine.query, load_sql("call_spans"), trace) if has_spans(trace) else None
         chat = pool.submit(engine.query, load_sql("call_chat_items"), {**trace, "call_id": call_id})
         logs = engine.query(load_sql("call_logs"), {**trace, "limit": log_limit}) if trace_id else []
         spans = found.result() if found else []

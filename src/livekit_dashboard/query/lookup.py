@@ -8,7 +8,7 @@ from livekit_dashboard.domain.ids import LogId
 from livekit_dashboard.query.sqlfiles import load_sql
 from livekit_dashboard.store import Engine
 
-__all__ = ["count_spans", "get_log", "get_trace", "list_logs", "trace_window"]
+__all__ = ["count_spans", "get_log", "get_trace", "has_spans", "list_logs", "trace_window"]
 
 
 def trace_window(engine: Engine, trace_id: str) -> dict[str, Any]:
@@ -18,9 +18,17 @@ def trace_window(engine: Engine, trace_id: str) -> dict[str, Any]:
     return {"trace_id": trace_id, "trace_start_s": window["start_s"], "trace_end_s": window["end_s"]}
 
 
+def has_spans(window: dict[str, Any]) -> bool:
+    """Whether trace_window found the trace in the lookup table. Every span stored fills it (a
+    materialized view of otel_traces, kept at least as long as the spans), so a trace it does not know
+    has no spans: reading otel_traces for them anyway is a scan of every part (65 ms at 10M spans)."""
+    return bool(window["trace_start_s"] or window["trace_end_s"])
+
+
 def get_trace(engine: Engine, trace_id: str) -> dict[str, Any] | None:
     """All spans of a trace (normalised id), or None when no span of it is stored."""
-    rows = engine.query(load_sql("trace_spans"), trace_window(engine, trace_id))
+    window = trace_window(engine, trace_id)
+    rows = engine.query(load_sql("trace_spans"), window) if has_spans(window) else []
     if not rows:
         return None
     return {"trace_id": trace_id, "spans": [_span(row) for row in rows]}
