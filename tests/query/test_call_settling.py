@@ -21,7 +21,7 @@ from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_fo
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.query import call_records
 from livekit_dashboard.query.call_records import CallRecords
-from livekit_dashboard.store import Engine, open_engine
+from livekit_dashboard.store import Engine, StorageError, open_engine
 from tests.collector_exporter import insert_request
 from tests.conftest import DatabasePool
 
@@ -128,6 +128,52 @@ def test_with_no_insert_running_a_touch_is_settled_once(engine: Engine) -> None:
     assert records.settle() == 1
     assert records.settle() == 0
     assert record(engine)["turns"] > 0
+
+
+class QueriesNoted:
+    """The real engine, noting the SQL of each query it runs (to see what a barrier reads)."""
+
+    def __init__(self, inner: Engine) -> None:
+        self.inner = inner
+        self.queries: list[str] = []
+
+    def query(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        self.queries.append(sql)
+        return self.inner.query(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_barrier_reads_the_touch_queue_only_when_something_was_written(engine: Engine, chdb_dir: Path) -> None:
+    first, second = halves()
+    noted = QueriesNoted(engine)
+    records = CallRecords(noted)
+    insert_request(engine, "traces", first)
+    records.barrier()  # written since the start: settled before the read
+    partial = record(engine)["turns"]
+    assert partial > 0
+    records.barrier()  # (the round's own writes count: the queue is read once more, found unchanged)
+    noted.queries.clear()
+    for _ in range(3):
+        records.barrier()
+    assert noted.queries == []  # nothing written since: the queue is not even read
+
+    # another engine of this process on the same store writes the rest of the call: counted, settled
+    other = open_engine(f"chdb://{chdb_dir}", engine.query("SELECT currentDatabase() AS d")[0]["d"])
+    try:
+        insert_request(other, "traces", second)
+    finally:
+        other.close()
+    records.barrier()
+    assert record(engine)["turns"] > partial
+    records.barrier()
+    noted.queries.clear()
+    # a write that failed counts too (it may have stored part of what it carried)
+    with pytest.raises(StorageError):
+        engine.command("INSERT INTO lk_call_touch (TouchId) VALUES ('not a uuid')")
+    records.barrier()
+    assert [q for q in noted.queries if "lk_call_touch" in q], noted.queries
 
 
 def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(

@@ -67,6 +67,9 @@ class ReadYourWritesEngine:
     def insert_arrow(self, table: str, data: pa.Table, *, token: str = "") -> None:
         self._inner.insert_arrow(table, data, token=token)
 
+    def writes(self) -> int | None:
+        return self._inner.writes()
+
     def ping(self) -> None:
         self._inner.ping()
 

@@ -65,6 +65,9 @@ class CallRecords:
         self._watermark_ms: int | None = None  # touches at or before this (unix ms) are settled
         self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
         self._done: set[str] = set()  # ids of the touches within the overlap the last round settled
+        # storage's count of finished writes (Engine.writes) read before the queue was last seen as
+        # settled: a write that finished after it counts past it, so an equal count means no new touch
+        self._checked: int | None = None
 
     def _compact(self, *, errors: bool = False) -> None:
         for name in ("call_records_compact", "error_records_compact") if errors else ("call_records_compact",):
@@ -78,10 +81,17 @@ class CallRecords:
             return self._settle_locked()
 
     def barrier(self) -> None:
-        """Before a read of lk_call_records: settle now if anything was touched since the last round."""
+        """Before a read of lk_call_records: settle now if anything was touched since the last round.
+        When storage counts its writes and none finished since the queue was last seen settled, nothing
+        can have been touched: the queue is not read (a query less per read of the records)."""
         with self._lock:
+            writes = self._engine.writes()
+            if writes is not None and writes == self._checked:
+                return
             if self._queue_state()[:2] != self._seen:
                 self._settle_locked()
+            else:
+                self._checked = writes
 
     def _queue_state(self) -> tuple[int, int, int]:
         """(touches queued, newest touch, the storage's clock), unix ms."""
@@ -102,6 +112,7 @@ class CallRecords:
             # after a restart: everything touched since the last round that ended (schema 0025)
             self._watermark_ms = int(self._engine.query(load_sql("settle_state"))[0]["ms"])
         with self._between_inserts():
+            writes = self._engine.writes()
             rows_queued, newest, round_start_ms = self._queue_state()
             rows = self._engine.query(load_sql("call_touches"), {"since": self._watermark_ms - _OVERLAP_S * 1000})
             # after the touches: an insert that stamped one of them and is still running shows here
@@ -151,6 +162,7 @@ class CallRecords:
             self._engine.command(load_sql("settle_state_write"), {"settled_ms": round_start_ms})
         self._watermark_ms = round_start_ms
         self._seen = seen
+        self._checked = writes
         return settled
 
     def _traces_of(self, calls: list[str]) -> dict[str, str]:

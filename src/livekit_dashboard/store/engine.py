@@ -76,6 +76,12 @@ class Engine(Protocol):
         deduplication window), so a batch retried after a partial failure is stored exactly once."""
         ...
 
+    def writes(self) -> int | None:
+        """How many statements that write (command, insert_arrow) this process has finished on this
+        store, counted after each returns, failed ones too; None when other processes may write it as
+        well (a ClickHouse server), where an unchanged count does not mean unchanged data."""
+        ...
+
     def ping(self) -> None:
         """Raise StorageError unless storage answers a trivial query."""
         ...
@@ -264,11 +270,24 @@ class ChdbEngine:
                 raise StorageError(_first_line(exc)) from exc
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, self._write():
             try:
                 conn.query(sql, "CSV", params=_chdb_params(params))
             except Exception as exc:
                 raise StorageError(_first_line(exc)) from exc
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                _WRITES[self._path] = _WRITES.get(self._path, 0) + 1
+
+    def writes(self) -> int | None:
+        # every engine of this process on the data directory (no other process can open it) counts
+        with _HELD_LOCK:
+            return _WRITES.get(self._path, 0)
 
     def insert_arrow(self, table: str, data: pa.Table, *, token: str = "") -> None:
         # INSERT ... SELECT FROM Python(): chDB's streaming insert (send_insert) returns normally when
@@ -278,7 +297,7 @@ class ChdbEngine:
         columns = ", ".join(f"`{_check_ident(name)}`" for name in data.column_names)
         target = f"`{_check_ident(table)}` ({columns})"
         sql = f"INSERT INTO {target} {_insert_settings(token)} SELECT {columns} FROM Python(data)"
-        with self._pool.connection() as conn:
+        with self._pool.connection() as conn, self._write():
             try:
                 conn.query(sql)  # chDB resolves Python(data) to this function's local `data`
             except Exception as exc:
@@ -365,6 +384,9 @@ class HttpEngine:
             except Exception as exc:
                 raise StorageError(self._error(exc)) from exc
 
+    def writes(self) -> int | None:
+        return None  # a server: the Collector or another dashboard may write it too
+
     def ping(self) -> None:
         self.query("SELECT 1 AS ok")
 
@@ -436,6 +458,8 @@ _HELD: dict[Path, list[int]] = {}
 _HELD_LOCK = threading.Lock()
 # the directories chDB has opened in this process (it keeps their tables loaded)
 _OPENED: set[Path] = set()
+# statements that write, finished on each directory by this process's engines (ChdbEngine.writes)
+_WRITES: dict[Path, int] = {}
 
 
 def _lock_data_dir(path: Path) -> int:
