@@ -9,6 +9,10 @@ Starts `livekit-dashboard serve` on DIR (bound to loopback: the UI needs no key;
 environment makes the server require one) and waits until it is idle. Each run opens a new browser
 context and loads the page ("cold": empty HTTP cache), then reloads it ("warm"). Without --data-dir
 the demo data (400 calls over 30 days) is generated into a temporary directory first.
+
+Each range is loaded again with every API request answered from memory (the answers of that range's
+first load, through Playwright's request routing): what the browser alone spends on a load, the
+floor that no work on the server can go under on this machine.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 CLI = shutil.which("livekit-dashboard", path=str(Path(sys.executable).parent)) or "livekit-dashboard"
@@ -114,6 +118,23 @@ def browser_cpu_s(server: Server) -> float:
     return total
 
 
+class Replay:
+    """Every API answer of a range, recorded once from the server, then answered again from memory: a
+    load then costs what the browser alone spends (plus Playwright's round trip per request), the
+    floor no work on the server can go under."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, dict[str, Any]] = {}
+
+    def handle(self, route: Route) -> None:
+        answer = self.answers.get(route.request.url)
+        if answer is None:
+            response = route.fetch()
+            answer = {"status": response.status, "headers": response.headers, "body": response.body()}
+            self.answers[route.request.url] = answer
+        route.fulfill(**answer)
+
+
 def load(page: Page, server: Server, url: str | None) -> dict[str, Any]:
     """One page load (goto url, or reload): its timings, the API requests, server and browser CPU, panel
     states."""
@@ -199,22 +220,35 @@ def measure(server: Server, runs: int, key: str) -> Results:
         errors: list[str] = []
         for label, start in RANGES.items():
             url = f"{server.url}/?start={start}"
-            results[label] = {"first": [], "cold": [], "warm": []}
-            for i in range(runs + 1):  # the first run (server caches cold) is reported on its own
-                context = browser.new_context(viewport={"width": 1440, "height": 1000})
-                if key:
-                    context.add_init_script(f"sessionStorage.setItem('lkd.key', {key!r})")
-                page = context.new_page()
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                results[label]["first" if i == 0 else "cold"].append(load(page, server, url))
-                if i:
-                    results[label]["warm"].append(load(page, server, None))
-                context.close()
+            results[label] = loads(browser, server, url, runs, key, errors, None)
             print(f"  {label}: first load after start {results[label]['first'][0]['ms']:.0f} ms", file=sys.stderr)
+            # the same loads with every API request answered from memory: the browser's own share
+            results[f"{label}, API from memory"] = loads(browser, server, url, runs, key, errors, Replay())
         browser.close()
     if errors:
         sys.exit(f"JavaScript errors: {errors}")
     return results
+
+
+def loads(
+    browser: Browser, server: Server, url: str, runs: int, key: str, errors: list[str], replay: Replay | None
+) -> dict[str, list[dict[str, Any]]]:
+    """runs cold loads, each in a new context and then reloaded (warm), after a first one reported on its
+    own (the server's caches cold; with replay, the one that records the answers)."""
+    by: dict[str, list[dict[str, Any]]] = {"first": [], "cold": [], "warm": []}
+    for i in range(runs + 1):
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        if key:
+            context.add_init_script(f"sessionStorage.setItem('lkd.key', {key!r})")
+        if replay:
+            context.route("**/api/**", replay.handle)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        by["first" if i == 0 else "cold"].append(load(page, server, url))
+        if i:
+            by["warm"].append(load(page, server, None))
+        context.close()
+    return by
 
 
 def report(results: Results, runs: int, profile: bool) -> None:

@@ -1,6 +1,8 @@
 """Every benchmark, one command: ingest (HTTP and gRPC), overload (24/96/288 connections, with wrk),
-panels over a freshly built dataset, the whole dashboard in headless Chromium over that dataset, and
-the footprint (disk per span, server memory, whole-dashboard time) of that dataset. Prints each table.
+panels over a freshly built dataset, the whole dashboard in headless Chromium over that dataset (and
+with the API answered from memory: the browser's own share), the per-request floor (empty-range
+panels, /healthz, trace by id, JSON's share), and the footprint (disk per span, server memory,
+whole-dashboard time) of that dataset. Prints each table.
 
     python -m bench.run [--spans 1000000] [--ingest-spans 200000] [--data-dir DIR]
 
@@ -45,6 +47,7 @@ def main() -> None:
             print('\n## Browser\n\nskipped: needs playwright (pip install -e ".[test]")', flush=True)
         else:
             step("Browser", "bench.browser", "--data-dir", data_dir)
+        step("Per-request floor", "bench.floor", "--data-dir", data_dir)
         step("Footprint", "bench.footprint", "--data-dir", data_dir)
 
 
