@@ -32,6 +32,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, Route, sync_playwright
 
+from bench.ingest import wait_idle
+
 CHROMIUM = os.environ.get("LIVEKIT_DASHBOARD_CHROMIUM", "/usr/bin/chromium")
 CLI = shutil.which("livekit-dashboard", path=str(Path(sys.executable).parent)) or "livekit-dashboard"
 RANGES = {"30 d": "now-30d", "24 h": "now-24h"}
@@ -76,15 +78,8 @@ class Server:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def wait_idle(self, limit_s: float = 600) -> None:
-        """Until a second passes with < 5% CPU (start-up work: migrations, settling calls, alerts)."""
-        deadline = time.monotonic() + limit_s
-        while time.monotonic() < deadline:
-            before = self.cpu_s()
-            time.sleep(1)
-            if self.cpu_s() - before < 0.05:
-                return
-        print("server still busy; measuring anyway", file=sys.stderr)
+    def wait_idle(self) -> None:
+        wait_idle(self.cpu_s)
 
     def stop(self) -> None:
         self.proc.terminate()

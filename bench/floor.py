@@ -18,14 +18,15 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import TypeAdapter
 
-from bench.ingest import Server
+from bench.ingest import Server, wait_idle
 from livekit_dashboard.domain.timerange import choose_step_s
 from livekit_dashboard.query import PANELS, PanelQuery, run_panel
 from livekit_dashboard.store import open_engine
@@ -34,6 +35,10 @@ EMPTY = ("2001-01-01T00:00:00Z", "2001-01-02T00:00:00Z")  # a day before any dat
 EMPTY_NS = (978307200 * 10**9, 978393600 * 10**9)
 # what FastAPI builds for a route annotated `-> dict[str, Any]` (the panel routes): validate, then dump
 ANSWER = TypeAdapter(dict[str, Any])
+
+
+def encode_json(answer: dict[str, Any]) -> bytes:
+    return ANSWER.dump_json(ANSWER.validate_python(answer))
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
@@ -52,14 +57,14 @@ def in_process(data_dir: Path, runs: int) -> tuple[dict[str, float], dict[str, t
     engine = open_engine(f"chdb://{data_dir.resolve()}")
     try:
         empty = PanelQuery(start_ns=EMPTY_NS[0], end_ns=EMPTY_NS[1], step_s=choose_step_s(EMPTY_NS[1] - EMPTY_NS[0]))
-        empty_ms = {name: median_ms(lambda n=name: run_panel(engine, n, empty), runs) for name in PANELS}
+        empty_ms = {name: median_ms(partial(run_panel, engine, name, empty), runs) for name in PANELS}
         now = time.time_ns()
         month = PanelQuery(start_ns=now - 30 * 86400 * 10**9, end_ns=now, step_s=21600, limit=50)
         json_ms: dict[str, tuple[float, float, int]] = {}
         for name in PANELS:
             answer = {"panel": name, "rows": run_panel(engine, name, month)}
-            panel = median_ms(lambda n=name: run_panel(engine, n, month), runs)
-            encode = median_ms(lambda a=answer: ANSWER.dump_json(ANSWER.validate_python(a)), runs)
+            panel = median_ms(partial(run_panel, engine, name, month), runs)
+            encode = median_ms(partial(encode_json, answer), runs)
             json_ms[name] = (panel, encode, len(ANSWER.dump_json(answer)))
         traces = [
             str(r["t"])
@@ -72,17 +77,6 @@ def in_process(data_dir: Path, runs: int) -> tuple[dict[str, float], dict[str, t
     return empty_ms, json_ms, traces
 
 
-def wait_idle(server: Server, limit_s: float = 600) -> None:
-    """Until a second passes with < 5% CPU (start-up work: migrations, settling calls, alerts)."""
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        before = server.cpu_s()
-        time.sleep(1)
-        if server.cpu_s() - before < 0.05:
-            return
-    print("server still busy; measuring anyway", file=sys.stderr)
-
-
 def over_http(server: Server, runs: int, traces: list[str]) -> dict[str, tuple[float, float]]:
     """(median ms, server CPU ms per request) by what was asked."""
     out: dict[str, tuple[float, float]] = {}
@@ -93,7 +87,7 @@ def over_http(server: Server, runs: int, traces: list[str]) -> dict[str, tuple[f
             if r.status_code != status:
                 raise RuntimeError(f"{path}: {r.status_code} {r.text[:300]}")
 
-        def measure(label: str, calls: list[Callable[[], None]], warm: bool = True) -> None:
+        def measure(label: str, calls: Sequence[Callable[[], None]], warm: bool = True) -> None:
             if warm:
                 calls[0]()
             cpu0, samples = server.cpu_s(), []
@@ -106,10 +100,10 @@ def over_http(server: Server, runs: int, traces: list[str]) -> dict[str, tuple[f
         measure("/healthz", [lambda: get("/healthz")] * 200)
         empty = {"start": EMPTY[0], "end": EMPTY[1]}
         for name in PANELS:
-            measure(f"empty:{name}", [lambda n=name: get(f"/api/v1/panels/{n}", empty)] * runs)
+            measure(f"empty:{name}", [partial(get, f"/api/v1/panels/{name}", empty)] * runs)
         missing = [os.urandom(16).hex() for _ in range(20)]
-        measure("missing trace", [lambda t=t: get(f"/api/v1/traces/{t}", status=404) for t in missing])
-        reads = [lambda t=t: get(f"/api/v1/traces/{t}") for t in traces]
+        measure("missing trace", [partial(get, f"/api/v1/traces/{t}", status=404) for t in missing])
+        reads = [partial(get, f"/api/v1/traces/{t}") for t in traces]
         measure("trace by id, read once", reads, warm=False)
         measure("trace by id, read again", reads, warm=False)
     return out
@@ -127,7 +121,7 @@ def main() -> None:
         sys.exit(f"no traces in {args.data_dir}: build a dataset with python -m bench.panels --data-dir first")
     server = Server(args.data_dir)
     try:
-        wait_idle(server)
+        wait_idle(server.cpu_s)
         http = over_http(server, args.runs, traces)
     finally:
         server.stop()

@@ -74,6 +74,18 @@ def build_batches(total_spans: int, batch: int, seed: int) -> list[tuple[bytes, 
     return out
 
 
+def wait_idle(cpu_s: Callable[[], float], limit_s: float = 600) -> None:
+    """Until a second passes in which a server (its CPU seconds: cpu_s) used < 5% of a core: start-up
+    work such as migrations, settling calls and alert rounds is done."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        before = cpu_s()
+        time.sleep(1)
+        if cpu_s() - before < 0.05:
+            return
+    print("server still busy; measuring anyway", file=sys.stderr)
+
+
 class Server:
     def __init__(self, data_dir: Path) -> None:
         self.port, self.grpc_port = _free_port(), _free_port()

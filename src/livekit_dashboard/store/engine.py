@@ -11,8 +11,6 @@ of chDB's initialisation failure.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import queue
 import re
 import threading
@@ -23,29 +21,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pyarrow as pa
 
+from livekit_dashboard.store.datadir import count_write, first_open, lock_data_dir, unlock_data_dir, writes_on
 from livekit_dashboard.store.dedup_log import repair_dedup_logs
+from livekit_dashboard.store.errors import DataDirInUseError, StorageError
 
 __all__ = ["DataDirInUseError", "Engine", "StorageError", "chdb_path", "open_engine"]
 
-_LOCK_FILE = ".livekit-dashboard.lock"
 _C = TypeVar("_C")
-
-
-class StorageError(RuntimeError):
-    """Storage failed (engine error, unreachable server, disk problem)."""
-
-
-class DataDirInUseError(StorageError):
-    """Another process holds the data directory."""
-
-    def __init__(self, path: Path, holder: str) -> None:
-        who = f" (pid {holder})" if holder else ""
-        super().__init__(
-            f"data directory {path} is in use by another livekit-dashboard process{who}; "
-            "stop it or choose another --data-dir"
-        )
-        self.path = path
-        self.holder = holder  # its pid, as it wrote it in the lock file
 
 
 class Engine(Protocol):
@@ -224,11 +206,8 @@ class ChdbEngine:
         self._chdb = chdb
         self._path = path.resolve()
         self._path.mkdir(parents=True, exist_ok=True)
-        _lock_data_dir(self._path)
-        with _HELD_LOCK:
-            first_open = self._path not in _OPENED
-            _OPENED.add(self._path)
-        if first_open:
+        lock_data_dir(self._path)
+        if first_open(self._path):
             # before ClickHouse loads the tables: a crash can leave a block recorded as stored whose
             # part never landed, and its replay would be skipped (store/dedup_log.py)
             repair_dedup_logs(self._path)
@@ -281,13 +260,11 @@ class ChdbEngine:
         try:
             yield
         finally:
-            with _HELD_LOCK:
-                _WRITES[self._path] = _WRITES.get(self._path, 0) + 1
+            count_write(self._path)
 
     def writes(self) -> int | None:
         # every engine of this process on the data directory (no other process can open it) counts
-        with _HELD_LOCK:
-            return _WRITES.get(self._path, 0)
+        return writes_on(self._path)
 
     def insert_arrow(self, table: str, data: pa.Table, *, token: str = "") -> None:
         # INSERT ... SELECT FROM Python(): chDB's streaming insert (send_insert) returns normally when
@@ -316,7 +293,7 @@ class ChdbEngine:
         self._unlock()
 
     def _unlock(self) -> None:
-        _unlock_data_dir(self._path)
+        unlock_data_dir(self._path)
 
 
 class HttpEngine:
@@ -450,46 +427,6 @@ def open_engine(
     if parsed.scheme in ("http", "https"):
         return HttpEngine(dsn, database, pool_size, settings)
     raise StorageError(f"unsupported storage DSN {dsn!r}: use chdb:///path or http(s)://host:8123")
-
-
-# flock is per open file, so engines of one process on one directory (a database each, as the
-# tests use) share the lock: path -> [fd, number of engines holding it]
-_HELD: dict[Path, list[int]] = {}
-_HELD_LOCK = threading.Lock()
-# the directories chDB has opened in this process (it keeps their tables loaded)
-_OPENED: set[Path] = set()
-# statements that write, finished on each directory by this process's engines (ChdbEngine.writes)
-_WRITES: dict[Path, int] = {}
-
-
-def _lock_data_dir(path: Path) -> int:
-    with _HELD_LOCK:
-        if path in _HELD:
-            _HELD[path][1] += 1
-            return _HELD[path][0]
-        fd = os.open(path / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            os.close(fd)
-            raise DataDirInUseError(path, holder) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        _HELD[path] = [fd, 1]
-        return fd
-
-
-def _unlock_data_dir(path: Path) -> None:
-    with _HELD_LOCK:
-        held = _HELD.get(path)
-        if held is None:
-            return
-        held[1] -= 1
-        if held[1] == 0:
-            del _HELD[path]
-            with contextlib.suppress(OSError):
-                os.close(held[0])
 
 
 def _check_ident(name: str) -> str:
