@@ -31,7 +31,6 @@ _COUNTS = {
     "errors": "SELECT count() AS n FROM lk_errors",
     "hour_requests": "SELECT sum(Requests) AS n FROM lk_request_hours",
     "hour_turns": "SELECT sum(Turns) AS n FROM lk_turn_hours",
-    "call_turns": "SELECT sum(Turns) AS n FROM lk_call_turns",
     "minute_spans": "SELECT sum(Spans) AS n FROM lk_span_minutes",
     "usage_input_tokens": "SELECT sum(InputTokens) AS n FROM lk_call_usage",
     "failure_records": "SELECT countIf(Kind = 'failure') AS n FROM lk_error_records FINAL",
@@ -94,7 +93,7 @@ def test_acknowledged_spans_survive_sigkill_exactly_once(tmp_path: Path, transpo
     assert counts["spans"] == counts["distinct_spans"] == 9 * stored_batches
     assert stored_batches >= len(acknowledged)
     assert counts["requests"] == counts["hour_requests"] == 4 * stored_batches
-    assert counts["turns"] == counts["hour_turns"] == counts["call_turns"] == 4 * stored_batches
+    assert counts["turns"] == counts["hour_turns"] == 4 * stored_batches
     assert counts["errors"] == 1 * stored_batches
     # settled across the kills: each call's one root cause (its failed LLM request), once
     assert counts["failure_records"] == stored_batches

@@ -186,7 +186,6 @@ def test_filter_lists_on_the_rollup_equal_raw(loaded: Engine) -> None:
             "Hour, Stage, ServiceName, Language, Provider, Model, Requests, DurationSum, TtftN, round(TtftSum, 6)",
             "sum(Requests) = (SELECT count() FROM lk_requests)",
         ),
-        ("latency_rollups", "lk_call_turns", "*", "sum(Turns) = (SELECT count() FROM lk_turns)"),
     ],
 )
 def test_backfill_builds_the_rollup_the_view_builds(

@@ -4,11 +4,13 @@ migrations are idempotent and recorded in the ledger."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
+import livekit_dashboard
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.query.calls import CallSearch
 from livekit_dashboard.query.lookup import trace_window
@@ -326,3 +328,27 @@ def test_a_search_by_words_skips_the_calls_that_cannot_hold_them(engine: Engine)
     # the filter only skips: a common word still finds every call
     common = CallSearch(start_ns=search.start_ns, end_ns=search.end_ns, q="booking email", limit=5)
     assert engine.query(load_sql("call_list"), common.values(words=True))[0]["total"] == 1279
+
+
+def test_every_table_a_materialized_view_fills_is_read(engine: Engine) -> None:
+    """A materialized view runs on every insert into its source and writes a part per insert: one whose
+    table nothing reads costs ingest CPU, merges and disk for nothing (lk_call_turns did, until schema
+    0026). A table counts as read when a query file or the server's code names it, or when a view (a
+    materialized one that feeds another table, or a plain one the queries use) selects from it."""
+    package = Path(livekit_dashboard.__file__).parent
+    code = [p.read_text() for p in (package / "query" / "sql").glob("*.sql")]
+    code += [p.read_text() for p in package.rglob("*.py") if p.name != "cluster.py"]
+    views = engine.query(
+        "SELECT name, engine, create_table_query AS q FROM system.tables "
+        "WHERE database = currentDatabase() AND engine IN ('MaterializedView', 'View')"
+    )
+    assert len(views) >= 20
+    targets = {m.group(1).split(".")[-1] for v in views if (m := re.search(r"\bTO (\S+)", v["q"]))}
+    assert {"lk_turns", "lk_call_touch", "otel_traces_trace_id_ts"} <= targets
+    unread = []
+    for table in sorted(targets):
+        named = re.compile(rf"\b{table}\b")
+        selected = [v["name"] for v in views if re.search(rf"\bFROM (\w+\.)?{table}\b", v["q"])]
+        if not selected and not any(named.search(text) for text in code):
+            unread.append(table)
+    assert unread == [], f"tables filled by materialized views that nothing reads: {unread}"

@@ -47,7 +47,7 @@ SHARD_KEYS: dict[str, str] = {
     "lk_error_records": _BY_TRACE,
     "lk_turn_steps": _BY_TRACE,
     "lk_call_usage": _BY_TRACE,
-    "lk_call_turns": _BY_TRACE,
+    "lk_call_turns": _BY_TRACE,  # dropped by schema 0026; laid out for the migrations before it
     "lk_call_usage_metrics": "cityHash64(CallKey)",
     "lk_call_touch": "cityHash64(TraceId, CallId)",
     "lk_usage_posted": "cityHash64(CallId)",

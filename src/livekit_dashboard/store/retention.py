@@ -20,6 +20,7 @@ __all__ = ["Retention", "apply_retention", "retained_tables", "rollup_horizon_st
 # in store/schema/*.sql every CREATE TABLE is preceded by `-- retention: <signal> <TTL column>` (or
 # `-- retention: none (why)`), so a new table cannot be forgotten here
 _ANNOTATION = re.compile(r"^-- retention: (\w+)(?: (.+))?\nCREATE TABLE IF NOT EXISTS (\w+)", re.MULTILINE)
+_DROP = re.compile(r"^DROP TABLE IF EXISTS (\w+)", re.MULTILINE)
 _SIGNALS = ("traces", "logs", "metrics", "usage")
 
 
@@ -28,7 +29,13 @@ def retained_tables() -> dict[str, tuple[str, str]]:
     """table -> (signal, the DateTime expression its TTL counts from), from the schema files."""
     out: dict[str, tuple[str, str]] = {}
     for migration in list_migrations():
-        for signal, column, table in _ANNOTATION.findall(migration.sql):
+        # in the file's order: a table a later statement drops is no longer retained
+        events = [(m.start(), m.groups()) for m in _ANNOTATION.finditer(migration.sql)]
+        events += [(m.start(), ("drop", None, m.group(1))) for m in _DROP.finditer(migration.sql)]
+        for _, (signal, column, table) in sorted(events):
+            if signal == "drop":
+                out.pop(table, None)
+                continue
             if signal == "none":
                 continue
             if signal not in _SIGNALS or not column:
