@@ -59,7 +59,10 @@ class Settings(BaseSettings):
     )
     batch_max_rows: int = Field(50_000, ge=1, description="Most rows written by one insert (group commit).")
     flush_interval_ms: int = Field(
-        100, ge=0, le=10_000, description="How long the writer waits to gather requests into one insert."
+        1000,
+        ge=0,
+        le=10_000,
+        description="How long the writer waits to gather requests into one insert (a read waiting for them ends it).",
     )
     log_level: str = Field("info", description="Server log level: debug, info, warning or error.")
     log_format: Literal["text", "json"] = Field(

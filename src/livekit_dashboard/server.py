@@ -59,7 +59,11 @@ log = logging.getLogger(__name__)
 
 _KEY_RELOAD_S = 5.0
 _KEY_INBOX_S = 1.0
-_SETTLE_S = 2.0
+_SETTLE_S = 2.0  # how often the settle thread looks at the touch queue
+# ...and settles it when this many touches wait (a heavy load, settled as it comes) or the first waiting
+# touch was seen this long ago (a light load: reads settle what they need first, CallRecords.barrier)
+_SETTLE_TOUCHES = 1000
+_SETTLE_MAX_DELAY_S = 30.0
 _PRUNE_S = 3600.0
 # OTLP requests read and decoded at once per transport; more are refused with 503 before reading
 _MAX_INFLIGHT = 64
@@ -274,8 +278,9 @@ class DashboardServer:
             log.warning("could not read the key inbox %s", self.key_inbox.root, exc_info=True)
 
     def _settle_calls(self) -> None:
-        """Settle touched calls into their records every few seconds (reads also settle on demand); first,
-        price the calls again if the catalogue or the prices file changed since they were priced."""
+        """Settle touched calls into their records when due (CallRecords.settle_due; reads settle on
+        demand); first, price the calls again if the catalogue or the prices file changed since they
+        were priced."""
         try:
             self.call_records.reprice_if_prices_changed()
         except Exception:  # the next start tries again; new calls are priced right meanwhile
@@ -284,7 +289,7 @@ class DashboardServer:
         while not self._stopping.wait(_SETTLE_S):
             try:
                 self.call_records.prices.refresh_if_changed()  # a price another replica set
-                self.call_records.settle()
+                self.call_records.settle_due(_SETTLE_MAX_DELAY_S, _SETTLE_TOUCHES)
             except Exception:  # a storage hiccup must not end the thread; the next round retries
                 log.warning("could not settle call records", exc_info=True)
             if time.monotonic() - pruned_at >= _PRUNE_S:

@@ -23,13 +23,13 @@ def _tables(service: str = "batch-agent") -> dict[str, pa.Table]:
     return prepare_spans(encode_spans(make_spans(service=service))).tables
 
 
-def _batcher(engine: Engine, wal_dir: Path, **kwargs: Any) -> Batcher:
+def _batcher(engine: Engine, wal_dir: Path, flush_interval_s: float = 0.0, **kwargs: Any) -> Batcher:
     return Batcher(
         engine,
         WriteAheadLog(wal_dir),
         RecentRequests(wal_dir / "requests.log"),
         probe_writes=functools.partial(probe_writes, engine),
-        flush_interval_s=0.0,
+        flush_interval_s=flush_interval_s,
         max_backoff_s=0.05,
         **kwargs,
     )
@@ -64,6 +64,37 @@ def test_acknowledged_rows_become_visible(engine: Engine, tmp_path: Path) -> Non
         assert batcher.queue_depth == 0
     finally:
         batcher.stop()
+
+
+def test_requests_close_together_share_an_insert_unless_a_read_waits_for_them(engine: Engine, tmp_path: Path) -> None:
+    """An insert costs the same fixed work whatever its size: the writer lingers (flush_interval_s from
+    the oldest queued request) so that requests arriving close together share one; a read waiting
+    for acknowledged rows ends the linger at once."""
+    batcher = _batcher(engine, tmp_path, flush_interval_s=0.6)
+    batcher.start()
+    try:
+        for i in range(3):
+            batcher.submit(_tables(service=f"linger-{i}"))
+            time.sleep(0.1)
+        assert _drained(batcher)
+        assert batcher.inserts == 1
+        assert _counts(engine)["otel_traces"] == 3 * len(_tables()["otel_traces"])
+
+        long = _batcher(engine, tmp_path / "long", flush_interval_s=60.0)
+    finally:
+        batcher.stop()
+    long.start()
+    try:
+        long.submit(_tables(service="read-soon"))
+        time.sleep(0.2)
+        assert long.inserts == 0  # lingering: nobody has asked
+        started = time.monotonic()
+        assert long.wait_visible(timeout_s=10)
+        assert time.monotonic() - started < 5  # not the minute of the linger
+        assert long.inserts == 1
+        assert engine.query("SELECT count() AS n FROM otel_traces WHERE ServiceName = 'read-soon'")[0]["n"] > 0
+    finally:
+        long.stop()
 
 
 def test_a_request_sent_again_is_answered_not_stored(engine: Engine, tmp_path: Path) -> None:

@@ -176,6 +176,38 @@ def test_a_barrier_reads_the_touch_queue_only_when_something_was_written(engine:
     assert [q for q in noted.queries if "lk_call_touch" in q], noted.queries
 
 
+def test_a_background_round_settles_a_light_load_late_and_a_heavy_one_at_once(engine: Engine) -> None:
+    """settle_due: a round costs the same planning however few calls it settles, and reads settle what
+    they need first (barrier), so the background settles a few touches only once the first of them has
+    waited max_delay_s, and many touches at once; the first round after a start settles at once."""
+    first, second = halves()
+    clock = [1000.0]
+    records = CallRecords(engine, clock=lambda: clock[0])
+    insert_request(engine, "traces", first)
+    assert records.settle_due(30, 1000) == 1  # a start: everything touched since the last round
+    partial = record(engine)["turns"]
+    assert records.settle_due(30, 1000) == 0  # nothing new
+
+    insert_request(engine, "traces", second)  # a few touches: not yet
+    assert records.settle_due(30, 1000) == 0
+    clock[0] += 29
+    assert records.settle_due(30, 1000) == 0
+    assert record(engine)["turns"] == partial
+    clock[0] += 1  # the first waiting touch was seen 30 s ago
+    assert records.settle_due(30, 1000) == 1
+    assert record(engine)["turns"] > partial
+    assert records.settle_due(30, 1000) == 0
+
+    insert_request(engine, "traces", first)  # as many touches as a heavy load's threshold: at once
+    touches = engine.query("SELECT count() AS n FROM lk_call_touch")[0]["n"]
+    assert records.settle_due(30, 1) == 1, touches
+    # and a read never waits for the background: its barrier settles what it may see
+    insert_request(engine, "traces", second)
+    assert records.settle_due(30, 1000) == 0
+    records.barrier()
+    assert records.settle_due(0, 1) == 0  # the barrier left nothing waiting
+
+
 def test_a_bulk_round_settles_in_chunks_of_neighbouring_start_times(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

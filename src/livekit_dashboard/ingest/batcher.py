@@ -64,7 +64,7 @@ class Batcher:
         probe_writes: Callable[[], None],
         max_queue_rows: int = 200_000,
         max_batch_rows: int = 50_000,
-        flush_interval_s: float = 0.1,
+        flush_interval_s: float = 1.0,
         retry_after_s: int = 1,
         max_backoff_s: float = 5.0,
         admission_wait_s: float = 1.0,
@@ -92,6 +92,7 @@ class Batcher:
         self._trimmed_at = 0.0
         self._accepted = 0  # items acknowledged (or recovered) so far
         self._committed = 0  # items in storage (or quarantined) so far
+        self._readers = 0  # reads waiting for acknowledged rows (wait_visible): the writer stops lingering
         self._cond = threading.Condition()
         # held while an insert runs: its materialized views write to their tables in no set order, so a
         # reader that must see an insert whole (the call settler reading its touch queue) waits for it
@@ -278,11 +279,19 @@ class Batcher:
         deadline = time.monotonic() + timeout_s
         with self._cond:
             target = self._accepted
-            while self._committed < target:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or self._last_error is not None or not self._thread.is_alive():
-                    return False
-                self._cond.wait(remaining)
+            if self._committed >= target:
+                return True
+            # someone is looking: the writer inserts what is queued now instead of lingering for more
+            self._readers += 1
+            self._cond.notify_all()
+            try:
+                while self._committed < target:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._last_error is not None or not self._thread.is_alive():
+                        return False
+                    self._cond.wait(remaining)
+            finally:
+                self._readers -= 1
         return True
 
     def retry_hint_s(self) -> int:
@@ -311,9 +320,14 @@ class Batcher:
                 if replay:
                     return replay
             # linger (counted from the oldest queued request) so that requests arriving close together
-            # share one insert; under load the oldest has waited through the last insert already
+            # share one insert: an insert costs the same fixed work (a part and a plan per raw and derived
+            # table) whatever its size, so at a light load lingering saves most of the server's CPU; under
+            # load the oldest has waited through the last insert already; a read waiting for the rows
+            # (wait_visible) ends the linger at once
             deadline = self._items[0].enqueued + self._flush_interval_s
-            while not self._stopping and sum(i.num_rows for i in self._items) < self._max_batch_rows:
+            while (
+                not self._stopping and not self._readers and sum(i.num_rows for i in self._items) < self._max_batch_rows
+            ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -2,9 +2,11 @@
 materialized views), and `settle()` recomputes the touched calls into lk_call_records, the table the
 admin API, the call list and the token panels read.
 
-Settling runs in a background round every few seconds and before any read of lk_call_records that
-could see a call touched since the last round (a read-your-writes barrier), so a client that wrote a
-call and then asks for it sees it settled. Rounds are serialized; each reads the touches since the
+Settling runs before any read of lk_call_records that could see a call touched since the last round
+(a read-your-writes barrier), so a client that wrote a call and then asks for it sees it settled, and
+in background rounds when many touches wait or the oldest waiting one is some seconds old
+(`settle_due`: a round's fixed cost made settling every two seconds most of a lightly loaded server's
+CPU). Rounds are serialized; each reads the touches since the
 previous round started, less an overlap that covers inserts still committing when it ran. A barrier
 settles when the touch queue differs (row count or newest touch) from what the last round saw at its
 start, so a touch that committed after a round read the queue is never left unsettled.
@@ -54,8 +56,10 @@ class CallRecords:
         prices: PriceBook | None = None,
         between_inserts: Callable[[], AbstractContextManager[object]] = contextlib.nullcontext,
         cluster: Cluster | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._engine = engine
+        self._clock = clock  # for how long touches have waited (settle_due)
         self._cluster = cluster
         self.prices = prices if prices is not None else PriceBook(engine)
         # the touch queue is read between inserts: an insert's materialized views commit one by one in
@@ -68,6 +72,7 @@ class CallRecords:
         # storage's count of finished writes (Engine.writes) read before the queue was last seen as
         # settled: a write that finished after it counts past it, so an equal count means no new touch
         self._checked: int | None = None
+        self._waiting_since: float | None = None  # when a background round first saw touches waiting
 
     def _compact(self, *, errors: bool = False) -> None:
         for name in ("call_records_compact", "error_records_compact") if errors else ("call_records_compact",):
@@ -78,6 +83,29 @@ class CallRecords:
     def settle(self) -> int:
         """Settle every call touched since the last round; returns how many calls (traces) were settled."""
         with self._lock:
+            return self._settle_locked()
+
+    def settle_due(self, max_delay_s: float, min_touches: int) -> int:
+        """A background round: settle when at least `min_touches` touches are waiting, or when the first
+        one still waiting was seen `max_delay_s` ago (or after a restart); else nothing. A round has a
+        fixed cost (its statements' planning: about a third of a second, however few calls it settles)
+        and every read of the records settles first (barrier), so a light load is settled when someone
+        reads it or every `max_delay_s`, and a heavy one as it comes. Returns the calls settled."""
+        with self._lock:
+            if self._seen is None:
+                return self._settle_locked()
+            writes = self._engine.writes()
+            if writes is not None and writes == self._checked:
+                return 0
+            rows, newest, _ = self._queue_state()
+            if (rows, newest) == self._seen:
+                self._checked = writes
+                return 0
+            now = self._clock()
+            if self._waiting_since is None:
+                self._waiting_since = now
+            if abs(rows - self._seen[0]) < min_touches and now - self._waiting_since < max_delay_s:
+                return 0
             return self._settle_locked()
 
     def barrier(self) -> None:
@@ -163,6 +191,7 @@ class CallRecords:
         self._watermark_ms = round_start_ms
         self._seen = seen
         self._checked = writes
+        self._waiting_since = None
         return settled
 
     def _traces_of(self, calls: list[str]) -> dict[str, str]:
