@@ -1,4 +1,5 @@
-"""Every benchmark, one command: ingest (HTTP and gRPC), overload (24/96/288 connections, with wrk),
+"""Every benchmark, one command: ingest (HTTP and gRPC), a light load (the server's CPU at 400 spans/s,
+with and without a dashboard reading), overload (24/96/288 connections, with wrk),
 panels over a freshly built dataset, the whole dashboard in headless Chromium over that dataset (and
 with the API answered from memory: the browser's own share), the per-request floor (empty-range
 panels, /healthz, trace by id, JSON's share), and the footprint (disk per span, server memory,
@@ -34,6 +35,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep (or reuse) the panel dataset here")
     args = parser.parse_args()
     step("Ingest", "bench.ingest", "--spans", str(args.ingest_spans))
+    step("Light load", "bench.lightload", "--with-reader")
     if shutil.which("wrk"):
         step("Overload", "bench.overload")
     else:
