@@ -5,6 +5,7 @@ interrupted is completed on retry without counting anything twice, in raw and de
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def test_requests_close_together_share_an_insert_unless_a_read_waits_for_them(en
     """An insert costs the same fixed work whatever its size: the writer lingers (flush_interval_s from
     the oldest queued request) so that requests arriving close together share one; a read waiting
     for acknowledged rows ends the linger at once."""
-    batcher = _batcher(engine, tmp_path, flush_interval_s=0.6)
+    batcher = _batcher(engine, tmp_path, flush_interval_s=2.0)
     batcher.start()
     try:
         for i in range(3):
@@ -93,6 +94,17 @@ def test_requests_close_together_share_an_insert_unless_a_read_waits_for_them(en
         assert time.monotonic() - started < 5  # not the minute of the linger
         assert long.inserts == 1
         assert engine.query("SELECT count() AS n FROM otel_traces WHERE ServiceName = 'read-soon'")[0]["n"] > 0
+
+        # rows that arrive while a read's rows are being inserted, which no read waits for, linger again
+        long.submit(_tables(service="read-again"))
+        reader = threading.Thread(target=long.wait_visible, kwargs={"timeout_s": 10})
+        reader.start()
+        time.sleep(0.02)
+        long.submit(_tables(service="nobody-reads"))
+        reader.join()
+        time.sleep(0.5)
+        # (one insert for both, or the read's alone while the other lingers: never a third)
+        assert long.inserts == 2
     finally:
         long.stop()
 

@@ -92,7 +92,10 @@ class Batcher:
         self._trimmed_at = 0.0
         self._accepted = 0  # items acknowledged (or recovered) so far
         self._committed = 0  # items in storage (or quarantined) so far
-        self._readers = 0  # reads waiting for acknowledged rows (wait_visible): the writer stops lingering
+        # the most items a read waiting for them (wait_visible) needs committed: until they are, the writer
+        # does not linger (rows that arrive meanwhile, which no read waits for, wait for company again)
+        self._wanted = 0
+        self._writer_done = False  # the writer thread has ended: a read waits for nothing more
         self._cond = threading.Condition()
         # held while an insert runs: its materialized views write to their tables in no set order, so a
         # reader that must see an insert whole (the call settler reading its touch queue) waits for it
@@ -282,17 +285,17 @@ class Batcher:
             if self._committed >= target:
                 return True
             # someone is looking: the writer inserts what is queued now instead of lingering for more
-            self._readers += 1
+            self._wanted = max(self._wanted, target)
             self._cond.notify_all()
-            try:
-                while self._committed < target:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or self._last_error is not None or not self._thread.is_alive():
-                        return False
-                    self._cond.wait(remaining)
-            finally:
-                self._readers -= 1
+            while self._committed < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or self._last_error is not None or not self._writer_alive():
+                    return False
+                self._cond.wait(remaining)
         return True
+
+    def _writer_alive(self) -> bool:
+        return self._thread.is_alive() and not self._writer_done
 
     def retry_hint_s(self) -> int:
         """Seconds until the backlog should have drained, plus jitter so that refused clients do not
@@ -326,7 +329,9 @@ class Batcher:
             # (wait_visible) ends the linger at once
             deadline = self._items[0].enqueued + self._flush_interval_s
             while (
-                not self._stopping and not self._readers and sum(i.num_rows for i in self._items) < self._max_batch_rows
+                not self._stopping
+                and self._committed >= self._wanted
+                and sum(i.num_rows for i in self._items) < self._max_batch_rows
             ):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -341,6 +346,14 @@ class Batcher:
             return batch
 
     def _run(self) -> None:
+        try:
+            self._write_until_stopped()
+        finally:
+            with self._cond:
+                self._writer_done = True
+                self._cond.notify_all()
+
+    def _write_until_stopped(self) -> None:
         batch: list[_Item] = []
         backoff_s = 0.1
         first_failure = 0.0
@@ -357,6 +370,7 @@ class Batcher:
                 error = str(exc) if isinstance(exc, StorageError) else f"{type(exc).__name__}: {exc}"
                 with self._cond:
                     self._last_error = error
+                    self._cond.notify_all()  # a read waiting for these rows reads what is there
                 if not isinstance(exc, StorageError):
                     log.exception("unexpected insert failure")
                 first_failure = first_failure or started

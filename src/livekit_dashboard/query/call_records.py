@@ -67,7 +67,8 @@ class CallRecords:
         self._between_inserts = between_inserts
         self._lock = threading.Lock()
         self._watermark_ms: int | None = None  # touches at or before this (unix ms) are settled
-        self._seen: tuple[int, int] | None = None  # the queue (rows, newest touch) when the last round started
+        # the queue (rows, newest touch) when the last round started; None: settle at the next chance
+        self._seen: tuple[int, int] | None = None
         self._done: set[str] = set()  # ids of the touches within the overlap the last round settled
         # storage's count of finished writes (Engine.writes) read before the queue was last seen as
         # settled: a write that finished after it counts past it, so an equal count means no new touch
@@ -92,7 +93,7 @@ class CallRecords:
         and every read of the records settles first (barrier), so a light load is settled when someone
         reads it or every `max_delay_s`, and a heavy one as it comes. Returns the calls settled."""
         with self._lock:
-            if self._seen is None:
+            if self._seen is None:  # a start, or touches a round left for the next one
                 return self._settle_locked()
             writes = self._engine.writes()
             if writes is not None and writes == self._checked:
@@ -149,12 +150,11 @@ class CallRecords:
         # the overlap re-reads touches the previous round settled: skip those
         fresh = [r for r in rows if r["id"] not in self._done]
         # ...but not a touch an insert still running may have stamped before its rows committed
-        self._done = {
-            r["id"]
-            for r in rows
-            if r["ms"] > round_start_ms - _OVERLAP_S * 1000
-            and not (inserting_since_ms and r["ms"] >= inserting_since_ms)
-        }
+        recent = [r for r in rows if r["ms"] > round_start_ms - _OVERLAP_S * 1000]
+        self._done = {r["id"] for r in recent if not (inserting_since_ms and r["ms"] >= inserting_since_ms)}
+        # such a touch is settled again by the next round (barrier or background), which must not wait
+        # for a new touch: that insert's rows add none
+        again = len(self._done) < len(recent)
         traces = sorted({r["trace"] for r in fresh if r["trace"]})
         calls = sorted({r["call"] for r in fresh if r["call"]})
         settled = 0
@@ -189,8 +189,8 @@ class CallRecords:
             # last: a server stopped before this settles the whole round again when it starts
             self._engine.command(load_sql("settle_state_write"), {"settled_ms": round_start_ms})
         self._watermark_ms = round_start_ms
-        self._seen = seen
-        self._checked = writes
+        self._seen = None if again else seen
+        self._checked = None if again else writes
         self._waiting_since = None
         return settled
 
