@@ -95,32 +95,34 @@ class CallRecords:
         with self._lock:
             if self._seen is None:  # a start, or touches a round left for the next one
                 return self._settle_locked()
-            writes = self._engine.writes()
-            if writes is not None and writes == self._checked:
-                return 0
-            rows, newest, _ = self._queue_state()
-            if (rows, newest) == self._seen:
-                self._checked = writes
+            waiting = self._waiting()
+            if waiting is None:
                 return 0
             now = self._clock()
             if self._waiting_since is None:
                 self._waiting_since = now
-            if abs(rows - self._seen[0]) < min_touches and now - self._waiting_since < max_delay_s:
+            if abs(waiting[0] - self._seen[0]) < min_touches and now - self._waiting_since < max_delay_s:
                 return 0
             return self._settle_locked()
 
     def barrier(self) -> None:
-        """Before a read of lk_call_records: settle now if anything was touched since the last round.
-        When storage counts its writes and none finished since the queue was last seen settled, nothing
-        can have been touched: the queue is not read (a query less per read of the records)."""
+        """Before a read of lk_call_records: settle now if anything was touched since the last round."""
         with self._lock:
-            writes = self._engine.writes()
-            if writes is not None and writes == self._checked:
-                return
-            if self._queue_state()[:2] != self._seen:
+            if self._waiting() is not None:
                 self._settle_locked()
-            else:
-                self._checked = writes
+
+    def _waiting(self) -> tuple[int, int] | None:
+        """The queue (rows, newest touch) when it differs from what the last round saw; None when nothing
+        waits. When storage counts its writes and none finished since the queue was last seen settled,
+        nothing can have been touched: the queue is not read (a query less per read of the records)."""
+        writes = self._engine.writes()
+        if writes is not None and writes == self._checked:
+            return None
+        rows, newest, _ = self._queue_state()
+        if (rows, newest) == self._seen:
+            self._checked = writes
+            return None
+        return rows, newest
 
     def _queue_state(self) -> tuple[int, int, int]:
         """(touches queued, newest touch, the storage's clock), unix ms."""
