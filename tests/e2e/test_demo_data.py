@@ -78,3 +78,35 @@ def test_generated_telemetry_is_stored_whole(server: DashboardServer) -> None:
     assert orphans == [{"n": 0}]
     temporalities = q("SELECT DISTINCT AggregationTemporality AS t FROM otel_metrics_sum ORDER BY t")
     assert [r["t"] for r in temporalities] == [1, 2]
+
+
+def test_a_phrase_a_demo_caller_said_finds_that_call(server: DashboardServer) -> None:
+    """The demo's callers say things only their call holds (an order number, a booking reference), so the
+    search box lands on one call; its tools show their arguments and results, and most calls name a user."""
+    calls = simulate(DemoConfig(calls=40, days=2, seed=5, end_ns=END))
+    generate(DemoConfig(calls=40, days=2, seed=5, end_ns=END), server.base_url)
+    span_range = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}
+    listed = httpx.get(f"{server.base_url}/api/v1/calls", params={**span_range, "limit": 100}, timeout=60).json()
+    assert listed["total"] == len(calls) == 40
+    users = [row["user_email"] for row in listed["calls"]]
+    assert 0 < users.count("") < len(users) / 2
+    assert len(set(users) - {""}) == len(users) - users.count("")  # one caller per call
+
+    phrases = {}
+    for call in calls:
+        first = next(s for s in call.spans if s.name == "agent_turn").attributes["lk.pii.user_input"]
+        # its order number, booking reference or account number
+        phrases[call.trace_id] = next(w.strip(".?") for w in first.split() if sum(ch.isdigit() for ch in w) >= 5)
+    assert len(phrases) == 40
+    for trace_id, phrase in phrases.items():
+        found = httpx.get(f"{server.base_url}/api/v1/calls", params={**span_range, "q": phrase}, timeout=60).json()
+        assert [row["trace_id"] for row in found["calls"]] == [f"{trace_id:032x}"], phrase
+
+    tools = [
+        tool
+        for row in listed["calls"]
+        for turn in httpx.get(f"{server.base_url}/api/v1/calls/{row['call_id']}", timeout=60).json()["turns"]
+        for tool in turn["tools"]
+    ]
+    assert tools
+    assert all(tool["arguments"].startswith("{") and tool["output"] for tool in tools)

@@ -15,19 +15,10 @@ from typing import Any
 from livekit_dashboard.demo.catalog import LLMS, REALTIME, STTS, TTSS, Service
 from livekit_dashboard.demo.records import NS as _S
 from livekit_dashboard.demo.records import Builder, CallRecord, LogSpec, SpanSpec
-from livekit_dashboard.demo.requests import agent_line, pipeline, realtime
+from livekit_dashboard.demo.requests import pipeline, realtime
+from livekit_dashboard.demo.script import Line, conversation
 
 __all__ = ["CallRecord", "LogSpec", "SpanSpec", "build_call"]
-
-_USER_LINES = (
-    "Hi, I'd like to check on my order.",
-    "Can you move my appointment to Thursday?",
-    "What's the price of the premium plan?",
-    "I never got the confirmation email.",
-    "Is there anything available tomorrow morning?",
-    "Could you repeat that, please?",
-    "Thanks, that's all for today.",
-)
 
 
 def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: int, index: int) -> CallRecord:
@@ -35,6 +26,7 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
     room_sid = f"RM_{rng.getrandbits(48):012X}"
     call = CallRecord(service, trace_id, start_ns, start_ns, room_sid, f"AJ_{rng.getrandbits(48):012X}")
     b = Builder(rng, call)
+    said = conversation(index)
     call.realtime = rng.random() < service.realtime_share
     call.llm = rng.choice(REALTIME if call.realtime else LLMS)
     call.stt = None if call.realtime else rng.choice(STTS)
@@ -67,6 +59,8 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
             "gen_ai.workflow.name": "agent_session",
             "lk.agent_label": service.agent_label,
             **job_attrs,
+            # the caller, as an integration tags it (docs/usage.md: the user of a call)
+            **({"user.email": said.email} if said.email else {}),
         },
     )
     t = session_start
@@ -75,7 +69,7 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
     t += rng.randint(300, 1500) * 1_000_000
     errors = 0
     for turn in range(turns):
-        t, failed = _turn(b, session, t, turn)
+        t, failed = _turn(b, session, t, said.line(turn, turns))
         errors += failed
         if errors >= 3:
             break
@@ -126,9 +120,9 @@ def _evaluate(b: Builder, t: int, errors: int) -> None:
     record("outcome", "outcome", {"outcome": outcome, "reason": reason}, "ERROR" if outcome == "fail" else "INFO")
 
 
-def _turn(b: Builder, session: SpanSpec, t: int, turn: int) -> tuple[int, int]:
+def _turn(b: Builder, session: SpanSpec, t: int, line: Line) -> tuple[int, int]:
     rng, call = b.rng, b.call
-    user_text = rng.choice(_USER_LINES)
+    user_text = line.user
     speak_s = 0.8 + len(user_text) / 14 + rng.random()
     transcription_delay = round(rng.uniform(0.05, 0.35), 4)
     eou_delay = round(rng.uniform(0.2, 0.9), 4)
@@ -155,11 +149,11 @@ def _turn(b: Builder, session: SpanSpec, t: int, turn: int) -> tuple[int, int]:
         t = user.end_ns
     else:
         t += int(speak_s * _S)
-    return _agent_turn(b, session, t, turn, transcription_delay, eou_delay, user_text)
+    return _agent_turn(b, session, t, transcription_delay, eou_delay, line)
 
 
 def _agent_turn(
-    b: Builder, session: SpanSpec, t: int, turn: int, transcription_delay: float, eou_delay: float, user_text: str
+    b: Builder, session: SpanSpec, t: int, transcription_delay: float, eou_delay: float, line: Line
 ) -> tuple[int, int]:
     rng, call = b.rng, b.call
     assert call.llm is not None
@@ -181,7 +175,7 @@ def _agent_turn(
             "lk.end_of_turn_delay": eou_delay,
             "lk.on_user_turn_completed_delay": round(rng.uniform(0.0002, 0.02), 5),
             "lk.speech.queue_wait": round(rng.uniform(0.0001, 0.002), 5),
-            "lk.pii.user_input": user_text,
+            "lk.pii.user_input": line.user,
         },
     )
     first_span = len(call.spans)
@@ -189,7 +183,7 @@ def _agent_turn(
     if call.realtime:
         ok, first_audio, end = realtime(b, turn_span, t)
     else:
-        ok, first_audio, end = pipeline(b, turn_span, t)
+        ok, first_audio, end = pipeline(b, turn_span, t, line)
     if ok and first_audio is not None:  # the framework measures a response latency only on a reply played
         e2e = round((first_audio - t) / _S + eou_delay, 4)
         turn_span.attributes["lk.e2e_latency"] = e2e
@@ -199,7 +193,7 @@ def _agent_turn(
     if said:
         turn_span.attributes["lk.pii.response.text"] = said[-1]
     elif call.realtime and ok:  # a speech-to-speech reply: the framework records its transcript on the turn
-        turn_span.attributes["lk.pii.response.text"] = agent_line(turn_span.span_id)
+        turn_span.attributes["lk.pii.response.text"] = line.agent
     if interrupted and ok and first_audio is not None:  # the caller spoke over the reply: part was played
         turn_span.attributes["lk.interruption.source"] = rng.choice(("audio_activity", "audio_activity", "user_turn"))
         turn_span.attributes["lk.playout.position"] = round((end - first_audio) / _S * rng.uniform(0.2, 0.8), 3)

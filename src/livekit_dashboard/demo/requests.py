@@ -6,17 +6,9 @@ import json
 
 from livekit_dashboard.demo.records import NS as _S
 from livekit_dashboard.demo.records import Builder, SpanSpec
+from livekit_dashboard.demo.script import Line
 
-__all__ = ["agent_line", "llm_request", "pipeline", "realtime"]
-
-_AGENT_LINES = (
-    "Sure, let me look that up for you.",
-    "I've found your booking. Thursday at 10 works.",
-    "The premium plan is 49 dollars a month.",
-    "I've resent the confirmation to your email address.",
-    "Is there anything else I can help you with?",
-)
-_TOOLS = ("lookup_order", "check_availability", "book_slot", "send_email")
+__all__ = ["llm_request", "pipeline", "realtime"]
 
 
 def llm_request(b: Builder, parent: SpanSpec, t: int, follow_up: bool) -> tuple[bool, int, int]:
@@ -134,13 +126,13 @@ def llm_request(b: Builder, parent: SpanSpec, t: int, follow_up: bool) -> tuple[
     return True, first_token, end
 
 
-def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int | None, int]:
+def pipeline(b: Builder, turn_span: SpanSpec, t: int, line: Line) -> tuple[bool, int | None, int]:
     rng, call = b.rng, b.call
     ok, first_token, end = llm_request(b, turn_span, t, follow_up=False)
     if not ok:
         return False, end, end
-    if rng.random() < 0.18:  # a tool call, then a follow-up LLM step
-        tool = rng.choice(_TOOLS)
+    if line.tool:  # a tool call, then a follow-up LLM step
+        tool = line.tool
         tool_end = end + int(rng.uniform(0.05, 0.9) * _S)
         span = b.add(
             "function_tool",
@@ -154,15 +146,22 @@ def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int | None,
                 "gen_ai.tool.call.id": f"call_{rng.getrandbits(48):012x}",
                 "lk.function_tool.name": tool,
                 "lk.function_tool.is_error": False,
+                **line.tool_attributes(),
             },
         )
         if rng.random() < 0.1:  # ToolError: status stays UNSET, flagged by attributes
-            span.attributes.update({"lk.function_tool.is_error": True, "error.type": "tool_error"})
+            span.attributes.update(
+                {
+                    "lk.function_tool.is_error": True,
+                    "error.type": "tool_error",
+                    "lk.pii.function_tool.output": f"{tool} is unavailable, try again later",
+                }
+            )
             b.log(tool_end, "WARN", "ToolError while executing tool", span, function=tool)
         ok, first_token, end = llm_request(b, turn_span, tool_end, follow_up=True)
         if not ok:
             return False, end, end
-    text = rng.choice(_AGENT_LINES)
+    text = line.agent
     tts = call.tts
     assert tts is not None
     ttfb = round(tts.ttft_s * rng.uniform(0.7, 2.0), 4)
@@ -225,11 +224,6 @@ def pipeline(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int | None,
     speak_end = first_audio + int(audio_s * _S)
     b.add("agent_speaking", turn_span.span_id, first_audio, speak_end, {})
     return True, first_audio, max(speak_end, end)
-
-
-def agent_line(span_id: int) -> str:
-    """A reply's words, picked by its span id (no random draw: the rest of the demo stays as it was)."""
-    return _AGENT_LINES[span_id % len(_AGENT_LINES)]
 
 
 def realtime(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
