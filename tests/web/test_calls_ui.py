@@ -87,7 +87,7 @@ def test_search_box_lands_on_the_call_or_the_matches(page: Page, site: dict[str,
     open_page(page, f"{site['url']}/calls?{RANGE}")
     page.fill("#call-search", one["room_name"])
     page.press("#call-search", "Enter")
-    page.wait_for_url(f"**/calls/{one['call_id']}")
+    page.wait_for_url(f"**/calls/{one['call_id']}?q={one['room_name']}")
     expect(page.locator(".call-view h1")).to_contain_text(one["call_id"])
     # Back returns to the list the search was made on (not to the search, which would forward again)
     page.go_back()
@@ -104,6 +104,15 @@ def test_search_box_lands_on_the_call_or_the_matches(page: Page, site: dict[str,
     page.press("#call-search", "Enter")
     page.wait_for_url(f"**q={words}**")
     expect(page.locator(".calls-view .pager")).to_contain_text(f"of {matches} calls")
+    # a call opened from the matches shows where it was said: the first turn saying it, the word marked
+    first = calls_api(site, f"{RANGE}&q={words}&limit=1")["calls"][0]
+    page.locator(".calls-view tbody tr").first.click()
+    page.wait_for_url(f"**/calls/{first['call_id']}?q={words}")
+    turns = httpx.get(f"{site['url']}/api/v1/calls/{first['call_id']}", timeout=30).json()["turns"]
+    said = next(t for t in turns if words in f"{t['user_text']} {t['agent_text']}".lower())
+    expect(page.locator(".turn.linked")).to_have_attribute("id", f"turn-{said['index']}")
+    expect(page.locator(f"#turn-{said['index']} mark").first).to_have_text(words)
+    expect(page.locator(".turn.linked")).to_be_in_viewport()
 
 
 def test_a_latency_bucket_opens_its_slowest_calls(page: Page, site: dict[str, Any]) -> None:
@@ -201,6 +210,11 @@ def test_transcript_text_is_shown_as_text(page: Page, site: dict[str, Any]) -> N
     expect(page.locator("#turn-1 .said.user .text")).to_have_text(XSS)
     expect(page.locator("#turn-1 .said.agent .text")).to_have_text("<script>alert(3)</script>")
     expect(page.locator("#turn-1 .tool")).to_contain_text(XSS)
+    assert page.locator(".call-view img, .call-view script, .call-view b").count() == 0
+    # marked as a search's words, the text stays text
+    open_page(page, f"{site['url']}/calls/{trace_id}?q=img+onerror")
+    expect(page.locator("#turn-1 .said.user .text")).to_have_text(XSS)
+    expect(page.locator("#turn-1 .said.user mark")).to_have_text(["img", "onerror"])
     assert page.locator(".call-view img, .call-view script, .call-view b").count() == 0
     assert page.dialogs == []  # type: ignore[attr-defined]
 

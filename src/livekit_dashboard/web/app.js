@@ -166,7 +166,7 @@ async function route() {
   if (call) {
     clear(controls);
     document.title = "Call · livekit-dashboard";
-    await renderCall(main, decodeURIComponent(call[1]), params.get("turn"));
+    await renderCall(main, decodeURIComponent(call[1]), params.get("turn"), params.get("q"));
     return;
   }
   if (path === "/calls") {

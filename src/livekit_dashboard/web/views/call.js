@@ -1,7 +1,8 @@
 // One call: who, when and what it used; a timeline of every turn on one time axis (user speaking, end of
 // turn, transcription, LLM with its time to first token, tools, TTS with its time to first byte, agent
 // speaking, interruptions); the transcript turn by turn with each turn's latency stages; errors and logs.
-// /calls/<id>?turn=<n or span id> scrolls to and marks one turn.
+// /calls/<id>?turn=<n or span id> scrolls to and marks one turn; ?q=<words> (a search that found the call)
+// marks those words in the transcript and scrolls to the first turn that says most of them.
 import { getJSON, mediaURL } from "../api.js";
 import { clear, el, table } from "../dom.js";
 import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, REPLY_STAGES, STAGE_NAMES } from "../format.js";
@@ -9,6 +10,12 @@ import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, REPLY_STAG
 const FLAG_TEXT = { negative: "negative: a clock bug", absurd: "over 30 s: a clock bug", missing: "missing" };
 
 const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
+
+// Words as the call search matches them: lowercase, split at anything that is not a letter or digit.
+const wordsOf = (text) => (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+
+// Text with the searched words in <mark> (as text nodes: what was said is never read as HTML).
+const marked = (text, words) => (words.size ? text.split(/([\p{L}\p{N}]+)/u).map((part) => (words.has(part.toLowerCase()) ? el("mark", { text: part }) : part)) : text);
 
 function backToCalls() {
   const qs = sessionStorage.getItem("lkd.calls") ?? "";
@@ -186,10 +193,10 @@ const SOURCES = {
   "spans+chat_history": "what was said from the agent's chat history, latencies from the call's spans",
 };
 
-function transcript(call) {
+function transcript(call, words) {
   const noContent = "not captured (content capture is off: the agent ran with allow_pii=False or without recording text)";
   const turns = call.turns.map((turn) => {
-    const said = (text, who) => el("div", { class: `said ${who}` }, el("span", { class: "who", text: who === "user" ? "Caller" : turn.agent || "Agent", title: who === "user" ? undefined : "the Agent class that replied" }), el("span", { class: text ? "text" : "text muted", text: text || (call.content_captured ? "(nothing)" : noContent) }));
+    const said = (text, who) => el("div", { class: `said ${who}` }, el("span", { class: "who", text: who === "user" ? "Caller" : turn.agent || "Agent", title: who === "user" ? undefined : "the Agent class that replied" }), el("span", { class: text ? "text" : "text muted" }, text ? marked(text, words) : call.content_captured ? "(nothing)" : noContent));
     return el(
       "article",
       { class: "turn", id: `turn-${turn.index}`, dataset: { spanId: turn.span_id, turn: turn.index } },
@@ -289,7 +296,19 @@ function errorsAndLogs(call) {
   );
 }
 
-export async function renderCall(root, callId, turnParam) {
+// The turn a search landed on: the first that says the most of its words (none: no turn said any).
+function foundTurn(call, words) {
+  let best = null;
+  let most = 0;
+  for (const turn of call.turns) {
+    const said = new Set(wordsOf(`${turn.user_text || ""} ${turn.agent_text || ""}`));
+    const n = [...words].filter((w) => said.has(w)).length;
+    if (n > most) [best, most] = [turn, n];
+  }
+  return best;
+}
+
+export async function renderCall(root, callId, turnParam, searched) {
   clear(root, el("div", { class: "loading", text: "Loading call…" }));
   let call;
   try {
@@ -298,7 +317,13 @@ export async function renderCall(root, callId, turnParam) {
     if (err.status !== 401) clear(root, el("div", { class: "error page-error", text: `Could not load call ${callId}: ${err.message}` }));
     return;
   }
-  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), recording(call), timeline(call), transcript(call), cost(call), errorsAndLogs(call)));
+  const words = new Set(turnParam ? [] : wordsOf(searched));
+  clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), recording(call), timeline(call), transcript(call, words), cost(call), errorsAndLogs(call)));
+  const found = words.size ? foundTurn(call, words) : null;
+  if (found) {
+    root.querySelector(`#turn-${found.index}`).classList.add("linked");
+    root.querySelector(`#turn-${found.index}`).scrollIntoView({ block: "center" });
+  }
   if (turnParam) {
     const turn = call.turns.find((t) => String(t.index) === turnParam || t.span_id === turnParam);
     const node = turn && root.querySelector(`#turn-${turn.index}`);

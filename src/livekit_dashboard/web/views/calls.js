@@ -29,6 +29,8 @@ export function listParams() {
 
 const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
 const started = (iso) => (iso ? formatTimeNs(Date.parse(iso) * 1e6) : "");
+// a call found by a search opens with the searched words marked on its page
+const callHref = (row, q) => `/calls/${encodeURIComponent(row.call_id)}${q ? `?q=${encodeURIComponent(q)}` : ""}`;
 
 function go(change) {
   const page = new URLSearchParams(location.search);
@@ -138,7 +140,7 @@ export async function renderCalls(root) {
   }
   const q = page.get("q");
   if (q && data.total === 1 && !page.get("offset")) {
-    navigate(`/calls/${encodeURIComponent(data.calls[0].call_id)}`, null, { replace: true });
+    navigate(callHref(data.calls[0], q), null, { replace: true });
     return;
   }
   const offset = Number(page.get("offset") ?? 0);
@@ -182,7 +184,7 @@ export async function renderCalls(root) {
                   : formatUSD(v),
             },
           ],
-          { rowHref: (r) => `/calls/${encodeURIComponent(r.call_id)}` },
+          { rowHref: (r) => callHref(r, q) },
         )
       : el("p", { class: "empty", text: q ? `No call matches “${q}” in this range.` : "No calls in this range." }),
     pager,
