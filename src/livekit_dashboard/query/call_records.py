@@ -210,23 +210,31 @@ class CallRecords:
                 found.append((logged["lo"], logged["hi"]))
         lo = min((b[0] for b in found), default=settled_at_ms * 10**6)
         hi = max((b[1] for b in found), default=settled_at_ms * 10**6)
-        window: dict[str, Any] = {
+        params: dict[str, Any] = {
             "traces": traces,
+            "calls": calls,
             # a call's turns and errors fall within a day of its session's start
             "start": format_ch_time(lo - 3600 * 10**9),
             "end": format_ch_time(hi + 86400 * 10**9),
+            "services": [],
+            "languages": [],
+            "models": [],
+            "simulated": "include",  # a call's failures and turns, whatever its traffic
             "settled_at": format_ch_time(settled_at_ms * 10**6),
+            **self.prices.params(),
         }
         # the traces' error records (every trace touched, a call's or not: written again, then those the
-        # traces no longer have deleted), then the call records, which count their calls' errors from
-        # those records; a kill anywhere in a round settles the whole round again after the restart
-        # (settle_state_write comes last)
+        # traces no longer have deleted), then the call records; a kill anywhere in a round settles the
+        # whole round again after the restart (settle_state_write comes last)
         if traces:
-            # a trace's records whatever its service, language, models and traffic
-            everything = {"services": [], "languages": [], "models": [], "simulated": "include"}
-            self._engine.command(load_sql("settle_errors"), {**window, **everything})
-            self._engine.command(load_sql("settle_errors_deleted"), window)
-        self._engine.command(load_sql("settle_calls"), {**window, "calls": calls, **self.prices.params()})
+            errors = {key: params[key] for key in ("traces", "start", "end", "services", "languages", "models")}
+            errors.update(simulated="include", settled_at=params["settled_at"])
+            self._engine.command(load_sql("settle_errors"), errors)
+            self._engine.command(
+                load_sql("settle_errors_deleted"),
+                {key: errors[key] for key in ("traces", "start", "end", "settled_at")},
+            )
+        self._engine.command(load_sql("settle_calls"), params)
 
     def reprice_if_prices_changed(self) -> int:
         """At start: when the catalogue or the prices file changed since the calls were priced, price

@@ -1,6 +1,6 @@
 -- query: settle_calls
--- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (counted from the error records settle_errors has just written for the same traces: run it first), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions, its outcome, tags and judge verdicts (the framework's `evaluations` log records), whether it was a simulation's, the words said on it (its turns' texts and its uploaded chat history: lkd_words), and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
--- params: traces Array(String), calls Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), settled_at DateTime64(3), price_keys Array(String), price_from_ms Array(Int64), price_units Array(Float64), price_sources Array(String)
+-- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions, its outcome, tags and judge verdicts (the framework's `evaluations` log records), whether it was a simulation's, the words said on it (its turns' texts and its uploaded chat history: lkd_words), and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
+-- params: traces Array(String), calls Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), settled_at DateTime64(3), price_keys Array(String), price_from_ms Array(Int64), price_units Array(Float64), price_sources Array(String), simulated String
 -- returns: nothing (rows are inserted into lk_call_records)
 INSERT INTO lk_call_records
 WITH {{line_prices}}
@@ -56,13 +56,15 @@ LEFT JOIN (
     SELECT TraceId, any(Language) AS language FROM lk_calls WHERE TraceId IN {traces:Array(String)} GROUP BY TraceId
 ) AS c ON c.TraceId = r.trace_id
 LEFT JOIN (
-    -- the error records settle_errors has just written for these traces, read as the error panels read them
     SELECT
         TraceId, countIf(Kind = 'failure') AS failures, countIf(Kind = 'recovered') AS recovered,
         countIf(Kind = 'tool_error') AS tool_errors
-    FROM lk_error_records FINAL
-    WHERE {{in_range}}
-        AND TraceId IN {traces:Array(String)}
+    FROM (
+        {{failures}}
+        UNION ALL
+        {{recovered}}
+    )
+    WHERE TraceId IN {traces:Array(String)}
     GROUP BY TraceId
 ) AS e ON e.TraceId = r.trace_id
 LEFT JOIN (
