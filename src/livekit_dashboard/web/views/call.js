@@ -11,11 +11,12 @@ const FLAG_TEXT = { negative: "negative: a clock bug", absurd: "over 30 s: a clo
 
 const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
 
-// Words as the call search matches them: lowercase, split at anything that is not a letter or digit.
-const wordsOf = (text) => (text || "").toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+// Words as the call search matches them (ClickHouse's tokens(): lowercase, split at ASCII characters
+// that are not letters or digits; any other character is part of a word).
+const wordsOf = (text) => (text || "").toLowerCase().split(/[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+/).filter(Boolean);
 
 // Text with the searched words in <mark> (as text nodes: what was said is never read as HTML).
-const marked = (text, words) => (words.size ? text.split(/([\p{L}\p{N}]+)/u).map((part) => (words.has(part.toLowerCase()) ? el("mark", { text: part }) : part)) : text);
+const marked = (text, words) => (words.size ? text.split(/([^\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]+)/).map((part) => (words.has(part.toLowerCase()) ? el("mark", { text: part }) : part)) : text);
 
 function backToCalls() {
   const qs = sessionStorage.getItem("lkd.calls") ?? "";
@@ -308,6 +309,14 @@ function foundTurn(call, words) {
   return best;
 }
 
+// One turn marked in the transcript and on the timeline, and scrolled to.
+function markTurn(root, turn) {
+  const node = root.querySelector(`#turn-${turn.index}`);
+  node.classList.add("linked");
+  node.scrollIntoView({ block: "center" });
+  root.querySelectorAll(`.tl-seg[data-turn="${turn.index}"]`).forEach((s) => s.classList.add("linked"));
+}
+
 export async function renderCall(root, callId, turnParam, searched) {
   clear(root, el("div", { class: "loading", text: "Loading call…" }));
   let call;
@@ -320,19 +329,13 @@ export async function renderCall(root, callId, turnParam, searched) {
   const words = new Set(turnParam ? [] : wordsOf(searched));
   clear(root, el("div", { class: "call-view", dataset: { callId: call.call_id, traceId: call.trace_id } }, header(call), recording(call), timeline(call), transcript(call, words), cost(call), errorsAndLogs(call)));
   const found = words.size ? foundTurn(call, words) : null;
-  if (found) {
-    root.querySelector(`#turn-${found.index}`).classList.add("linked");
-    root.querySelector(`#turn-${found.index}`).scrollIntoView({ block: "center" });
-  }
+  if (found) markTurn(root, found);
   if (turnParam) {
     const turn = call.turns.find((t) => String(t.index) === turnParam || t.span_id === turnParam);
-    const node = turn && root.querySelector(`#turn-${turn.index}`);
-    if (!node) {
+    if (!turn) {
       root.querySelector(".call-transcript header").after(el("p", { class: "error", text: `This call has no turn ${turnParam}.` }));
     } else {
-      node.classList.add("linked");
-      node.scrollIntoView({ block: "center" });
-      root.querySelectorAll(`.tl-seg[data-turn="${turn.index}"]`).forEach((s) => s.classList.add("linked"));
+      markTurn(root, turn);
     }
   }
   document.body.dataset.loaded = "true";

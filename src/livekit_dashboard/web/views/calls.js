@@ -29,8 +29,10 @@ export function listParams() {
 
 const seconds = (v) => (v === null || v === undefined ? "–" : formatMs(v * 1000));
 const started = (iso) => (iso ? formatTimeNs(Date.parse(iso) * 1e6) : "");
-// a call found by a search opens with the searched words marked on its page
-const callHref = (row, q) => `/calls/${encodeURIComponent(row.call_id)}${q ? `?q=${encodeURIComponent(q)}` : ""}`;
+// A call found by words said on it opens with them marked on its page; found by one of its ids (call,
+// trace, room, user), it opens plainly.
+const byId = (row, q) => [row.call_id, row.trace_id, row.room_name, row.user_email].some((id) => id && id.toLowerCase() === q.toLowerCase());
+const callHref = (row, q) => `/calls/${encodeURIComponent(row.call_id)}${q && !byId(row, q) ? `?q=${encodeURIComponent(q)}` : ""}`;
 
 function go(change) {
   const page = new URLSearchParams(location.search);
