@@ -157,9 +157,18 @@ def start_server(chdb_dir: Path, **overrides: Any) -> DashboardServer:
         "min_free_disk_mb": 0,
     }
     values.update(overrides)
-    server = DashboardServer(Settings(**values))
-    server.start_background()
-    return server
+    for attempt in range(3):
+        server = DashboardServer(Settings(**values))
+        try:
+            server.start_background()
+            return server
+        except OSError:
+            # a port free when picked can be taken before the server binds it (another worker, a client's
+            # connection): pick new ones, unless the test chose them
+            if attempt == 2 or "port" in overrides:
+                raise
+            values["port"] = free_port()
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager

@@ -235,15 +235,24 @@ class DashboardServer:
             forwarded_allow_ips=proxies or None,
         )
         self._http = uvicorn.Server(config)
-        self._http_thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+        self._http_thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
         self._http_thread.start()
         deadline = time.monotonic() + 30
         while not self._http.started:
             if not self._http_thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                raise OSError(f"HTTP server failed to start on {self.settings.host}:{self.settings.port}")
+                raise OSError(
+                    f"HTTP server failed to start on {self.settings.host}:{self.settings.port} (the log says why)"
+                )
             time.sleep(0.02)
         self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+
+    def _serve_http(self) -> None:
+        assert self._http is not None
+        try:
+            self._http.run()
+        except SystemExit:  # uvicorn exits when it cannot start (a port in use): start() raises instead
+            log.debug("the HTTP server did not start")
 
     def _maintain_keys(self) -> None:
         """Reload keys (revocations by another process sharing a server), persist last-use times, and

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from tests.conftest import free_port
+from tests.conftest import DatabasePool, free_port, start_server
 from tests.helpers import make_spans
 
 pytestmark = pytest.mark.slow
@@ -202,6 +203,23 @@ def test_port_in_use_is_a_clear_error(data_dir: Path) -> None:
         assert "failed to start" in result.stderr
     finally:
         first.stop()
+
+
+def test_a_port_in_use_fails_start_not_a_thread(chdb_dir: Path, database_pool: DatabasePool) -> None:
+    """In-process, a taken port is an OSError from start() (pytest fails a test whose thread raised), and
+    the server it stopped leaves its database free for the next one."""
+    database = database_pool.take()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError, match="failed to start"):
+            start_server(chdb_dir, database=database, port=taken.getsockname()[1], grpc_port=0)
+    server = start_server(chdb_dir, database=database, grpc_port=0)
+    try:
+        assert httpx.get(f"{server.base_url}/healthz", timeout=10).status_code == 200
+    finally:
+        server.stop()
+        database_pool.give_back(database)
 
 
 def test_demo_command_loads_data(data_dir: Path) -> None:
