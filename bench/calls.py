@@ -14,6 +14,9 @@ from livekit_dashboard.store import Engine
 
 __all__ = ["bench_calls", "settle_all"]
 
+# words most demo calls have (a caller's goodbye): a search whose answer is most of the range
+_COMMON = "all for today"
+
 
 def settle_all(engine: Engine) -> tuple[int, float]:
     """Settle every queued call (a fresh dataset's, or what a restart finds): (calls, seconds)."""
@@ -41,6 +44,8 @@ def bench_calls(engine: Engine, now_ns: int, runs: int) -> list[tuple[str, float
         search = dataclasses.replace(base, **change)
         return lambda: search_calls(engine, search)
 
+    every, _ = search_calls(engine, base)
+    share = round(100 * search_calls(engine, dataclasses.replace(base, q=_COMMON))[0] / max(every, 1))
     sample = engine.query(
         "SELECT call_id, trace_id, room_name FROM lk_call_records FINAL ORDER BY cityHash64(call_id) LIMIT 20"
     )
@@ -66,7 +71,7 @@ def bench_calls(engine: Engine, now_ns: int, runs: int) -> list[tuple[str, float
         ("search by call id (any time)", _median_ms(listing(q=sample[0]["call_id"]), runs)),
         ("search by trace id (any time)", _median_ms(listing(q=sample[1]["trace_id"]), runs)),
         ("search by room name (any time)", _median_ms(listing(q=sample[2]["room_name"]), runs)),
-        ("search by words said, 30 d (a phrase on 80% of calls)", _median_ms(listing(q="confirmation email"), runs)),
+        (f"search by words said, 30 d (a phrase on {share}% of calls)", _median_ms(listing(q=_COMMON), runs)),
         ("search by words said, 30 d (a word no call has)", _median_ms(listing(q="zeppelin"), runs)),
     ]
     pages = []

@@ -149,19 +149,20 @@ def pipeline(b: Builder, turn_span: SpanSpec, t: int, line: Line) -> tuple[bool,
                 **line.tool_attributes(),
             },
         )
-        if rng.random() < 0.1:  # ToolError: status stays UNSET, flagged by attributes
+        text = line.agent
+        if rng.random() < 0.1:  # ToolError: status stays UNSET, flagged by attributes; the output is its text
+            error = f"{tool} is unavailable, try again later"
+            del span.attributes["gen_ai.tool.call.result"]  # (a result only on success)
             span.attributes.update(
-                {
-                    "lk.function_tool.is_error": True,
-                    "error.type": "tool_error",
-                    "lk.pii.function_tool.output": f"{tool} is unavailable, try again later",
-                }
+                {"lk.function_tool.is_error": True, "error.type": "tool_error", "lk.pii.function_tool.output": error}
             )
-            b.log(tool_end, "WARN", "ToolError while executing tool", span, function=tool)
+            b.log(tool_end, "WARN", "ToolError while executing tool", span, function=tool, **{"lk.pii.error": error})
+            text = "Sorry, I can't get to that right now. Could you try again in a few minutes?"
         ok, first_token, end = llm_request(b, turn_span, tool_end, follow_up=True)
         if not ok:
             return False, end, end
-    text = line.agent
+    else:
+        text = line.agent
     tts = call.tts
     assert tts is not None
     ttfb = round(tts.ttft_s * rng.uniform(0.7, 2.0), 4)

@@ -30,10 +30,15 @@ class Line:
     output: dict[str, Any] = field(default_factory=dict)
 
     def tool_attributes(self) -> dict[str, str]:
-        """The tool call's content, as livekit-agents records it on a function_tool span."""
+        """The tool call's content, as livekit-agents records it on a function_tool span (the GenAI
+        result only when the tool succeeded: drop it on an error)."""
+        arguments = json.dumps(self.arguments, separators=(",", ":"))
+        output = json.dumps(self.output, separators=(",", ":"))
         return {
-            "lk.pii.function_tool.arguments": json.dumps(self.arguments, separators=(",", ":")),
-            "lk.pii.function_tool.output": json.dumps(self.output, separators=(",", ":")),
+            "gen_ai.tool.call.arguments": arguments,
+            "gen_ai.tool.call.result": output,
+            "lk.pii.function_tool.arguments": arguments,
+            "lk.pii.function_tool.output": output,
         }
 
 
@@ -73,18 +78,18 @@ def conversation(index: int) -> Conversation:
         (
             Line(
                 f"Hi, this is {first}. I'd like to check on order {order}.",
-                f"Let me look up order {order} for you.",
+                f"Order {order} shipped with UPS and should arrive on {day}.",
                 "lookup_order",
                 {"order_id": order},
                 {"order_id": order, "status": "shipped", "carrier": "UPS", "eta": day},
             ),
-            Line("When will it arrive?", f"It shipped yesterday and should arrive on {day}."),
+            Line("Around what time?", "UPS delivers between 9 and 6, and you'll get a text when it's close."),
             Line("Can you send me the tracking link?", "Done, the tracking link is on its way to your email."),
         ),
         (
             Line(
                 f"Hi, it's {first}. Can you move my appointment {booking} to {day} at {time}?",
-                f"Let me check {day} at {time}.",
+                f"Good news, {day} at {time} is free. Shall I book it?",
                 "check_availability",
                 {"day": day, "time": time},
                 {"day": day, "time": time, "available": True},
@@ -109,7 +114,7 @@ def conversation(index: int) -> Conversation:
         (
             Line(
                 f"Hi, I'm {first}. I never got the confirmation email for booking {booking}.",
-                f"I've resent the confirmation for booking {booking}.",
+                f"I've resent the confirmation for booking {booking} to your email.",
                 "send_email",
                 {"template": "confirmation", "booking": booking},
                 {"sent": True, "booking": booking},
