@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from livekit_dashboard.demo import DemoConfig, generate
@@ -33,6 +35,34 @@ def test_every_played_reply_has_words_speech_to_speech_too() -> None:
     played = [s for call in calls for s in call.spans if s.name == "agent_turn" and "lk.e2e_latency" in s.attributes]
     assert played
     assert all(s.attributes.get("lk.pii.response.text") for s in played)
+
+
+def test_a_reply_that_calls_a_tool_says_what_it_found_speech_to_speech_too() -> None:
+    """A tool runs inside its reply (function_tool under agent_turn), before the reply's first audio, and
+    the reply reports its result, or apologises when it failed; a speech-to-speech turn also names the
+    call (lk.pii.response.function_calls), as the framework records it."""
+    calls = simulate(DemoConfig(calls=80, seed=7, end_ns=END))
+    for realtime in (True, False):
+        tools = [(c, s) for c in calls if c.realtime is realtime for s in c.spans if s.name == "function_tool"]
+        assert tools, realtime
+        for call, tool in tools:
+            turn = next(s for s in call.spans if s.span_id == tool.parent_id)
+            assert turn.name == "agent_turn"
+            speaking = [s for s in call.spans if s.parent_id == turn.span_id and s.name == "agent_speaking"]
+            if not speaking:  # the reply failed after the tool (its LLM step or TTS): nothing was said
+                continue
+            assert tool.end_ns <= speaking[0].start_ns
+            reply = turn.attributes["lk.pii.response.text"]
+            if tool.attributes["lk.function_tool.is_error"]:
+                assert reply.startswith("Sorry")
+                assert "gen_ai.tool.call.result" not in tool.attributes
+            else:
+                result = json.loads(tool.attributes["gen_ai.tool.call.result"])
+                details = [v for v in result.values() if isinstance(v, str) and any(ch.isdigit() for ch in v)]
+                assert all(d in reply for d in details[:1]), (reply, result)
+            if realtime:
+                named = json.loads(turn.attributes["lk.pii.response.function_calls"])
+                assert [c["name"] for c in named] == [tool.attributes["lk.function_tool.name"]]
 
 
 def test_generated_telemetry_is_stored_whole(server: DashboardServer) -> None:

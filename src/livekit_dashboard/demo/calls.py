@@ -181,7 +181,7 @@ def _agent_turn(
     first_span = len(call.spans)
     first_audio: int | None
     if call.realtime:
-        ok, first_audio, end = realtime(b, turn_span, t)
+        ok, first_audio, end = realtime(b, turn_span, t, line)
     else:
         ok, first_audio, end = pipeline(b, turn_span, t, line)
     if ok and first_audio is not None:  # the framework measures a response latency only on a reply played
@@ -192,8 +192,6 @@ def _agent_turn(
     said = [x.attributes["lk.pii.input_text"] for x in call.spans[first_span:] if "lk.pii.input_text" in x.attributes]
     if said:
         turn_span.attributes["lk.pii.response.text"] = said[-1]
-    elif call.realtime and ok:  # a speech-to-speech reply: the framework records its transcript on the turn
-        turn_span.attributes["lk.pii.response.text"] = line.agent
     if interrupted and ok and first_audio is not None:  # the caller spoke over the reply: part was played
         turn_span.attributes["lk.interruption.source"] = rng.choice(("audio_activity", "audio_activity", "user_turn"))
         turn_span.attributes["lk.playout.position"] = round((end - first_audio) / _S * rng.uniform(0.2, 0.8), 3)

@@ -126,43 +126,49 @@ def llm_request(b: Builder, parent: SpanSpec, t: int, follow_up: bool) -> tuple[
     return True, first_token, end
 
 
+def _tool_call(b: Builder, turn_span: SpanSpec, start: int, line: Line) -> tuple[int, str]:
+    """The function_tool span of a reply's tool call; returns its end and what the agent then says (an
+    apology when the tool failed)."""
+    rng = b.rng
+    tool = line.tool
+    tool_end = start + int(rng.uniform(0.05, 0.9) * _S)
+    span = b.add(
+        "function_tool",
+        turn_span.span_id,
+        start,
+        tool_end,
+        {
+            "gen_ai.operation.name": "execute_tool",
+            "gen_ai.tool.name": tool,
+            "gen_ai.tool.type": "function",
+            "gen_ai.tool.call.id": f"call_{rng.getrandbits(48):012x}",
+            "lk.function_tool.name": tool,
+            "lk.function_tool.is_error": False,
+            **line.tool_attributes(),
+        },
+    )
+    if rng.random() < 0.1:  # ToolError: status stays UNSET, flagged by attributes; the output is its text
+        error = f"{tool} is unavailable, try again later"
+        del span.attributes["gen_ai.tool.call.result"]  # (a result only on success)
+        span.attributes.update(
+            {"lk.function_tool.is_error": True, "error.type": "tool_error", "lk.pii.function_tool.output": error}
+        )
+        b.log(tool_end, "WARN", "ToolError while executing tool", span, function=tool, **{"lk.pii.error": error})
+        return tool_end, "Sorry, I can't get to that right now. Could you try again in a few minutes?"
+    return tool_end, line.agent
+
+
 def pipeline(b: Builder, turn_span: SpanSpec, t: int, line: Line) -> tuple[bool, int | None, int]:
     rng, call = b.rng, b.call
     ok, first_token, end = llm_request(b, turn_span, t, follow_up=False)
     if not ok:
         return False, end, end
+    text = line.agent
     if line.tool:  # a tool call, then a follow-up LLM step
-        tool = line.tool
-        tool_end = end + int(rng.uniform(0.05, 0.9) * _S)
-        span = b.add(
-            "function_tool",
-            turn_span.span_id,
-            end,
-            tool_end,
-            {
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": tool,
-                "gen_ai.tool.type": "function",
-                "gen_ai.tool.call.id": f"call_{rng.getrandbits(48):012x}",
-                "lk.function_tool.name": tool,
-                "lk.function_tool.is_error": False,
-                **line.tool_attributes(),
-            },
-        )
-        text = line.agent
-        if rng.random() < 0.1:  # ToolError: status stays UNSET, flagged by attributes; the output is its text
-            error = f"{tool} is unavailable, try again later"
-            del span.attributes["gen_ai.tool.call.result"]  # (a result only on success)
-            span.attributes.update(
-                {"lk.function_tool.is_error": True, "error.type": "tool_error", "lk.pii.function_tool.output": error}
-            )
-            b.log(tool_end, "WARN", "ToolError while executing tool", span, function=tool, **{"lk.pii.error": error})
-            text = "Sorry, I can't get to that right now. Could you try again in a few minutes?"
+        tool_end, text = _tool_call(b, turn_span, end, line)
         ok, first_token, end = llm_request(b, turn_span, tool_end, follow_up=True)
         if not ok:
             return False, end, end
-    else:
-        text = line.agent
     tts = call.tts
     assert tts is not None
     ttfb = round(tts.ttft_s * rng.uniform(0.7, 2.0), 4)
@@ -227,15 +233,31 @@ def pipeline(b: Builder, turn_span: SpanSpec, t: int, line: Line) -> tuple[bool,
     return True, first_audio, max(speak_end, end)
 
 
-def realtime(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
+def realtime(b: Builder, turn_span: SpanSpec, t: int, line: Line) -> tuple[bool, int, int]:
+    """A speech-to-speech reply: one generation spoken, or, when the reply calls a tool, a generation
+    that calls it, the tool, and a spoken generation with its result. The framework records the words
+    (the model's transcript) and the calls on the turn."""
+    text = line.agent
+    if line.tool:
+        calls = [{"name": line.tool, "arguments": json.dumps(line.arguments, separators=(",", ":"))}]
+        turn_span.attributes["lk.pii.response.function_calls"] = json.dumps(calls, separators=(",", ":"))
+        _, called = _generation(b, turn_span, t, spoken=False)
+        t, text = _tool_call(b, turn_span, called, line)
+    first_audio, end = _generation(b, turn_span, t, spoken=True)
+    turn_span.attributes["lk.pii.response.text"] = text
+    return True, first_audio, end
+
+
+def _generation(b: Builder, turn_span: SpanSpec, t: int, spoken: bool) -> tuple[int, int]:
+    """One realtime_inference span (and the agent speaking, when spoken); returns first audio and end."""
     rng, call = b.rng, b.call
     model = call.llm
     assert model is not None
     ttft = round(model.ttft_s * rng.uniform(0.7, 1.6), 4)
     audio_in, text_in = rng.randint(80, 600), rng.randint(300, 900)
     cached_audio, cached_text = (audio_in // 2, text_in // 2) if rng.random() < 0.5 else (0, 0)
-    audio_out, text_out = rng.randint(60, 400), rng.randint(15, 80)
-    duration = round(ttft + audio_out / 50, 4)
+    audio_out, text_out = (rng.randint(60, 400), rng.randint(15, 80)) if spoken else (0, rng.randint(12, 30))
+    duration = round(ttft + (audio_out if spoken else text_out) / 50, 4)
     end = t + int(duration * _S)
     usage = {
         "gen_ai.usage.input_tokens": audio_in + text_in,
@@ -310,5 +332,6 @@ def realtime(b: Builder, turn_span: SpanSpec, t: int) -> tuple[bool, int, int]:
         b.bump(f"lk.agents.usage.{key}", value)
     call.llm_durations_s.append(duration)
     first_audio = t + int(ttft * _S)
-    b.add("agent_speaking", turn_span.span_id, first_audio, end, {})
-    return True, first_audio, end
+    if spoken:
+        b.add("agent_speaking", turn_span.span_id, first_audio, end, {})
+    return first_audio, end
