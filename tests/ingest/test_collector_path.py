@@ -107,6 +107,7 @@ def edge_requests(start_ns: int) -> list[Request]:
         _kv("lk.e2e_latency", double_value=1.0),
         _kv("lk.response.ttft", double_value=0.000000123),
         _kv("big", double_value=1.5e21),
+        _kv("integral", double_value=2.0**60),
         _kv("negzero", double_value=-0.0),
         _kv("count", int_value=-7),
         _kv("flag", bool_value=False),

@@ -34,8 +34,8 @@ def format_double(value: float) -> str:
     if value == 0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"  # Go's strconv keeps the sign
     magnitude = abs(value)
-    if value.is_integer() and magnitude < 1e21:
-        return str(int(value))
+    if value.is_integer() and magnitude < 1e16:  # where repr writes every digit (and ".0")
+        return str(int(value))  # from 1e16 on Go writes the shortest digits padded with zeros, as below
     text = repr(value)
     if 1e-6 <= magnitude < 1e21:
         if "e" in text:
