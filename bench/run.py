@@ -1,4 +1,5 @@
-"""Every benchmark, one command: ingest (HTTP and gRPC), a light load (the server's CPU at 400 spans/s,
+"""Every benchmark, one command: ingest (HTTP and gRPC), the OTLP decode in the engine against Python's
+(a design measured, not the server's path), a light load (the server's CPU at 400 spans/s,
 with and without a dashboard reading), overload (24/96/288 connections, with wrk),
 panels over a freshly built dataset, the whole dashboard in headless Chromium over that dataset (and
 with the API answered from memory: the browser's own share), the per-request floor (empty-range
@@ -35,6 +36,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="keep (or reuse) the panel dataset here")
     args = parser.parse_args()
     step("Ingest", "bench.ingest", "--spans", str(args.ingest_spans))
+    step("The OTLP decode in the engine", "bench.engine_decode")
     step("Light load", "bench.lightload", "--with-reader")
     if shutil.which("wrk"):
         step("Overload", "bench.overload")
