@@ -8,6 +8,7 @@ import httpx
 
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.generator import simulate
+from livekit_dashboard.demo.script import conversation
 from livekit_dashboard.server import DashboardServer
 
 END = 1_795_000_000_000_000_000
@@ -63,6 +64,29 @@ def test_a_reply_that_calls_a_tool_says_what_it_found_speech_to_speech_too() -> 
             if realtime:
                 named = json.loads(turn.attributes["lk.pii.response.function_calls"])
                 assert [c["name"] for c in named] == [tool.attributes["lk.function_tool.name"]]
+
+
+def test_a_calls_outcome_and_topic_are_its_conversations() -> None:
+    """The evaluations logger's records match what was said: the topic tag is the conversation's, a
+    success gives the conversation's own reason, and a call that ended before its script did failed."""
+    calls = simulate(DemoConfig(calls=200, seed=7, end_ns=END))
+    outcomes: set[tuple[str, str]] = set()
+    for call in calls:
+        index = int(next(s for s in call.spans if s.name == "agent_session").attributes["lk.pii.room_name"][5:])
+        said = conversation(index)
+        turns = len([s for s in call.spans if s.name == "agent_turn"])
+        records = {log.body: json.loads(log.attributes[log.body]) for log in call.logs if log.logger == "evaluations"}
+        if "tag" in records:
+            assert records["tag"]["name"] == f"topic:{said.topic}"
+        if "outcome" in records:
+            outcome, reason = records["outcome"]["outcome"], records["outcome"]["reason"]
+            outcomes.add((said.topic, outcome))
+            if turns < len(said.lines):
+                assert (outcome, reason) == ("fail", "the call ended early")
+            else:
+                assert reason == (said.done if outcome == "success" else said.failed)
+    assert {topic for topic, outcome in outcomes if outcome == "success"} == {"order", "booking", "billing", "support"}
+    assert {outcome for _, outcome in outcomes} == {"success", "fail"}
 
 
 def test_generated_telemetry_is_stored_whole(server: DashboardServer) -> None:

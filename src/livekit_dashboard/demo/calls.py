@@ -16,7 +16,7 @@ from livekit_dashboard.demo.catalog import LLMS, REALTIME, STTS, TTSS, Service
 from livekit_dashboard.demo.records import NS as _S
 from livekit_dashboard.demo.records import Builder, CallRecord, LogSpec, SpanSpec
 from livekit_dashboard.demo.requests import pipeline, realtime
-from livekit_dashboard.demo.script import Line, conversation
+from livekit_dashboard.demo.script import Conversation, Line, conversation
 
 __all__ = ["CallRecord", "LogSpec", "SpanSpec", "build_call"]
 
@@ -67,10 +67,10 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
     b.add("session_start", session.span_id, t, t + rng.randint(5, 40) * 1_000_000, {})
     b.log(t, "INFO", "agent session started", session, room=f"call-{index:05d}")
     t += rng.randint(300, 1500) * 1_000_000
-    errors = 0
+    errors = exchanges = 0
     for turn in range(turns):
         t, failed = _turn(b, session, t, said.line(turn, turns))
-        errors += failed
+        errors, exchanges = errors + failed, exchanges + 1
         if errors >= 3:
             break
     close_reason = "error" if errors >= 3 else rng.choice(("user_initiated",) * 3 + ("participant_disconnected",))
@@ -82,7 +82,7 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
         {"lk.close_reason": close_reason},
     )
     b.log(close.start_ns, "INFO", f"closing agent session: {close_reason}", session)
-    _evaluate(b, close.end_ns, errors)
+    _evaluate(b, close.end_ns, errors, said, finished=exchanges >= len(said.lines))
     session.end_ns = close.end_ns
     call.end_ns = close.end_ns + (rng.randint(20, 200) * 1_000_000 if with_job else 0)
     if job is not None:
@@ -90,33 +90,27 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
     return call
 
 
-_OUTCOMES = {
-    "success": ("booked the appointment", "answered the question", "order status given"),
-    "fail": ("caller asked for a human", "could not find the order", "caller hung up frustrated"),
-}
-
-
-def _evaluate(b: Builder, t: int, errors: int) -> None:
+def _evaluate(b: Builder, t: int, errors: int, said: Conversation, finished: bool) -> None:
     """What livekit-agents' evaluations logger records at session end when the agent tags the call
-    (ctx.tagger) and LLM judges grade it: most calls get an outcome, some a topic tag and a verdict."""
+    (ctx.tagger) and LLM judges grade it: most calls get an outcome, some a topic tag and a verdict; the
+    topic and the outcome's reason are the conversation's own, and a call that ended before its script
+    did failed."""
     rng = b.rng
     if rng.random() < 0.2:
         return
-    outcome = "success" if rng.random() < (0.85 if errors == 0 else 0.35) else "fail"
+    outcome = "success" if rng.random() < (0.85 if errors == 0 else 0.35) and finished else "fail"
 
     def record(body: str, key: str, value: dict[str, Any], severity: str = "INFO") -> None:
         attrs = {key: json.dumps(value, separators=(",", ":")), "lk.agent_name": b.call.service.agent_name}
         b.call.logs.append(LogSpec(t, severity, body, None, attrs, logger="evaluations"))
 
     if rng.random() < 0.5:
-        record(
-            "tag", "tag", {"name": f"topic:{rng.choice(('billing', 'booking', 'order', 'support'))}", "metadata": {}}
-        )
+        record("tag", "tag", {"name": f"topic:{said.topic}", "metadata": {}})
     if rng.random() < 0.4:
         verdict = "pass" if (outcome == "success") == (rng.random() < 0.9) else "fail"
         record("evaluation", "evaluation", {"name": "task_completion", "tag": "", "verdict": verdict, "reasoning": ""})
     # a failed outcome is logged at ERROR, as the framework does
-    reason = rng.choice(_OUTCOMES[outcome])
+    reason = said.done if outcome == "success" else (said.failed if finished else "the call ended early")
     record("outcome", "outcome", {"outcome": outcome, "reason": reason}, "ERROR" if outcome == "fail" else "INFO")
 
 

@@ -47,6 +47,9 @@ class Conversation:
     caller: str
     email: str  # "" for an anonymous caller (the call list shows no user)
     lines: tuple[Line, ...]
+    topic: str  # the call's topic tag (topic:<topic>)
+    done: str  # the outcome's reason when the call succeeds
+    failed: str  # and when it fails
 
     def line(self, turn: int, turns: int) -> Line:
         """The exchange of a turn: the script in order, the caller saying goodbye on the last turn of a
@@ -75,51 +78,79 @@ def conversation(index: int) -> Conversation:
     day, time = _DAYS[(index // 4) % len(_DAYS)], _TIMES[index % len(_TIMES)]
     first = caller.split()[0]
     scripts = (
-        (
-            Line(
-                f"Hi, this is {first}. I'd like to check on order {order}.",
-                f"Order {order} shipped with UPS and should arrive on {day}.",
-                "lookup_order",
-                {"order_id": order},
-                {"order_id": order, "status": "shipped", "carrier": "UPS", "eta": day},
+        Conversation(
+            caller,
+            email,
+            topic="order",
+            done="order status given",
+            failed="could not find the order",
+            lines=(
+                Line(
+                    f"Hi, this is {first}. I'd like to check on order {order}.",
+                    f"Order {order} shipped with UPS and should arrive on {day}.",
+                    "lookup_order",
+                    {"order_id": order},
+                    {"order_id": order, "status": "shipped", "carrier": "UPS", "eta": day},
+                ),
+                Line("Around what time?", "UPS delivers between 9 and 6, and you'll get a text when it's close."),
+                Line("Can you send me the tracking link?", "Done, the tracking link is on its way to your email."),
             ),
-            Line("Around what time?", "UPS delivers between 9 and 6, and you'll get a text when it's close."),
-            Line("Can you send me the tracking link?", "Done, the tracking link is on its way to your email."),
         ),
-        (
-            Line(
-                f"Hi, it's {first}. Can you move my appointment {booking} to {day} at {time}?",
-                f"Good news, {day} at {time} is free. Shall I book it?",
-                "check_availability",
-                {"day": day, "time": time},
-                {"day": day, "time": time, "available": True},
+        Conversation(
+            caller,
+            email,
+            topic="booking",
+            done="appointment moved",
+            failed="no free slot that suits the caller",
+            lines=(
+                Line(
+                    f"Hi, it's {first}. Can you move my appointment {booking} to {day} at {time}?",
+                    f"Good news, {day} at {time} is free. Shall I book it?",
+                    "check_availability",
+                    {"day": day, "time": time},
+                    {"day": day, "time": time, "available": True},
+                ),
+                Line(
+                    "Great, please book it.",
+                    f"You're booked for {day} at {time}, still under {booking}.",
+                    "book_slot",
+                    {"day": day, "time": time, "caller": caller},
+                    {"booking": booking, "confirmed": True},
+                ),
+                Line("Will I get a reminder?", "Yes, we send a reminder the day before."),
             ),
-            Line(
-                "Great, please book it.",
-                f"You're booked for {day} at {time}, still under {booking}.",
-                "book_slot",
-                {"day": day, "time": time, "caller": caller},
-                {"booking": booking, "confirmed": True},
-            ),
-            Line("Will I get a reminder?", "Yes, we send a reminder the day before."),
         ),
-        (
-            Line(
-                f"Hello, {first} here, account {account}. What's the price of the premium plan?",
-                "The premium plan is 49 dollars a month.",
+        Conversation(
+            caller,
+            email,
+            topic="billing",
+            done="answered the pricing question",
+            failed="caller asked for a human",
+            lines=(
+                Line(
+                    f"Hello, {first} here, account {account}. What's the price of the premium plan?",
+                    "The premium plan is 49 dollars a month.",
+                ),
+                Line("Is there a discount if I pay yearly?", "Yes, paying yearly gives you two months free."),
+                Line("Okay, I'll think about it.", "Sure. You can upgrade any time from your account page."),
             ),
-            Line("Is there a discount if I pay yearly?", "Yes, paying yearly gives you two months free."),
-            Line("Okay, I'll think about it.", "Sure. You can upgrade any time from your account page."),
         ),
-        (
-            Line(
-                f"Hi, I'm {first}. I never got the confirmation email for booking {booking}.",
-                f"I've resent the confirmation for booking {booking} to your email.",
-                "send_email",
-                {"template": "confirmation", "booking": booking},
-                {"sent": True, "booking": booking},
+        Conversation(
+            caller,
+            email,
+            topic="support",
+            done="confirmation resent",
+            failed="caller hung up frustrated",
+            lines=(
+                Line(
+                    f"Hi, I'm {first}. I never got the confirmation email for booking {booking}.",
+                    f"I've resent the confirmation for booking {booking} to your email.",
+                    "send_email",
+                    {"template": "confirmation", "booking": booking},
+                    {"sent": True, "booking": booking},
+                ),
+                Line("It might be in my spam folder.", "That happens. It comes from bookings at example dot com."),
             ),
-            Line("It might be in my spam folder.", "That happens. It comes from bookings at example dot com."),
         ),
     )
-    return Conversation(caller, email, scripts[(index // len(_NAMES)) % len(scripts)])
+    return scripts[(index // len(_NAMES)) % len(scripts)]
