@@ -35,6 +35,7 @@ from livekit_dashboard.ingest import (
     IngestStats,
     ReadYourWritesEngine,
     RecentRequests,
+    TraceRequests,
     WriteAheadLog,
 )
 from livekit_dashboard.query import AlertStore, CallRecords, PriceBook, read_prices_file
@@ -107,6 +108,9 @@ class DashboardServer:
             storage.close()
             raise
         self.storage = storage  # the writer's engine (reads go through self.engine)
+        data_dir = chdb_path(settings.resolved_dsn())
+        # the embedded engine decodes protobuf trace requests itself, from files next to the log
+        requests = TraceRequests(storage, wal_dir / "decode" if data_dir is not None and wal is not None else None)
         self.batcher = Batcher(
             storage,
             wal,
@@ -116,6 +120,7 @@ class DashboardServer:
             max_batch_rows=settings.batch_max_rows,
             flush_interval_s=settings.flush_interval_ms / 1000,
             admission_wait_s=settings.queue_wait_ms / 1000,
+            requests=requests,
         )
         # call records are settled from what ingest stored, in rounds and before a read that needs them
         self.call_records = CallRecords(
@@ -128,7 +133,6 @@ class DashboardServer:
             max_backlog_rows=settings.batch_max_rows,
             barriers={"lk_call_records": self.call_records.barrier, "lk_error_records": self.call_records.barrier},
         )
-        data_dir = chdb_path(settings.resolved_dsn())
         watched = [wal_dir] if data_dir is None else [data_dir, wal_dir]
         if wal is None:
             watched.remove(wal_dir)
@@ -141,6 +145,7 @@ class DashboardServer:
             max_body_bytes=settings.max_body_bytes,
             recordings=self.recordings,
             enabled=settings.ingest_enabled,
+            decode_in_engine=requests.in_engine,
         )
         self.keys = KeyStore(storage)
         # keys handed in by `livekit-dashboard keys create`, which cannot open the data directory we hold

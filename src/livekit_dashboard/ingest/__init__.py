@@ -16,6 +16,7 @@ from livekit_dashboard.ingest.dedup import RecentRequests
 from livekit_dashboard.ingest.diskspace import DiskSpace
 from livekit_dashboard.ingest.service import ExportResult, Ingestor, IngestUnavailableError, UsageAccepted
 from livekit_dashboard.ingest.stats import IngestStats
+from livekit_dashboard.ingest.trace_requests import TraceRequests
 from livekit_dashboard.ingest.usage import UsageError
 from livekit_dashboard.ingest.wal import WalError, WriteAheadLog
 
@@ -32,6 +33,7 @@ __all__ = [
     "ReadYourWritesEngine",
     "RecentRequests",
     "Signal",
+    "TraceRequests",
     "UsageAccepted",
     "UsageError",
     "WalError",

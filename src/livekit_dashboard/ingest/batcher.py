@@ -26,6 +26,8 @@ import pyarrow as pa
 
 from livekit_dashboard.ingest.dedup import RecentRequests
 from livekit_dashboard.ingest.memory import release_memory
+from livekit_dashboard.ingest.rows import REQUESTS, rows_in
+from livekit_dashboard.ingest.trace_requests import TraceRequests
 from livekit_dashboard.ingest.wal import DIGEST_BYTES, Position, WalError, WriteAheadLog, encode_payload
 from livekit_dashboard.store import Engine, StorageError
 
@@ -69,8 +71,11 @@ class Batcher:
         max_backoff_s: float = 5.0,
         admission_wait_s: float = 1.0,
         split_after_s: float = 30.0,
+        requests: TraceRequests | None = None,
     ) -> None:
         self._engine = engine
+        # trace requests kept whole (REQUESTS): decoded by the engine, or in Python when it cannot read them
+        self._requests = requests or TraceRequests(engine)
         self._wal = wal
         self._recent = recent
         self._probe_writes = probe_writes
@@ -149,7 +154,7 @@ class Batcher:
         """Queue what the write-ahead log holds beyond its checkpoint, then start the writer."""
         rows = 0
         for frame in self._wal.recover() if self._wal is not None else []:
-            num_rows = sum(t.num_rows for t in frame.tables.values())
+            num_rows = rows_in(frame.tables)
             self._items.append(_Item(frame.tables, num_rows, frame.start, frame.end, time.monotonic()))
             if self._recent is not None:
                 self._recent.extend([frame.digest])
@@ -210,7 +215,7 @@ class Batcher:
         up to admission_wait_s while the queue is full). True once they are durable; False when a
         request with this digest was acknowledged recently (nothing is stored again). QueueFullError
         when the queue stays full; StorageError when the log cannot be written."""
-        num_rows = sum(t.num_rows for t in tables.values())
+        num_rows = rows_in(tables)
         try:
             wal = self._log
             if digest and len(digest) != DIGEST_BYTES:
@@ -456,5 +461,8 @@ class Batcher:
         for name, parts in by_table.items():
             data = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
             with self._write_gate:
-                self._engine.insert_arrow(name, data, token=f"{token}:{name}")
+                if name == REQUESTS:
+                    self._requests.insert(data, token=f"{token}:{name}")
+                else:
+                    self._engine.insert_arrow(name, data, token=f"{token}:{name}")
         self.inserts += 1

@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from livekit_dashboard.domain.timerange import MAX_TIMESTAMP_NS
 from livekit_dashboard.ingest.decode import Signal
 
-__all__ = ["Prepared", "count_records", "ns"]
+__all__ = ["REQUESTS", "REQUESTS_SCHEMA", "Prepared", "count_records", "ns", "rows_in"]
+
+
+# trace requests kept whole, for the engine to decode (ingest/trace_requests.py): no such table, the
+# name a request's body has in a batch and a log frame
+REQUESTS = "otlp_trace_requests"
+REQUESTS_SCHEMA = pa.schema([("Body", pa.binary()), ("Spans", pa.uint32())])
+
+
+def rows_in(tables: Mapping[str, pa.Table]) -> int:
+    """The rows some tables will store: a request's valid spans for REQUESTS, each table's rows else."""
+    return sum(
+        int(pc.sum(table["Spans"]).as_py() or 0) if name == REQUESTS else table.num_rows
+        for name, table in tables.items()
+    )
 
 
 def ns(value: int) -> int:
@@ -35,7 +51,7 @@ class Prepared:
 
     @property
     def num_rows(self) -> int:
-        return sum(t.num_rows for t in self.tables.values())
+        return rows_in(self.tables)
 
     def error_message(self) -> str:
         if not self.rejected:

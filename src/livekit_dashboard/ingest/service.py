@@ -31,6 +31,7 @@ from livekit_dashboard.ingest.metrics import prepare_metrics
 from livekit_dashboard.ingest.rows import Prepared, count_records
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.ingest.stats import IngestStats
+from livekit_dashboard.ingest.trace_requests import prepare_request
 from livekit_dashboard.ingest.usage import parse_usage, usage_table
 from livekit_dashboard.store import RecordingFiles, StorageError
 from livekit_dashboard.store.tables import CHAT_HISTORIES, RECORDINGS
@@ -93,6 +94,7 @@ class Ingestor:
         decoders: int = 2,
         recordings: RecordingFiles | None = None,
         enabled: bool = True,
+        decode_in_engine: bool = False,
     ) -> None:
         self._batcher = batcher
         # serve --no-ingest: every verb that would store data answers "unavailable" (503 / UNAVAILABLE)
@@ -104,6 +106,8 @@ class Ingestor:
         # converting a request to rows is Python work under the GIL: more at once than this only makes
         # them (and the event loop) wait for each other. Waiting for room in the queue holds no slot.
         self._decoding = threading.BoundedSemaphore(decoders)
+        # protobuf trace requests are stored whole and the engine builds their rows (ingest/trace_requests.py)
+        self._decode_in_engine = decode_in_engine
 
     # -- the verbs the transports call -------------------------------------------------------------
 
@@ -145,7 +149,7 @@ class Ingestor:
         held = self._reserve(count_records(signal, request))
         try:
             with self._decoding:
-                prepared = self._prepare(signal, request, dropped)
+                prepared = self._prepare(signal, request, dropped, raw if encoding is Encoding.PROTOBUF else None)
         except BaseException:
             self._batcher.release(held)
             raise
@@ -215,8 +219,12 @@ class Ingestor:
         table = pa.Table.from_pylist([row], schema=CHAT_HISTORIES)
         self._submit({"lk_chat_histories": table}, _digest("chat_history", call_id.encode() + items), 1)
 
-    def _prepare(self, signal: Signal, request: Any, dropped: Counter[str]) -> Prepared:
-        prepared = _PREPARE[signal](request)
+    def _prepare(self, signal: Signal, request: Any, dropped: Counter[str], body: bytes | None) -> Prepared:
+        """Rows of a decoded request; a protobuf trace request that parsed whole, kept whole for the engine."""
+        if self._decode_in_engine and signal is Signal.TRACES and body is not None and not dropped:
+            prepared = prepare_request(request, body)
+        else:
+            prepared = _PREPARE[signal](request)
         for reason, count in dropped.items():  # records the body held that did not parse
             prepared.reject(reason, count)
         self._stats.add(signal, received=prepared.accepted + prepared.rejected, rejected=prepared.rejected)

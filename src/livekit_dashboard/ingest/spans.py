@@ -13,7 +13,7 @@ from livekit_dashboard.ingest.decode import Signal
 from livekit_dashboard.ingest.rows import Prepared, ns
 from livekit_dashboard.store import tables
 
-__all__ = ["SPAN_KINDS", "STATUS_CODES", "id_hex", "prepare_spans"]
+__all__ = ["SPAN_KINDS", "STATUS_CODES", "id_hex", "invalid_span", "prepare_spans"]
 
 # the Collector's spellings (pdata traceutil): these strings are what the table holds
 SPAN_KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -47,7 +47,7 @@ def prepare_spans(request: Any) -> Prepared:
         for scope_spans in resource_spans.scope_spans:
             scope_name, scope_version = scope_spans.scope.name, scope_spans.scope.version
             for span in scope_spans.spans:
-                reason = _invalid(span)
+                reason = invalid_span(span)
                 if reason:
                     out.reject(reason)
                     continue
@@ -105,7 +105,8 @@ def prepare_spans(request: Any) -> Prepared:
     return out
 
 
-def _invalid(span: Any) -> str:
+def invalid_span(span: Any) -> str:
+    """Why a span cannot be stored, or "" (sql/trace_rows.sql applies the same rules)."""
     if not is_valid_trace_id(span.trace_id):
         return f"invalid trace_id ({len(span.trace_id)} bytes, want 16 and not all zero)"
     if not is_valid_span_id(span.span_id):

@@ -17,6 +17,7 @@ from livekit_dashboard.store.monitor import StorageMonitor
 from livekit_dashboard.store.probe import probe_writes
 from livekit_dashboard.store.recordings import RecordingFiles
 from livekit_dashboard.store.retention import Retention, apply_retention
+from livekit_dashboard.store.trace_decode import TraceDecoder
 from livekit_dashboard.store.transfer import export_store, import_store
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "StorageError",
     "StorageMonitor",
     "TableSize",
+    "TraceDecoder",
     "apply_durability",
     "apply_migrations",
     "apply_retention",

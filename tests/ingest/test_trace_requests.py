@@ -1,0 +1,170 @@
+"""Trace requests decoded by the engine (ingest/trace_requests.py) are stored exactly as the Python decode
+stores them, in otel_traces and in every table its materialized views fill; what the SQL does not render
+goes to the Python decode; a retry under the same token stores once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from bench.engine_decode import checksums, edge_request
+from bench.ingest import build_batches
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+
+from livekit_dashboard.ingest.rows import REQUESTS
+from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.ingest.trace_requests import TraceRequests, prepare_request
+from livekit_dashboard.server import DashboardServer
+from livekit_dashboard.store import Engine
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "livekit"
+
+
+class Spy:
+    """The engine, counting the statements that insert rows built by the engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.engine_inserts = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+    def command(self, sql: str, params: Any = None) -> None:
+        self.engine_inserts += sql.startswith("INSERT INTO otel_traces")
+        self.engine.command(sql, params)
+
+
+def _requests(bodies: list[bytes]) -> pa.Table:
+    """A batch as the batcher hands it over: the requests prepared for the engine's decode."""
+    tables = [prepare_request(ExportTraceServiceRequest.FromString(b), b).tables[REQUESTS] for b in bodies]
+    return pa.concat_tables(tables)
+
+
+def _both_ways(engine: Engine, workdir: Path, bodies: list[bytes]) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """(tables after the Python decode, after the engine's, how many inserts the engine built)."""
+    batch = _requests(bodies)
+    TraceRequests(engine).insert(batch, token="python-1")
+    by_python = checksums(engine)
+    for name in by_python:
+        engine.command(f"TRUNCATE TABLE `{name}`")
+    spy = Spy(engine)
+    TraceRequests(spy, workdir).insert(batch, token="engine-1")
+    return by_python, checksums(engine), spy.engine_inserts
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "decode"
+    assert not list((tmp_path / "decode").glob("*.bin"))  # the request file is gone after the insert
+
+
+def test_the_engine_stores_what_the_python_decode_stores(engine: Engine, workdir: Path) -> None:
+    bodies = [body for body, _ in build_batches(3000, 512, 3)]
+    bodies += [edge_request().SerializeToString()]
+    bodies += [path.read_bytes() for path in sorted(FIXTURES.glob("**/traces.pb"))]  # real livekit-agents
+    by_python, by_engine, engine_inserts = _both_ways(engine, workdir, bodies)
+    assert engine_inserts == 1
+    assert by_python["otel_traces"][0] > 3000
+    assert {"lk_turns", "lk_requests", "lk_call_usage", "otel_traces_trace_id_ts"} <= set(by_python)
+    assert by_engine == by_python
+
+
+def _span_with(*attributes: KeyValue) -> bytes:
+    request = ExportTraceServiceRequest()
+    span = (
+        request.resource_spans.add()
+        .scope_spans.add()
+        .spans.add(trace_id=bytes(range(1, 17)), span_id=bytes(range(1, 9)), name="turn", start_time_unix_nano=10**18)
+    )
+    span.attributes.extend(attributes)
+    return request.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        KeyValue(
+            key="map",
+            value=AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="a", value=AnyValue(int_value=1))])),
+        ),
+        KeyValue(
+            key="nested",
+            value=AnyValue(
+                array_value=ArrayValue(values=[AnyValue(array_value=ArrayValue(values=[AnyValue(int_value=1)]))])
+            ),
+        ),
+        KeyValue(key="k", value=AnyValue(string_value="first")),  # twice: the last wins
+    ],
+    ids=["key-value list", "array in an array", "a key twice"],
+)
+def test_a_value_the_sql_does_not_render_sends_the_batch_to_python(
+    engine: Engine, workdir: Path, attribute: KeyValue
+) -> None:
+    twice = KeyValue(key=attribute.key, value=AnyValue(string_value="last"))
+    odd = _span_with(KeyValue(key="plain", value=AnyValue(string_value="x")), attribute, twice)
+    by_python, by_engine, engine_inserts = _both_ways(engine, workdir, [build_batches(600, 512, 4)[0][0], odd])
+    assert engine_inserts == 0
+    assert by_engine == by_python
+    stored = engine.query("SELECT SpanAttributes AS a FROM otel_traces WHERE SpanName = 'turn'")
+    assert stored[0]["a"][attribute.key] == "last"
+
+
+def test_invalid_spans_are_counted_and_left_out_as_the_python_decode_does(engine: Engine, workdir: Path) -> None:
+    request = ExportTraceServiceRequest.FromString(_span_with())
+    spans = request.resource_spans[0].scope_spans[0].spans
+    good = spans[0]
+    for change in (
+        {"trace_id": bytes(16)},
+        {"span_id": b"\x01" * 7},
+        {"parent_span_id": b"\x01" * 4},
+        {"name": ""},
+        {"end_time_unix_nano": 2**64 - 1},
+        {"parent_span_id": bytes(8)},  # valid: an all-zero parent is no parent
+    ):
+        bad = spans.add()
+        bad.CopyFrom(good)
+        for key, value in change.items():
+            setattr(bad, key, value)
+        bad.span_id = bytes([len(spans)] * 8) if "span_id" not in change else bad.span_id
+    body = request.SerializeToString()
+    ours, theirs = prepare_request(request, body), prepare_spans(request)
+    assert (ours.accepted, ours.rejected, ours.reasons) == (theirs.accepted, theirs.rejected, theirs.reasons)
+    assert (ours.accepted, ours.rejected) == (2, 5)
+    by_python, by_engine, engine_inserts = _both_ways(engine, workdir, [body])
+    assert engine_inserts == 1
+    assert by_engine == by_python
+    assert by_engine["otel_traces"][0] == 2
+
+
+@pytest.mark.parametrize("in_engine", [True, False], ids=["engine", "python"])
+def test_a_retry_under_the_same_token_stores_once(engine: Engine, workdir: Path, in_engine: bool) -> None:
+    """A batch inserted again after a crash (or a failure) carries its token: every table skips it."""
+    batch = _requests([body for body, _ in build_batches(1500, 512, 5)])
+    decode = TraceRequests(engine, workdir if in_engine else None)
+
+    def rows() -> dict[str, int]:
+        """Every row written, duplicates and unmerged parts included; but the touch queue's (lk_call_touch
+        keeps no deduplication log: a touch more settles a call once more, which changes nothing)."""
+        listed = engine.query(
+            "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine LIKE '%MergeTree' "
+            "AND name != 'lk_call_touch'"
+        )
+        counts = {r["name"]: engine.query(f"SELECT count() AS n FROM `{r['name']}`")[0]["n"] for r in listed}
+        return {name: n for name, n in counts.items() if n}
+
+    decode.insert(batch, token="batch-7")
+    once = rows()
+    assert once["otel_traces"] == 1536
+    decode.insert(batch, token="batch-7")
+    assert rows() == once
+    decode.insert(batch, token="batch-8")
+    assert rows()["otel_traces"] == 2 * 1536
+
+
+def test_an_embedded_server_has_the_engine_decode_protobuf_trace_requests(server: DashboardServer) -> None:
+    assert server.batcher._requests.in_engine
