@@ -12,7 +12,8 @@ worker threads, the engine's background merges), and each stage a span passes th
 this process on the same request bodies with the server's own code: the protobuf parse, the rows for
 otel_traces, the write-ahead-log frame, the engine's insert of those rows into a bare copy of
 otel_traces and into otel_traces with its materialized views (the engine's ceiling: what storing
-the rows costs with no Python at all), and settling the calls.
+the rows costs with no Python at all), settling the calls, and the engine's decode of the same request
+bodies (parse, rows and insert with the views: what the server does with a protobuf trace request).
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from livekit_dashboard.demo.catalog import SERVICES
 from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_for, simulate
+from livekit_dashboard.ingest.rows import REQUESTS_SCHEMA
 from livekit_dashboard.ingest.spans import prepare_spans
+from livekit_dashboard.ingest.trace_requests import TraceRequests
 from livekit_dashboard.ingest.wal import encode_payload
 from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.store import apply_migrations, open_engine
@@ -267,6 +270,18 @@ def stage_costs(batches: list[tuple[bytes, str]], data_dir: Path) -> tuple[list[
         )
         measure("engine: insert with the LiveKit views (the ceiling)", lambda: insert("otel_traces"))
         measure("settling the calls (once each)", CallRecords(engine).settle)
+        decode = TraceRequests(engine, data_dir / "decode")
+        batches_of = [[body for body, _ in batches[i : i + 97]] for i in range(0, len(batches), 97)]  # ~50,000 spans
+
+        def engine_decode() -> None:
+            for i, group in enumerate(batches_of):
+                requests = pa.table({"Body": group, "Spans": [0] * len(group)}, schema=REQUESTS_SCHEMA)
+                decode.insert(requests, token=f"decode-{i}")
+
+        measure(
+            "the engine's decode (the server's path for protobuf traces): parse, rows, insert with the views",
+            engine_decode,
+        )
         fixed = {}
         for table in ("otel_traces_bare", "otel_traces"):
             costs = []

@@ -168,3 +168,19 @@ def test_a_retry_under_the_same_token_stores_once(engine: Engine, workdir: Path,
 
 def test_an_embedded_server_has_the_engine_decode_protobuf_trace_requests(server: DashboardServer) -> None:
     assert server.batcher._requests.in_engine
+
+
+def test_a_folder_the_engine_cannot_be_given_means_the_python_decode(engine: Engine, tmp_path: Path) -> None:
+    """A file() pattern cannot hold every path: under one with a quote or a glob character, every batch
+    is decoded in Python, and stored."""
+    requests = TraceRequests(engine, tmp_path / "it's{here}")
+    assert not requests.in_engine
+    requests.insert(_requests([build_batches(600, 512, 6)[0][0]]), token="odd-path-1")
+    assert engine.query("SELECT count() AS n FROM otel_traces")[0]["n"] == 512
+
+
+def test_request_files_a_crash_left_are_removed(engine: Engine, workdir: Path) -> None:
+    workdir.mkdir(parents=True)
+    (workdir / "requests-7-1.bin").write_bytes(b"left by a crash")
+    TraceRequests(engine, workdir)
+    assert not list(workdir.glob("requests-*"))

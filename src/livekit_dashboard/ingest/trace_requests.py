@@ -12,6 +12,7 @@ batch once whichever decode runs.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from livekit_dashboard.store import Engine, TraceDecoder
 from livekit_dashboard.store import tables as schemas
 
 __all__ = ["TraceRequests", "prepare_request", "python_rows"]
+
+log = logging.getLogger(__name__)
 
 
 def prepare_request(request: Any, body: bytes) -> Prepared:
@@ -57,7 +60,12 @@ class TraceRequests:
 
     def __init__(self, engine: Engine, workdir: Path | None = None) -> None:
         self._engine = engine
-        self._decoder = TraceDecoder(engine, workdir) if workdir is not None else None
+        self._decoder: TraceDecoder | None = None
+        if workdir is not None:
+            try:
+                self._decoder = TraceDecoder(engine, workdir)
+            except ValueError as exc:  # a path the engine cannot be given: every batch decoded in Python
+                log.warning("trace requests are decoded in Python: %s", exc)
 
     @property
     def in_engine(self) -> bool:

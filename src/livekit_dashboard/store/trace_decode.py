@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import os
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -20,6 +21,10 @@ from livekit_dashboard.store.engine import Engine, StorageError
 __all__ = ["TraceDecoder"]
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:-]+$")
+_FILES = max(1, min(4, os.cpu_count() or 1))
+_UNQUOTABLE = re.compile(r"[*?{}\[\]'\\]")
+# squash everything an insert reads into one block, as insert_arrow does (Engine._one_block)
+_ONE_BLOCK = "min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1000000000000"
 
 # the columns the engine reads a request into (their names are trace_request.proto's fields); a value's
 # `value` says which of its fields is set (input_format_protobuf_oneof_presence)
@@ -47,13 +52,20 @@ def _text(name: str) -> str:
 
 class TraceDecoder:
     """Inserts OTLP trace requests into otel_traces, decoded by an embedded engine, which reads the files
-    written in `workdir` (a ClickHouse server cannot: it has no access to them)."""
+    written in `workdir` (a ClickHouse server cannot: it has no access to them). ValueError for a
+    `workdir` whose path a file() pattern cannot hold."""
 
     def __init__(self, engine: Engine, workdir: Path) -> None:
         self._engine = engine
         self._workdir = workdir
         self._files = itertools.count()
+        if _UNQUOTABLE.search(str(workdir)):  # the path goes into a file() pattern as a literal
+            raise ValueError(
+                f"the engine cannot read request files under {workdir}: rename it without * ? {{ }} [ ] ' \\"
+            )
         workdir.mkdir(parents=True, exist_ok=True)
+        for left in workdir.glob("requests-*.bin"):  # a crash's, never inserted from (the log replays it)
+            left.unlink(missing_ok=True)
         self._schema = workdir / "trace_request.proto"
         self._schema.write_text(_text("trace_request.proto"), encoding="utf-8")
         for statement in _text("trace_functions.sql").split(";"):
@@ -66,10 +78,19 @@ class TraceDecoder:
         (otlp/trace_requests_plain.sql)."""
         if not _TOKEN.match(token):
             raise ValueError(f"a deduplication token is letters, digits and -_.: ({token!r})")
-        path = self._workdir / f"requests-{next(self._files)}.bin"
+        batch = next(self._files)
+        # the bodies in as many files as cores (up to 4): the engine reads, parses and converts one file
+        # per thread, into one block (one part per table, and the same block again on a retry)
+        paths = [self._workdir / f"requests-{batch}-{i}.bin" for i in range(min(_FILES, len(bodies)))]
         try:
-            _write(path, bodies)
-            source = f"file('{path}', 'Protobuf', '{_STRUCTURE}')"
+            for i, path in enumerate(paths):
+                _write(path, bodies[i :: len(paths)])
+            names = (
+                paths[0].name
+                if len(paths) == 1
+                else f"requests-{batch}-{{{','.join(map(str, range(len(paths))))}}}.bin"
+            )
+            source = f"file('{self._workdir / names}', 'Protobuf', '{_STRUCTURE}')"
             settings = (
                 f"format_schema = '{self._schema}:ExportTraceServiceRequest', "
                 "input_format_protobuf_oneof_presence = 1, output_format_json_escape_forward_slashes = 0"
@@ -79,12 +100,16 @@ class TraceDecoder:
                 return False
             columns = ", ".join(f"`{name}`" for name in tables.TRACES.names)
             rows = _text("trace_rows.sql").replace("{{requests}}", source)
-            insert = f"INSERT INTO otel_traces ({columns}) SETTINGS insert_deduplication_token = '{token}', {settings}"
+            insert = (
+                f"INSERT INTO otel_traces ({columns}) SETTINGS insert_deduplication_token = '{token}', {settings}, "
+                f"{_ONE_BLOCK}, parallel_view_processing = 1"
+            )
             self._engine.command(f"{insert}\n{rows}")
             return True
         finally:
-            with contextlib.suppress(OSError):
-                path.unlink()
+            for path in paths:
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _write(path: Path, bodies: Sequence[bytes]) -> None:
