@@ -17,7 +17,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyVa
 
 from livekit_dashboard.ingest.rows import REQUESTS
 from livekit_dashboard.ingest.spans import prepare_spans
-from livekit_dashboard.ingest.trace_requests import TraceRequests, prepare_request
+from livekit_dashboard.ingest.trace_requests import MIN_ENGINE_SPANS, TraceRequests, prepare_request
 from livekit_dashboard.server import DashboardServer
 from livekit_dashboard.store import Engine
 
@@ -53,7 +53,7 @@ def _both_ways(engine: Engine, workdir: Path, bodies: list[bytes]) -> tuple[dict
     for name in by_python:
         engine.command(f"TRUNCATE TABLE `{name}`")
     spy = Spy(engine)
-    TraceRequests(spy, workdir).insert(batch, token="engine-1")
+    TraceRequests(spy, workdir, min_spans=1).insert(batch, token="engine-1")
     return by_python, checksums(engine), spy.engine_inserts
 
 
@@ -145,7 +145,7 @@ def test_invalid_spans_are_counted_and_left_out_as_the_python_decode_does(engine
 def test_a_retry_under_the_same_token_stores_once(engine: Engine, workdir: Path, in_engine: bool) -> None:
     """A batch inserted again after a crash (or a failure) carries its token: every table skips it."""
     batch = _requests([body for body, _ in build_batches(1500, 512, 5)])
-    decode = TraceRequests(engine, workdir if in_engine else None)
+    decode = TraceRequests(engine, workdir if in_engine else None, min_spans=1)
 
     def rows() -> dict[str, int]:
         """Every row written, duplicates and unmerged parts included; but the touch queue's (lk_call_touch
@@ -168,6 +168,19 @@ def test_a_retry_under_the_same_token_stores_once(engine: Engine, workdir: Path,
 
 def test_an_embedded_server_has_the_engine_decode_protobuf_trace_requests(server: DashboardServer) -> None:
     assert server.batcher._requests.in_engine
+
+
+def test_a_small_batch_is_decoded_in_python_a_large_one_by_the_engine(engine: Engine, workdir: Path) -> None:
+    """The engine's decode has a fixed cost per insert (planning) that a light load's small batches do not
+    earn back."""
+    spy = Spy(engine)
+    requests = TraceRequests(spy, workdir)
+    bodies = [body for body, _ in build_batches(MIN_ENGINE_SPANS + 512, 512, 7)]
+    requests.insert(_requests(bodies[:2]), token="small-1")
+    assert spy.engine_inserts == 0
+    requests.insert(_requests(bodies), token="large-1")
+    assert spy.engine_inserts == 1
+    assert engine.query("SELECT count() AS n FROM otel_traces")[0]["n"] == 1024 + len(bodies) * 512
 
 
 def test_a_folder_the_engine_cannot_be_given_means_the_python_decode(engine: Engine, tmp_path: Path) -> None:

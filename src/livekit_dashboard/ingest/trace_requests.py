@@ -5,7 +5,9 @@ of CPU per span less (docs/benchmarks.md, `bench.engine_decode`).
 
 Both decodes store the same rows (tests/ingest/test_trace_requests.py compares every table). A batch
 holding a value the SQL does not render as pdata does (a key-value list, an array in an array, a key
-twice) is decoded in Python, as is every batch on a ClickHouse server, which cannot read our files.
+twice) is decoded in Python, as is a batch of fewer than MIN_ENGINE_SPANS spans (a light load's: the
+engine's planning costs more than it saves) and every batch on a ClickHouse server, which cannot read
+our files.
 Either way the insert carries the batch's deduplication token, so a retry after a crash stores the
 batch once whichever decode runs.
 """
@@ -20,12 +22,16 @@ import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from livekit_dashboard.ingest.decode import Signal
-from livekit_dashboard.ingest.rows import REQUESTS, REQUESTS_SCHEMA, Prepared
+from livekit_dashboard.ingest.rows import REQUESTS, REQUESTS_SCHEMA, Prepared, rows_in
 from livekit_dashboard.ingest.spans import invalid_span, prepare_spans
 from livekit_dashboard.store import Engine, TraceDecoder
 from livekit_dashboard.store import tables as schemas
 
-__all__ = ["TraceRequests", "prepare_request", "python_rows"]
+__all__ = ["MIN_ENGINE_SPANS", "TraceRequests", "prepare_request", "python_rows"]
+
+# the engine's decode costs about 75 ms of planning per insert (its two statements) and saves about 10 µs
+# per span: a smaller batch, the light load most servers see, is decoded in Python (docs/benchmarks.md)
+MIN_ENGINE_SPANS = 5_000
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +62,12 @@ def python_rows(requests: pa.Table) -> pa.Table:
 
 class TraceRequests:
     """Stores the trace requests of a batch: decoded by the engine when `workdir` is given (an embedded
-    engine reads the request files written there), else in Python."""
+    engine reads the request files written there) and the batch holds at least `min_spans` spans, else
+    in Python."""
 
-    def __init__(self, engine: Engine, workdir: Path | None = None) -> None:
+    def __init__(self, engine: Engine, workdir: Path | None = None, *, min_spans: int = MIN_ENGINE_SPANS) -> None:
         self._engine = engine
+        self._min_spans = min_spans
         self._decoder: TraceDecoder | None = None
         if workdir is not None:
             try:
@@ -73,6 +81,7 @@ class TraceRequests:
 
     def insert(self, requests: pa.Table, *, token: str) -> None:
         """Store the requests' valid spans in otel_traces (so in every view fed by it) under `token`."""
-        if self._decoder is not None and self._decoder.insert(requests["Body"].to_pylist(), token=token):
+        engine = self._decoder is not None and rows_in({REQUESTS: requests}) >= self._min_spans
+        if engine and self._decoder is not None and self._decoder.insert(requests["Body"].to_pylist(), token=token):
             return
         self._engine.insert_arrow("otel_traces", python_rows(requests), token=token)
