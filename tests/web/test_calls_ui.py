@@ -281,6 +281,25 @@ def test_a_call_of_5000_spans_opens_and_so_does_its_trace(page: Page, site: dict
     expect(page.locator(".wf-row")).to_have_count(count, timeout=30_000)
 
 
+def test_a_trace_opened_from_a_call_page_leads_back_to_that_call(page: Page, site: dict[str, Any]) -> None:
+    """The raw trace of a call says "← Call" and goes back to the call page, at the turn it was left; a
+    trace opened on its own goes back to the dashboard."""
+    call = calls_api(site, f"{RANGE}&limit=1")["calls"][0]
+    open_page(page, f"{site['url']}/calls/{call['call_id']}?turn=2")
+    page.wait_for_selector(".call-view")
+    page.click("#raw-trace")
+    page.wait_for_url(f"**/traces/{call['trace_id']}")
+    back = page.locator(".trace-view a.back")
+    expect(back).to_have_text("← Call")
+    back.click()
+    page.wait_for_url(f"**/calls/{call['call_id']}?turn=2")
+    page.wait_for_selector(".call-view")
+    alone = page.context.new_page()  # a tab of its own, opened on the trace
+    alone.goto(f"{site['url']}/traces/{call['trace_id']}")
+    expect(alone.locator(".trace-view a.back")).to_have_text("← Dashboard")
+    alone.close()
+
+
 def test_a_call_page_tells_a_recovered_attempt_from_a_failure(page: Page, site: dict[str, Any]) -> None:
     listed = calls_api(site, f"{RANGE}&limit=1000")["calls"]
     call = next(c for c in listed if c["recovered_requests"] and not c["failures"])

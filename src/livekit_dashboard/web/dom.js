@@ -81,7 +81,19 @@ export function kv(title, map, hrefFor = () => null) {
 }
 
 // The link back to the dashboard, with the time range and filters it was left with.
+// Back to the call or trace this view was opened from (a link followed in the app, app.js), else to the
+// dashboard as it was left.
 export function backLink() {
+  let came = null;
+  try {
+    came = JSON.parse(sessionStorage.getItem("lkd.from") ?? "null");
+  } catch {
+    came = null;
+  }
+  if (came && came.to === location.pathname && typeof came.from === "string") {
+    const kind = came.from.startsWith("/calls/") ? "Call" : came.from.startsWith("/traces/") ? "Trace" : "";
+    if (kind) return el("a", { class: "back", href: came.from, text: `← ${kind}` });
+  }
   const qs = sessionStorage.getItem("lkd.dashboard") ?? "";
   return el("a", { class: "back", href: `/${qs ? `?${qs}` : ""}`, text: "← Dashboard" });
 }
