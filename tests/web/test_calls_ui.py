@@ -282,14 +282,22 @@ def test_a_call_of_5000_spans_opens_and_so_does_its_trace(page: Page, site: dict
 
 
 def test_a_trace_opened_from_a_call_page_leads_back_to_that_call(page: Page, site: dict[str, Any]) -> None:
-    """The raw trace of a call says "← Call" and goes back to the call page, at the turn it was left; a
-    trace opened on its own goes back to the dashboard."""
+    """The raw trace of a call says "← Call" and goes back to the call page, at the turn it was left; a log
+    opened from the trace says "← Trace"; a trace opened on its own goes back to the dashboard."""
     call = calls_api(site, f"{RANGE}&limit=1")["calls"][0]
     open_page(page, f"{site['url']}/calls/{call['call_id']}?turn=2")
     page.wait_for_selector(".call-view")
     page.click("#raw-trace")
     page.wait_for_url(f"**/traces/{call['trace_id']}")
     back = page.locator(".trace-view a.back")
+    expect(back).to_have_text("← Call")
+    page.locator(".trace-logs tbody tr").first.click()  # a log of the trace, and back to the trace
+    page.wait_for_url("**/logs/*")
+    expect(page.locator("a.back")).to_have_text("← Trace")
+    page.locator("a.back").click()
+    page.wait_for_url(f"**/traces/{call['trace_id']}")
+    page.go_back()
+    page.go_back()  # the trace as opened from the call
     expect(back).to_have_text("← Call")
     back.click()
     page.wait_for_url(f"**/calls/{call['call_id']}?turn=2")

@@ -334,9 +334,8 @@ document.addEventListener("click", (e) => {
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || !APP_PATHS.test(url.pathname)) return;
   e.preventDefault();
-  // where the link was followed from: a trace opened from a call page leads back to that call (backLink)
-  sessionStorage.setItem("lkd.from", JSON.stringify({ to: url.pathname, from: location.pathname + location.search }));
-  history.pushState(null, "", url.pathname + url.search);
+  // the entry keeps where the link was followed from: a trace opened from a call leads back to it (backLink)
+  history.pushState({ from: location.pathname + location.search }, "", url.pathname + url.search);
   route();
 });
 

@@ -80,19 +80,14 @@ export function kv(title, map, hrefFor = () => null) {
   );
 }
 
-// The link back to the dashboard, with the time range and filters it was left with.
-// Back to the call or trace this view was opened from (a link followed in the app, app.js), else to the
-// dashboard as it was left.
+// Back to the call or trace this view was opened from (a link followed in the app keeps where it was
+// followed from in its history entry: app.js), else to the dashboard with the range and filters it was
+// left with.
 export function backLink() {
-  let came = null;
-  try {
-    came = JSON.parse(sessionStorage.getItem("lkd.from") ?? "null");
-  } catch {
-    came = null;
-  }
-  if (came && came.to === location.pathname && typeof came.from === "string") {
-    const kind = came.from.startsWith("/calls/") ? "Call" : came.from.startsWith("/traces/") ? "Trace" : "";
-    if (kind) return el("a", { class: "back", href: came.from, text: `← ${kind}` });
+  const from = history.state?.from;
+  if (typeof from === "string") {
+    const kind = from.startsWith("/calls/") ? "Call" : from.startsWith("/traces/") ? "Trace" : "";
+    if (kind) return el("a", { class: "back", href: from, text: `← ${kind}` });
   }
   const qs = sessionStorage.getItem("lkd.dashboard") ?? "";
   return el("a", { class: "back", href: `/${qs ? `?${qs}` : ""}`, text: "← Dashboard" });
