@@ -41,9 +41,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from livekit_dashboard.demo.catalog import SERVICES
 from livekit_dashboard.demo.generator import DemoConfig, call_spans, resource_for, simulate
-from livekit_dashboard.ingest.rows import REQUESTS_SCHEMA
+from livekit_dashboard.ingest.rows import REQUESTS
 from livekit_dashboard.ingest.spans import prepare_spans
-from livekit_dashboard.ingest.trace_requests import TraceRequests
+from livekit_dashboard.ingest.trace_requests import TraceRequests, prepare_request
 from livekit_dashboard.ingest.wal import encode_payload
 from livekit_dashboard.query.call_records import CallRecords
 from livekit_dashboard.store import apply_migrations, open_engine
@@ -270,13 +270,15 @@ def stage_costs(batches: list[tuple[bytes, str]], data_dir: Path) -> tuple[list[
         )
         measure("engine: insert with the LiveKit views (the ceiling)", lambda: insert("otel_traces"))
         measure("settling the calls (once each)", CallRecords(engine).settle)
-        decode = TraceRequests(engine, data_dir / "decode")
+        decode = TraceRequests(engine, data_dir / "decode", min_spans=1)
         batches_of = [[body for body, _ in batches[i : i + 97]] for i in range(0, len(batches), 97)]  # ~50,000 spans
 
         def engine_decode() -> None:
             for i, group in enumerate(batches_of):
-                requests = pa.table({"Body": group, "Spans": [0] * len(group)}, schema=REQUESTS_SCHEMA)
-                decode.insert(requests, token=f"decode-{i}")
+                parsed = [prepare_request(ExportTraceServiceRequest.FromString(body), body) for body in group]
+                decode.insert(pa.concat_tables([p.tables[REQUESTS] for p in parsed]), token=f"decode-{i}")
+            if decode.fallbacks:
+                raise SystemExit(f"{decode.fallbacks} batches were decoded in Python: the engine's figure is not one")
 
         measure(
             "the engine's decode (the server's path for protobuf traces): parse, rows, insert with the views",

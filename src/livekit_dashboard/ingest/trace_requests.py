@@ -3,13 +3,14 @@ it came (its body, a row of REQUESTS), and the writer has the embedded engine bu
 (store/trace_decode.py) instead of building them in Python under the GIL (ingest/spans.py): about 10 µs
 of CPU per span less (docs/benchmarks.md, `bench.engine_decode`).
 
-Both decodes store the same rows (tests/ingest/test_trace_requests.py compares every table). A batch
-holding a value the SQL does not render as pdata does (a key-value list, an array in an array, a key
-twice) is decoded in Python, as is a batch of fewer than MIN_ENGINE_SPANS spans (a light load's: the
-engine's planning costs more than it saves) and every batch on a ClickHouse server, which cannot read
-our files.
-Either way the insert carries the batch's deduplication token, so a retry after a crash stores the
-batch once whichever decode runs.
+Both decodes build the same rows (tests/ingest/test_trace_requests.py compares every table), and both
+insert them as one block under the batch's deduplication token, so a retry after a crash stores the
+batch once whichever decode runs then (the same test retries across them). A batch holding a value the
+SQL does not render as pdata does (a key-value list, an array in an array, a key twice, some control
+characters in an array's string), a body the engine reads otherwise than Python (a field sent twice: it
+counts other valid spans) or cannot read (a value with two kinds set), a batch of fewer than
+MIN_ENGINE_SPANS spans (a light load's: the engine's planning costs more than it saves) and every batch on
+a ClickHouse server (it cannot read our files) are decoded in Python.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from livekit_dashboard.ingest.decode import Signal
 from livekit_dashboard.ingest.rows import REQUESTS, REQUESTS_SCHEMA, Prepared, rows_in
 from livekit_dashboard.ingest.spans import invalid_span, prepare_spans
-from livekit_dashboard.store import Engine, TraceDecoder
+from livekit_dashboard.store import Engine, StorageError, TraceDecoder
 from livekit_dashboard.store import tables as schemas
 
 __all__ = ["MIN_ENGINE_SPANS", "TraceRequests", "prepare_request", "python_rows"]
@@ -68,11 +69,13 @@ class TraceRequests:
     def __init__(self, engine: Engine, workdir: Path | None = None, *, min_spans: int = MIN_ENGINE_SPANS) -> None:
         self._engine = engine
         self._min_spans = min_spans
+        self.fallbacks = 0  # batches the engine could have decoded, decoded in Python (why: logged)
         self._decoder: TraceDecoder | None = None
         if workdir is not None:
             try:
                 self._decoder = TraceDecoder(engine, workdir)
-            except ValueError as exc:  # a path the engine cannot be given: every batch decoded in Python
+            except (ValueError, OSError, StorageError) as exc:  # a path the engine cannot be given, a full disk,
+                # functions it refuses: every batch decoded in Python
                 log.warning("trace requests are decoded in Python: %s", exc)
 
     @property
@@ -80,8 +83,13 @@ class TraceRequests:
         return self._decoder is not None
 
     def insert(self, requests: pa.Table, *, token: str) -> None:
-        """Store the requests' valid spans in otel_traces (so in every view fed by it) under `token`."""
-        engine = self._decoder is not None and rows_in({REQUESTS: requests}) >= self._min_spans
-        if engine and self._decoder is not None and self._decoder.insert(requests["Body"].to_pylist(), token=token):
-            return
+        """Store the requests' valid spans in otel_traces (so in every view fed by it) under `token`: one
+        block whichever decode built it, so a retry under the same token is skipped either way."""
+        spans = rows_in({REQUESTS: requests})
+        if self._decoder is not None and spans >= self._min_spans:
+            why = self._decoder.insert(requests["Body"].to_pylist(), spans=spans, token=token)
+            if not why:
+                return
+            self.fallbacks += 1
+            log.info("%d trace requests decoded in Python: %s", requests.num_rows, why)
         self._engine.insert_arrow("otel_traces", python_rows(requests), token=token)

@@ -1,7 +1,8 @@
 """The engine's decode of OTLP trace requests: an embedded engine reads protobuf request bodies from a
 file (ClickHouse's Protobuf input format, the schema in otlp/trace_request.proto) and builds their
 otel_traces rows itself in SQL (otlp/trace_rows.sql, with the functions of otlp/trace_functions.sql), the
-rows ingest/spans.py builds in Python. ingest/trace_requests.py decides which decode a batch gets.
+rows ingest/spans.py builds in Python, and inserts them. ingest/trace_requests.py decodes in Python what
+the engine does not.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import os
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -20,11 +20,11 @@ from livekit_dashboard.store.engine import Engine, StorageError
 
 __all__ = ["TraceDecoder"]
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_.:-]+$")
-_FILES = max(1, min(4, os.cpu_count() or 1))
-_UNQUOTABLE = re.compile(r"[*?{}\[\]'\\]")
-# squash everything an insert reads into one block, as insert_arrow does (Engine._one_block)
+_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
+# everything an insert reads squashed into one block, as insert_arrow inserts (Engine._one_block): its
+# deduplication ids are then the same as the Python decode's under the same token (one file, one stream)
 _ONE_BLOCK = "min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1000000000000"
+_UNQUOTABLE = re.compile(r"[*?{}\[\]'\\:]")  # a glob, a quote, or format_schema's separator
 
 # the columns the engine reads a request into (their names are trace_request.proto's fields); a value's
 # `value` says which of its fields is set (input_format_protobuf_oneof_presence)
@@ -51,7 +51,7 @@ def _text(name: str) -> str:
 
 
 class TraceDecoder:
-    """Inserts OTLP trace requests into otel_traces, decoded by an embedded engine, which reads the files
+    """Stores OTLP trace requests in otel_traces, decoded by an embedded engine, which reads the files
     written in `workdir` (a ClickHouse server cannot: it has no access to them). ValueError for a
     `workdir` whose path a file() pattern cannot hold."""
 
@@ -72,44 +72,45 @@ class TraceDecoder:
             if any(line.strip() and not line.lstrip().startswith("--") for line in statement.splitlines()):
                 engine.command(statement)
 
-    def insert(self, bodies: Sequence[bytes], *, token: str) -> bool:
-        """Store the requests' valid spans under `token` (a retry under the same token stores them once);
-        False, storing nothing, when one holds a value the SQL does not render as the Python decode does
-        (otlp/trace_requests_plain.sql)."""
-        if not _TOKEN.match(token):
-            raise ValueError(f"a deduplication token is letters, digits and -_.: ({token!r})")
-        batch = next(self._files)
-        # the bodies in as many files as cores (up to 4): the engine reads, parses and converts one file
-        # per thread, into one block (one part per table, and the same block again on a retry)
-        paths = [self._workdir / f"requests-{batch}-{i}.bin" for i in range(min(_FILES, len(bodies)))]
+    def insert(self, bodies: Sequence[bytes], *, spans: int, token: str) -> str:
+        """Store the requests' valid spans in otel_traces under `token`, in one block as insert_arrow
+        stores rows (so a retry under the same token is skipped whichever way the batch is decoded
+        then). Returns "" once stored, else why the engine stored nothing and the Python decode must: a
+        value the SQL does not render as Python does (otlp/trace_functions.sql, lkd_otlp_plain), a body
+        the engine reads otherwise than Python (it finds another number of valid spans than `spans`), or
+        one it cannot read (a value with two of its kinds set)."""
+        path = self._workdir / f"requests-{next(self._files)}.bin"
         try:
-            for i, path in enumerate(paths):
-                _write(path, bodies[i :: len(paths)])
-            names = (
-                paths[0].name
-                if len(paths) == 1
-                else f"requests-{batch}-{{{','.join(map(str, range(len(paths))))}}}.bin"
-            )
-            source = f"file('{self._workdir / names}', 'Protobuf', '{_STRUCTURE}')"
+            _write(path, bodies)
+            source = f"file('{path}', 'Protobuf', '{_STRUCTURE}')"
             settings = (
                 f"format_schema = '{self._schema}:ExportTraceServiceRequest', "
                 "input_format_protobuf_oneof_presence = 1, output_format_json_escape_forward_slashes = 0"
             )
-            plain = _text("trace_requests_plain.sql").replace("{{requests}}", source)
-            if self._engine.query(f"{plain}\nSETTINGS {settings}")[0]["n"]:
-                return False
+            try:
+                check_sql = _text("trace_requests_check.sql").replace("{{requests}}", source)
+                check = self._engine.query(f"{check_sql}SETTINGS {settings}")[0]
+            except StorageError as exc:
+                return f"the engine cannot read them: {exc}"
+            if check["odd"]:
+                return f"{check['odd']} spans hold values the engine's decode does not render"
+            if check["valid"] != spans:
+                return f"the engine reads {check['valid']} valid spans where Python reads {spans}"
             columns = ", ".join(f"`{name}`" for name in tables.TRACES.names)
-            rows = _text("trace_rows.sql").replace("{{requests}}", source)
-            insert = (
-                f"INSERT INTO otel_traces ({columns}) SETTINGS insert_deduplication_token = '{token}', {settings}, "
-                f"{_ONE_BLOCK}, parallel_view_processing = 1"
+            self._engine.command(
+                f"INSERT INTO otel_traces ({columns}) SETTINGS insert_deduplication_token = '{_token(token)}', "
+                f"{settings}, {_ONE_BLOCK}\n" + _text("trace_rows.sql").replace("{{requests}}", source)
             )
-            self._engine.command(f"{insert}\n{rows}")
-            return True
+            return ""
         finally:
-            for path in paths:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _token(token: str) -> str:
+    if not _TOKEN.fullmatch(token):
+        raise ValueError(f"a deduplication token is letters, digits and -_.: ({token!r})")
+    return token
 
 
 def _write(path: Path, bodies: Sequence[bytes]) -> None:

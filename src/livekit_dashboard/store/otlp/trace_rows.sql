@@ -1,5 +1,5 @@
 -- query: trace_rows
--- otel_traces rows from the OTLP trace requests in {{requests}} (a length-delimited protobuf file), as
+-- otel_traces rows from the OTLP trace requests in {{requests}} (length-delimited protobuf files), as
 -- ingest/spans.py builds them in Python: the Collector's column layout and spellings, invalid spans left
 -- out (the request's answer counted them), timestamps clamped to what DateTime64(9) holds.
 SELECT
@@ -33,9 +33,4 @@ FROM {{requests}}
 ARRAY JOIN resource_spans AS rs
 ARRAY JOIN rs.scope_spans AS ss
 ARRAY JOIN ss.spans AS s
--- the rules of ingest/spans.py's _invalid
-WHERE length(s.trace_id) = 16 AND s.trace_id != repeat('\0', 16)
-    AND length(s.span_id) = 8 AND s.span_id != repeat('\0', 8)
-    AND length(s.parent_span_id) IN (0, 8)
-    AND s.start_time_unix_nano <= 9223372036854775807 AND s.end_time_unix_nano <= 9223372036854775807
-    AND s.name != ''
+WHERE lkd_otlp_valid(s)
