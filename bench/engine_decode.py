@@ -78,11 +78,12 @@ def _cpu_s() -> float:
 
 
 def checksums(engine: Engine) -> dict[str, tuple[int, int]]:
-    """(distinct rows, their order-independent checksum) per MergeTree table that holds rows, read with
-    FINAL (parts merged as a merge would), over every column but when a row was written (lk_call_touch's
-    clock and UUID), arrays sorted, sketches as their quantiles and doubles to 6 decimals (the order of
-    a merge's additions); the migrations' ledger left out. Distinct, because a view that groups each
-    inserted block (lk_call_touch) writes as many rows as blocks."""
+    """(rows, their order-independent checksum: a sum of row hashes, so a duplicate row counts) per
+    MergeTree table that holds rows, the migrations' ledger left out. A table whose engine merges rows
+    (the aggregating and summing ones) is read with FINAL, its arrays sorted (groupUniqArray's order), its
+    sketches as their quantiles and its doubles to 6 decimals (a merge's additions come in any order); a
+    plain table's rows exactly as stored; lk_call_touch's distinct touches (a view that groups each
+    inserted block writes as many rows as blocks), without when they were written."""
     final = {
         r["name"]
         for r in engine.query(
@@ -97,20 +98,20 @@ def checksums(engine: Engine) -> dict[str, tuple[int, int]]:
         "AND name NOT IN ('TouchedAt', 'TouchId') AND table != 'livekit_dashboard_migrations' ORDER BY table, position"
     ):
         column, kind = f"`{row['name']}`", row["type"]
-        if kind.startswith("AggregateFunction("):  # a sketch's bytes depend on the order it was fed in
-            column = f"finalizeAggregation({column})"
-            column = f"arrayMap(v -> round(v, 6), {column})" if "quantiles" in kind else f"round({column}, 6)"
-        elif "Array(" in kind:  # groupUniqArray's order too
-            column = f"arraySort({column})"
-        elif kind.startswith(
-            ("Float", "SimpleAggregateFunction(sum, Float")
-        ):  # sums of doubles: the last digits depend on the order of the terms
-            column = f"round({column}, 6)"
+        if row["table"] in final:
+            if kind.startswith("AggregateFunction("):
+                column = f"finalizeAggregation({column})"
+                column = f"arrayMap(v -> round(v, 6), {column})" if "quantiles" in kind else f"round({column}, 6)"
+            elif "Array(" in kind:
+                column = f"arraySort({column})"
+            elif kind.startswith(("Float", "SimpleAggregateFunction(sum, Float")):
+                column = f"round({column}, 6)"
         columns.setdefault(row["table"], []).append(column)
     out = {}
     for name, names in columns.items():
-        rows = f"SELECT DISTINCT {', '.join(names)} FROM `{name}` {'FINAL' if name in final else ''}"
-        row = engine.query(f"SELECT count() AS n, groupBitXor(cityHash64(*)) AS h FROM ({rows})")[0]
+        distinct = "DISTINCT " if name == "lk_call_touch" else ""
+        rows = f"SELECT {distinct}{', '.join(names)} FROM `{name}` {'FINAL' if name in final else ''}"
+        row = engine.query(f"SELECT count() AS n, sum(cityHash64(*)) AS h FROM ({rows})")[0]
         if row["n"]:
             out[name] = (int(row["n"]), int(row["h"]))
     return out

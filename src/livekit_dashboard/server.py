@@ -109,8 +109,9 @@ class DashboardServer:
             raise
         self.storage = storage  # the writer's engine (reads go through self.engine)
         data_dir = chdb_path(settings.resolved_dsn())
-        # the embedded engine decodes protobuf trace requests itself, from files next to the log
-        requests = TraceRequests(storage, wal_dir / "decode" if data_dir is not None and wal is not None else None)
+        # decode_in_engine: the embedded engine decodes protobuf trace requests itself, from files next to the log
+        in_engine = settings.decode_in_engine and data_dir is not None and wal is not None
+        requests = TraceRequests(storage, wal_dir / "decode" if in_engine else None)
         self.batcher = Batcher(
             storage,
             wal,

@@ -103,21 +103,14 @@ def test_a_request_finding_the_queue_full_waits_for_room(make_server: Any, monke
     server = make_server(queue_max_rows=14, queue_wait_ms=5000)
     stalled = threading.Event()
     release = threading.Event()
-    real_insert, real_command = server.storage.insert_arrow, server.storage.command
+    real_insert = server.storage.insert_arrow
 
     def slow_insert(table: str, data: Any, **kwargs: Any) -> None:
         stalled.set()
         release.wait(10)
         real_insert(table, data, **kwargs)
 
-    def slow_command(sql: str, params: Any = None) -> None:  # the engine's decode of trace requests
-        if sql.startswith("INSERT"):
-            stalled.set()
-            release.wait(10)
-        real_command(sql, params)
-
     monkeypatch.setattr(server.storage, "insert_arrow", slow_insert)
-    monkeypatch.setattr(server.storage, "command", slow_command)
     requests = _requests(3)  # 7 spans each: two fill the 14-row queue
     url = f"{server.base_url}/v1/traces"
     headers = {"Content-Type": "application/x-protobuf"}

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pytest
 from bench.engine_decode import checksums, edge_request
@@ -19,7 +20,6 @@ from livekit_dashboard.ingest import trace_requests
 from livekit_dashboard.ingest.rows import REQUESTS
 from livekit_dashboard.ingest.spans import prepare_spans
 from livekit_dashboard.ingest.trace_requests import MIN_ENGINE_SPANS, TraceRequests, prepare_request
-from livekit_dashboard.server import DashboardServer
 from livekit_dashboard.store import Engine
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "livekit"
@@ -243,8 +243,19 @@ def test_a_body_the_engine_reads_otherwise_is_decoded_in_python(
     assert stored[0]["n"] == parsed.name
 
 
-def test_an_embedded_server_has_the_engine_decode_protobuf_trace_requests(server: DashboardServer) -> None:
+def test_the_engine_decodes_for_a_server_only_when_asked(make_server: Any, python_decodes: list[int]) -> None:
+    """decode_in_engine is off by default; on, a large batch of protobuf trace requests posted to the
+    server is decoded by the engine and stored whole."""
+    assert not make_server().batcher._requests.in_engine
+    server = make_server(decode_in_engine=True, flush_interval_ms=5000)  # the requests share one insert
     assert server.batcher._requests.in_engine
+    bodies = [body for body, _ in build_batches(MIN_ENGINE_SPANS + 1024, 512, 9)]
+    for body in bodies:
+        r = httpx.post(f"{server.base_url}/v1/traces", content=body, headers={"Content-Type": "application/x-protobuf"})
+        assert r.status_code == 200
+    assert server.batcher.wait_visible(30)
+    assert server.engine.query("SELECT count() AS n FROM otel_traces")[0]["n"] == len(bodies) * 512
+    assert python_decodes == []
 
 
 def test_a_small_batch_is_decoded_in_python_a_large_one_by_the_engine(

@@ -1,7 +1,8 @@
-"""Trace requests kept whole: an OTLP/protobuf trace request that parsed whole is logged and queued as
-it came (its body, a row of REQUESTS), and the writer has the embedded engine build its otel_traces rows
-(store/trace_decode.py) instead of building them in Python under the GIL (ingest/spans.py): about 10 µs
-of CPU per span less (docs/benchmarks.md, `bench.engine_decode`).
+"""Trace requests kept whole (the setting decode_in_engine, off by default): an OTLP/protobuf trace
+request that parsed whole is logged and queued as it came (its body, a row of REQUESTS), and the writer
+has the embedded engine build its otel_traces rows (store/trace_decode.py) instead of building them in
+Python under the GIL on the request's thread (ingest/spans.py). Requests are answered sooner; the server's
+CPU per span is about the same (docs/benchmarks.md, `bench.engine_decode`).
 
 Both decodes build the same rows (tests/ingest/test_trace_requests.py compares every table), and both
 insert them as one block under the batch's deduplication token, so a retry after a crash stores the
