@@ -13,7 +13,8 @@ this process on the same request bodies with the server's own code: the protobuf
 otel_traces, the write-ahead-log frame, the engine's insert of those rows into a bare copy of
 otel_traces and into otel_traces with its materialized views (the engine's ceiling: what storing
 the rows costs with no Python at all), settling the calls, and the engine's decode of the same request
-bodies (parse, rows and insert with the views: what the server does with a protobuf trace request).
+bodies (check, parse, rows and insert with the views: what a server with decode_in_engine does with a
+large batch of protobuf trace requests).
 """
 
 from __future__ import annotations
@@ -281,7 +282,7 @@ def stage_costs(batches: list[tuple[bytes, str]], data_dir: Path) -> tuple[list[
                 raise SystemExit(f"{decode.fallbacks} batches were decoded in Python: the engine's figure is not one")
 
         measure(
-            "the engine's decode (the server's path for protobuf traces): parse, rows, insert with the views",
+            "the engine's decode (decode_in_engine): check, parse, rows, insert with the views",
             engine_decode,
         )
         fixed = {}
