@@ -106,7 +106,7 @@ def prepare_spans(request: Any) -> Prepared:
 
 
 def invalid_span(span: Any) -> str:
-    """Why a span cannot be stored, or "" (sql/trace_rows.sql applies the same rules)."""
+    """Why a span cannot be stored, or "" (store/otlp/trace_functions.sql's lkd_otlp_valid states the same rules)."""
     if not is_valid_trace_id(span.trace_id):
         return f"invalid trace_id ({len(span.trace_id)} bytes, want 16 and not all zero)"
     if not is_valid_span_id(span.span_id):

@@ -353,7 +353,7 @@ class HttpEngine:
                 raise StorageError(self._error(exc)) from exc
 
     def insert_arrow(self, table: str, data: pa.Table, *, token: str = "") -> None:
-        settings = {"insert_deduplication_token": _check_token(token)} if token else None
+        settings = {"insert_deduplication_token": check_token(token)} if token else None
         data = _one_block(data, token)  # an Arrow stream's record batches arrive as blocks
         with self._pool.connection() as client:
             try:
@@ -439,14 +439,15 @@ def _check_ident(name: str) -> str:
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
 
-def _check_token(token: str) -> str:
-    if not _TOKEN.match(token):
+def check_token(token: str) -> str:
+    """A deduplication token fit to write into SQL (letters, digits, `-_.:`); StorageError otherwise."""
+    if not _TOKEN.fullmatch(token):
         raise StorageError(f"invalid insert deduplication token {token!r}")
     return token
 
 
 def _insert_settings(token: str) -> str:
-    return f"SETTINGS insert_deduplication_token = '{_check_token(token)}'" if token else ""
+    return f"SETTINGS insert_deduplication_token = '{check_token(token)}'" if token else ""
 
 
 def _first_line(exc: BaseException) -> str:

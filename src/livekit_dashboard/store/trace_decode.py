@@ -16,11 +16,10 @@ from importlib import resources
 from pathlib import Path
 
 from livekit_dashboard.store import tables
-from livekit_dashboard.store.engine import Engine, StorageError
+from livekit_dashboard.store.engine import Engine, StorageError, check_token
 
 __all__ = ["TraceDecoder"]
 
-_TOKEN = re.compile(r"[A-Za-z0-9_.:-]+")
 # everything an insert reads squashed into one block, as insert_arrow inserts (Engine._one_block): its
 # deduplication ids are then the same as the Python decode's under the same token (one file, one stream)
 _ONE_BLOCK = "min_insert_block_size_rows = 1000000000, min_insert_block_size_bytes = 1000000000000"
@@ -61,7 +60,7 @@ class TraceDecoder:
         self._files = itertools.count()
         if _UNQUOTABLE.search(str(workdir)):  # the path goes into a file() pattern as a literal
             raise ValueError(
-                f"the engine cannot read request files under {workdir}: rename it without * ? {{ }} [ ] ' \\"
+                f"the engine cannot read request files under {workdir}: rename it without * ? {{ }} [ ] ' \\ :"
             )
         workdir.mkdir(parents=True, exist_ok=True)
         for left in workdir.glob("requests-*.bin"):  # a crash's, never inserted from (the log replays it)
@@ -98,19 +97,13 @@ class TraceDecoder:
                 return f"the engine reads {check['valid']} valid spans where Python reads {spans}"
             columns = ", ".join(f"`{name}`" for name in tables.TRACES.names)
             self._engine.command(
-                f"INSERT INTO otel_traces ({columns}) SETTINGS insert_deduplication_token = '{_token(token)}', "
+                f"INSERT INTO otel_traces ({columns}) SETTINGS insert_deduplication_token = '{check_token(token)}', "
                 f"{settings}, {_ONE_BLOCK}\n" + _text("trace_rows.sql").replace("{{requests}}", source)
             )
             return ""
         finally:
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-def _token(token: str) -> str:
-    if not _TOKEN.fullmatch(token):
-        raise ValueError(f"a deduplication token is letters, digits and -_.: ({token!r})")
-    return token
 
 
 def _write(path: Path, bodies: Sequence[bytes]) -> None:

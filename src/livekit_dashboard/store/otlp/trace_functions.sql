@@ -67,3 +67,6 @@ CREATE OR REPLACE FUNCTION lkd_otlp_valid AS (s) ->
     AND length(s.parent_span_id) IN (0, 8)
     AND s.start_time_unix_nano <= 9223372036854775807 AND s.end_time_unix_nano <= 9223372036854775807
     AND s.name != '';
+
+-- a trace or span id as the Collector stores it (ingest/spans.py's id_hex): lowercase hex, "" when all zero
+CREATE OR REPLACE FUNCTION lkd_otlp_id AS (raw) -> if(raw = repeat('\0', length(raw)), '', lower(hex(raw)));

@@ -1,12 +1,12 @@
 -- query: trace_rows
--- otel_traces rows from the OTLP trace requests in {{requests}} (length-delimited protobuf files), as
+-- otel_traces rows from the OTLP trace requests in {{requests}} (a length-delimited protobuf file), as
 -- ingest/spans.py builds them in Python: the Collector's column layout and spellings, invalid spans left
 -- out (the request's answer counted them), timestamps clamped to what DateTime64(9) holds.
 SELECT
     fromUnixTimestamp64Nano(toInt64(s.start_time_unix_nano)) AS Timestamp,
     lower(hex(s.trace_id)) AS TraceId,
     lower(hex(s.span_id)) AS SpanId,
-    if(s.parent_span_id = repeat('\0', length(s.parent_span_id)), '', lower(hex(s.parent_span_id))) AS ParentSpanId,
+    lkd_otlp_id(s.parent_span_id) AS ParentSpanId,
     s.trace_state AS TraceState,
     s.name AS SpanName,
     if(s.kind BETWEEN 0 AND 5, ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'][s.kind + 1], '')
@@ -23,9 +23,9 @@ SELECT
         AS `Events.Timestamp`,
     arrayMap(e -> e.name, s.events) AS `Events.Name`,
     arrayMap(e -> lkd_otlp_map(e.attributes), s.events) AS `Events.Attributes`,
-    arrayMap(l -> if(l.trace_id = repeat('\0', length(l.trace_id)), '', lower(hex(l.trace_id))), s.links)
+    arrayMap(l -> lkd_otlp_id(l.trace_id), s.links)
         AS `Links.TraceId`,
-    arrayMap(l -> if(l.span_id = repeat('\0', length(l.span_id)), '', lower(hex(l.span_id))), s.links)
+    arrayMap(l -> lkd_otlp_id(l.span_id), s.links)
         AS `Links.SpanId`,
     arrayMap(l -> l.trace_state, s.links) AS `Links.TraceState`,
     arrayMap(l -> lkd_otlp_map(l.attributes), s.links) AS `Links.Attributes`
