@@ -43,5 +43,7 @@ def test_the_floor_reports_the_engines_own_time_of_each_empty_panel(tmp_path: Pa
             + engine["QueryPlanBuildMicroseconds"]
             + engine["QueryPlanOptimizeMicroseconds"]
         )
-        # the engine's counters moved for the panel's own query, and its planning is part of its time
-        assert 0 < planning < engine["QueryTimeMicroseconds"], (name, engine)
+        # the engine's counters moved for the panel's own query (its planning counters count a subquery's
+        # analysis inside the outer one's too, so they are not compared with its time)
+        assert engine["QueryTimeMicroseconds"] > 0, (name, engine)
+        assert planning > 0, (name, engine)
