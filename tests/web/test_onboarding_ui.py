@@ -221,3 +221,19 @@ def test_the_key_in_use_is_named_forgotten_and_remembered_only_when_asked(
     expect(third.locator(".key-form")).to_be_visible()
     context.close()
     assert errors == []
+
+
+def test_a_range_just_after_the_data_is_empty_in_every_panel(page: Page, old_data: dict[str, Any]) -> None:
+    """Within a day after the last data (the STT counters' lookback), no panel shows rows of zeros, and
+    the dashboard says where the latest data is."""
+    newest_ns = httpx.get(f"{old_data['url']}/api/v1/data/extent", timeout=30).json()["newest_unix_nano"]
+    start, end = (
+        datetime.datetime.fromtimestamp(newest_ns / 1e9 + hours * 3600, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for hours in (1, 2)
+    )
+    speech = httpx.get(f"{old_data['url']}/api/v1/panels/speech_usage?start={start}&end={end}", timeout=30).json()
+    assert speech["rows"] == []
+    _loaded(page, f"{old_data['url']}/?start={start}&end={end}")
+    states = {s.get_attribute("data-state") for s in page.query_selector_all("section.panel[data-panel]")}
+    assert states == {"empty"}
+    expect(page.locator(".latest-data")).to_contain_text("No data in this time range. The latest data is at")

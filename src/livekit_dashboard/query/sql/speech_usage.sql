@@ -1,5 +1,5 @@
 -- panel: speech_usage
--- TTS requests, characters and audio seconds (from TTS request spans) and STT audio seconds (from livekit-agents' usage counters) per service; unattributed_stt_s is STT counted by sessions without a job (no job or room id), which no call's usage record can hold.
+-- TTS requests, characters and audio seconds (from TTS request spans) and STT audio seconds (from livekit-agents' usage counters) per service with any in the range; unattributed_stt_s is STT counted by sessions without a job (no job or room id), which no call's usage record can hold.
 -- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), simulated String
 -- returns: service String, tts_requests UInt64, tts_characters UInt64, tts_audio_s Float64, stt_audio_s Float64, unattributed_stt_s Float64
 SELECT
@@ -44,4 +44,7 @@ FROM (
     GROUP BY service
 )
 GROUP BY service
+-- a service with nothing in the range has no row (a counter whose last point before the range is its last
+-- point in it adds 0: the lookback finds it, but it counted nothing here)
+HAVING tts_requests != 0 OR tts_characters != 0 OR tts_audio_s != 0 OR stt_audio_s != 0 OR unattributed_stt_s != 0
 ORDER BY service
