@@ -322,3 +322,10 @@ def test_a_call_page_tells_a_recovered_attempt_from_a_failure(page: Page, site: 
     # the logs' heading stands apart from the failed spans' table above it
     gap = page.locator(".call-logs header.section-gap").evaluate("(e) => parseFloat(getComputedStyle(e).marginTop)")
     assert gap > 0
+
+
+def test_the_pager_names_its_direction_by_the_sort(page: Page, site: dict[str, Any]) -> None:
+    """Newer and older only when the calls run by their start; by anything else, previous and next."""
+    for query, back in (("", "← Newer"), ("&order=asc", "← Older"), ("&sort=cost_usd", "← Previous")):
+        open_page(page, f"{site['url']}/calls?{RANGE}{query}&offset=10")
+        expect(page.locator(".calls-view .pager button")).to_have_text([back])

@@ -146,12 +146,15 @@ export async function renderCalls(root) {
     return;
   }
   const offset = Number(page.get("offset") ?? 0);
+  // the pages run newer to older only when the calls are sorted by their start, newest first
+  const byStart = (page.get("sort") || "started_at") === "started_at";
+  const [back, forward] = !byStart ? ["← Previous", "Next →"] : page.get("order") === "asc" ? ["← Older", "Newer →"] : ["← Newer", "Older →"];
   const pager = el(
     "div",
     { class: "pager" },
     el("span", { text: data.total ? `${offset + 1}–${offset + data.calls.length} of ${data.total} calls` : "" }),
-    offset > 0 ? el("button", { type: "button", text: "← Newer", onclick: () => go({ offset: Math.max(0, offset - PAGE) || "" }) }) : null,
-    offset + PAGE < data.total ? el("button", { type: "button", text: "Older →", onclick: () => go({ offset: offset + PAGE }) }) : null,
+    offset > 0 ? el("button", { type: "button", text: back, onclick: () => go({ offset: Math.max(0, offset - PAGE) || "" }) }) : null,
+    offset + PAGE < data.total ? el("button", { type: "button", text: forward, onclick: () => go({ offset: offset + PAGE }) }) : null,
   );
   clear(
     body,
