@@ -490,3 +490,16 @@ def test_a_range_every_panel_refuses_is_said_once(page: Page, site: dict[str, An
     assert page.locator("section.panel[data-state=error]").count() == page.locator("section.panel").count()
     visible = [e for e in page.locator(".dashboard .error").all() if e.is_visible()]
     assert len(visible) == 1  # the banner, not one copy per panel
+
+
+def test_a_log_search_that_matches_nothing_says_so(page: Page, site: dict[str, Any]) -> None:
+    """The range holds logs: a search no body matches names the search, not an empty range."""
+    assert api(site, "logs", f"{RANGE}&limit=1")["rows"]
+    open_dashboard(page, site)
+    panel = page.locator("section[data-panel=logs]")
+    search = panel.get_by_label("Search log bodies")
+    search.fill("zqxj no such words")
+    search.dispatch_event("change")
+    expect(panel.locator(".empty")).to_have_text("No log in this time range contains “zqxj no such words”.")
+    panel.get_by_label("Minimum severity").select_option("17")
+    expect(panel.locator(".empty")).to_have_text("No log at ERROR+ in this time range contains “zqxj no such words”.")

@@ -419,7 +419,7 @@ function toCalls(ctx, sort, by = "", { started = false } = {}) {
 }
 
 // Table panels with pagination (and the logs panel's own filters).
-function pagedTable(columns, { rowHref, rowAction, controls } = {}) {
+function pagedTable(columns, { rowHref, rowAction, controls, emptyText } = {}) {
   return (body, data, ctx) => {
     const total = data.rows[0]?.total ?? 0;
     const { limit, offset } = ctx.page;
@@ -431,7 +431,8 @@ function pagedTable(columns, { rowHref, rowAction, controls } = {}) {
       el("button", { text: "Older ›", disabled: offset + limit >= total, onclick: () => ctx.reload({ offset: offset + limit }) }),
     );
     if (!data.rows.length) {
-      clear(body, controls ? controls(ctx) : null, el("div", { class: "empty", text: "Nothing in this time range." }));
+      const text = (emptyText && emptyText(ctx)) || "Nothing in this time range.";
+      clear(body, controls ? controls(ctx) : null, el("div", { class: "empty", text }));
       return "empty";
     }
     const action = rowAction ? (row) => rowAction(row, ctx) : undefined;
@@ -518,6 +519,13 @@ RENDER.logs = pagedTable([
   { key: "trace_id", label: "Trace", class: "mono", format: (v) => (v ? v.slice(0, 12) : "") },
 ], {
   rowHref: (r) => `/logs/${r.log_id}`,
+  // a search or a severity that matches nothing says so: the range itself may hold logs
+  emptyText: (ctx) => {
+    const severity = SEVERITIES.find(([v]) => v === String(ctx.page.min_severity ?? "0"));
+    const atLeast = severity && severity[0] !== "0" ? ` at ${severity[1]}` : "";
+    if (ctx.page.text) return `No log${atLeast} in this time range contains “${ctx.page.text}”.`;
+    return atLeast ? `No log${atLeast} in this time range.` : "";
+  },
   controls: (ctx) => {
     const severity = el("select", { "aria-label": "Minimum severity", onchange: (e) => ctx.reload({ offset: 0, min_severity: e.target.value }) },
       SEVERITIES.map(([v, label]) => el("option", { value: v, text: label, selected: String(ctx.page.min_severity ?? "0") === v })));
