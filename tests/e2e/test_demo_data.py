@@ -164,3 +164,25 @@ def test_a_phrase_a_demo_caller_said_finds_that_call(server: DashboardServer) ->
     ]
     assert tools
     assert all(tool["arguments"].startswith("{") and tool["output"] for tool in tools)
+
+
+def test_a_calls_flagged_latencies_are_the_flags_on_its_page(server: DashboardServer) -> None:
+    """The call list's flagged_latencies counts what the call page marks ⚑: response latencies and stages
+    the flag rule left out (the demo's transcription delays of a minute and more, from mixed clocks)."""
+    generate(DemoConfig(calls=60, days=3, seed=11, end_ns=END), server.base_url)
+    span_range = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}
+    listed = httpx.get(f"{server.base_url}/api/v1/calls", params={**span_range, "limit": 100}, timeout=60).json()
+    assert listed["total"] == 60
+    stage_flags = 0
+    for row in listed["calls"]:
+        turns = httpx.get(f"{server.base_url}/api/v1/calls/{row['call_id']}", timeout=60).json()["turns"]
+        stages = sum(len(turn["flags"]) for turn in turns)
+        # a reply without a response latency is marked `missing` on the page: no value was left out
+        responses = sum(turn["response_flag"] not in ("", "missing") for turn in turns)
+        assert row["flagged_latencies"] == stages + responses, row["call_id"]
+        stage_flags += stages
+    assert stage_flags > 0
+    flagged = httpx.get(
+        f"{server.base_url}/api/v1/calls", params={**span_range, "sort": "flagged_latencies", "limit": 1}, timeout=60
+    ).json()["calls"][0]
+    assert flagged["flagged_latencies"] == max(row["flagged_latencies"] for row in listed["calls"]) > 0

@@ -1,5 +1,5 @@
 -- query: settle_calls
--- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones, how many were flagged) and interruptions, its outcome, tags and judge verdicts (the framework's `evaluations` log records), whether it was a simulation's, the words said on it (its turns' texts and its uploaded chat history: lkd_words), and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
+-- Settle the calls given (traces and call ids) into lk_call_records: each call's usage record, its SDK language, its failures, recovered requests and tool errors (the error panels' definitions), its response latencies (median and worst of the valid ones), how many of its latencies the flag rule left out (responses and stages: the latency panels' `flagged`) and interruptions, its outcome, tags and judge verdicts (the framework's `evaluations` log records), whether it was a simulation's, the words said on it (its turns' texts and its uploaded chat history: lkd_words), and its usage per model (lines) priced at its start. A line per model and purpose from its request spans (a request under a judge_evaluation span is a judge's, a fallback adapter's recovery probe is a probe's); what the usage record holds beyond the spans (the framework's counters, a posted report) is one more line on the call's busiest model of that stage (STT seconds exist only there). start/end bound where their spans, turns and errors are looked up.
 -- params: traces Array(String), calls Array(String), start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), models Array(String), settled_at DateTime64(3), price_keys Array(String), price_from_ms Array(Int64), price_units Array(Float64), price_sources Array(String), simulated String
 -- returns: nothing (rows are inserted into lk_call_records)
 INSERT INTO lk_call_records
@@ -43,7 +43,8 @@ SELECT
     r.span_input_audio_tokens, r.span_input_text_tokens, r.span_cached_tokens, r.span_output_audio_tokens,
     r.span_output_text_tokens,
     ifNull(e.failures, 0), ifNull(e.recovered, 0), ifNull(e.tool_errors, 0),
-    ifNull(t.responses, 0), t.response_p50_s, t.response_max_s, ifNull(t.flagged, 0), ifNull(t.interruptions, 0),
+    ifNull(t.responses, 0), t.response_p50_s, t.response_max_s, ifNull(t.flagged, 0) + ifNull(st.flagged, 0),
+    ifNull(t.interruptions, 0),
     {settled_at:DateTime64(3)} AS settled_at,
     arrayConcat(l.keys, arrayMap(x -> x.1, extra_lines)) AS line_keys,
     arrayConcat(l.purposes, arrayMap(x -> 'call', extra_lines)) AS line_purpose,
@@ -74,7 +75,12 @@ LEFT JOIN (
         quantileExactIf(0.5)(E2eLatencyS, lkd_latency_ok(E2eLatencyS)) AS p50,
         if(responses = 0, NULL, p50) AS response_p50_s,
         maxIf(E2eLatencyS, lkd_latency_ok(E2eLatencyS)) AS response_max_s,
-        countIf(E2eLatencyS IS NOT NULL AND NOT lkd_latency_ok(E2eLatencyS)) AS flagged,
+        -- the response latencies and the turns' own stages the flag rule left out (their steps' below)
+        countIf(E2eLatencyS IS NOT NULL AND NOT lkd_latency_ok(E2eLatencyS))
+            + countIf(EndOfTurnDelayS IS NOT NULL AND NOT lkd_latency_ok(EndOfTurnDelayS))
+            + countIf(TranscriptionDelayS IS NOT NULL AND NOT lkd_latency_ok(TranscriptionDelayS))
+            + countIf(OnUserTurnCompletedDelayS IS NOT NULL AND NOT lkd_latency_ok(OnUserTurnCompletedDelayS))
+            AS flagged,
         countIf(Interrupted = 1) AS interruptions,
         lkd_words(arrayStringConcat(groupArray(concat(UserText, ' ', AgentText)), ' ')) AS words
     FROM lk_turns
@@ -82,6 +88,15 @@ LEFT JOIN (
         AND TraceId IN {traces:Array(String)}
     GROUP BY TraceId
 ) AS t ON t.TraceId = r.trace_id
+LEFT JOIN (
+    -- every LLM step's time to first token and TTS step's time to first byte the flag rule left out
+    SELECT TraceId, countIf(NOT lkd_latency_ok(ValueS)) AS flagged
+    FROM lk_turn_steps
+    WHERE {{in_range}}
+        AND TraceId IN {traces:Array(String)}
+        AND ValueS IS NOT NULL
+    GROUP BY TraceId
+) AS st ON st.TraceId = r.trace_id
 LEFT JOIN (
     -- the usage of the calls' request spans per model and purpose
     SELECT
