@@ -186,3 +186,21 @@ def test_a_calls_flagged_latencies_are_the_flags_on_its_page(server: DashboardSe
         f"{server.base_url}/api/v1/calls", params={**span_range, "sort": "flagged_latencies", "limit": 1}, timeout=60
     ).json()["calls"][0]
     assert flagged["flagged_latencies"] == max(row["flagged_latencies"] for row in listed["calls"]) > 0
+
+
+def test_a_calls_tool_errors_are_listed_on_its_page(server: DashboardServer) -> None:
+    """A tool that returned an error (its span not failed) is a tool error in the call's record and in the
+    error panels; the call page lists each one among the call's errors, linked to its span."""
+    generate(DemoConfig(calls=60, days=3, seed=11, end_ns=END), server.base_url)
+    span_range = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}
+    listed = httpx.get(f"{server.base_url}/api/v1/calls", params={**span_range, "limit": 100}, timeout=60).json()
+    seen = 0
+    for row in listed["calls"]:
+        call = httpx.get(f"{server.base_url}/api/v1/calls/{row['call_id']}", timeout=60).json()
+        tools = [e for e in call["errors"] if e["kind"] == "tool"]
+        assert len(tools) == row["tool_errors"], row["call_id"]
+        failed_tools = {t["span_id"] for turn in call["turns"] for t in turn["tools"] if t["is_error"]}
+        assert {e["span_id"] for e in tools} <= failed_tools
+        seen += len(tools)
+    errors = httpx.get(f"{server.base_url}/api/v1/panels/error_rate", params=span_range, timeout=60).json()["rows"][0]
+    assert seen == errors["tool_errors"] > 0

@@ -329,3 +329,17 @@ def test_the_pager_names_its_direction_by_the_sort(page: Page, site: dict[str, A
     for query, back in (("", "← Newer"), ("&order=asc", "← Older"), ("&sort=cost_usd", "← Previous")):
         open_page(page, f"{site['url']}/calls?{RANGE}{query}&offset=10")
         expect(page.locator(".calls-view .pager button")).to_have_text([back])
+
+
+def test_a_call_page_lists_its_tool_errors(page: Page, site: dict[str, Any]) -> None:
+    """A tool that returned an error is listed among the call's errors, as the Failures tile counts it."""
+    listed = calls_api(site, f"{RANGE}&limit=1000")["calls"]
+    call = next(c for c in listed if c["tool_errors"])
+    open_page(page, f"{site['url']}/calls/{call['call_id']}")
+    page.wait_for_selector(".call-view")
+    expect(page.locator(".call-logs .badge.kind-tool_error")).to_have_count(call["tool_errors"])
+    failures = page.locator(".call-tiles .tile", has=page.locator(".tile-label", has_text="Failures"))
+    plural = "" if call["tool_errors"] == 1 else "s"
+    expect(failures).to_contain_text(f"{call['tool_errors']} tool error{plural}")
+    page.locator(".call-logs tr", has=page.locator(".badge.kind-tool_error")).first.click()
+    page.wait_for_url(f"**/traces/{call['trace_id']}?span=*")

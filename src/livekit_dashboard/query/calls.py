@@ -223,6 +223,20 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
         for s in spans
         if s["span_id"] in failed and s["parent_span_id"] not in failed
     ]
+    # a tool that returned an error without failing its span: the error records' tool_error (lk_errors)
+    errors += [
+        {
+            "kind": "tool",
+            "span_id": s["span_id"],
+            "name": s["attributes"].get("lk.function_tool.name") or s["name"],
+            "message": s["attributes"].get("lk.pii.function_tool.output")
+            or s["attributes"].get("lk.function_tool.output")
+            or "error",
+            "recovered": False,
+        }
+        for s in spans
+        if s["span_id"] not in failed and s["attributes"].get("lk.function_tool.is_error") == "true"
+    ]
     errors += [
         {"kind": "log", "log_id": g["log_id"], "name": g["severity_text"], "message": g["body"], "recovered": False}
         for g in logs

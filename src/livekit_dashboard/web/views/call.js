@@ -63,7 +63,7 @@ function header(call) {
   const tiles = r
     ? [
         tile("Turns", formatCount(r.turns), `${r.responses} timed response${r.responses === 1 ? "" : "s"}`),
-        tile("Failures", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered`),
+        tile("Failures", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered${r.tool_errors ? ` · ${r.tool_errors} tool error${r.tool_errors === 1 ? "" : "s"}` : ""}`),
         tile("Response p50 / slowest", `${seconds(r.response_p50_s)} / ${seconds(r.response_max_s)}`, r.flagged_latencies ? `${r.flagged_latencies} flagged` : "no flagged latencies"),
         tile("LLM tokens", formatCount(r.total_llm_tokens), `in text ${formatCount(r.llm_input_text_tokens)} · audio ${formatCount(r.llm_input_audio_tokens)} · cached ${formatCount(r.llm_input_cached_text_tokens + r.llm_input_cached_audio_tokens)} · out ${formatCount(r.llm_output_text_tokens + r.llm_output_audio_tokens)}`),
         tile("TTS", `${formatCount(r.tts_characters)} chars`, `${seconds(r.tts_audio_duration)} of audio`),
@@ -272,19 +272,19 @@ function errorsAndLogs(call) {
   return el(
     "section",
     { class: "panel call-logs" },
-    el("header", {}, el("h2", { text: `Failed spans and error logs (${call.errors.length})` })),
-    call.errors.length ? el("p", { class: "note", text: "Every failure, including attempts a retry recovered (the Failures tile counts only what failed after retries)." }) : null,
+    el("header", {}, el("h2", { text: `Failed spans, tool errors and error logs (${call.errors.length})` })),
+    call.errors.length ? el("p", { class: "note", text: "Every failure, including attempts a retry recovered (the Failures tile counts only what failed after retries), and every tool that returned an error." }) : null,
     call.errors.length
       ? table(call.errors, [
-          { key: "name", label: "Where", format: (v, e) => (e.kind === "log" ? `error log (${v})` : v) },
+          { key: "name", label: "Where", format: (v, e) => (e.kind === "log" ? `error log (${v})` : e.kind === "tool" ? `tool ${v}` : v) },
           {
             key: "recovered",
             label: "Outcome",
             // a span failed or a retry recovered it; a log only says something went wrong
-            format: (v, e) => (e.kind === "log" ? "–" : v ? el("span", { class: "badge kind-recovered", text: "recovered" }) : el("span", { class: "badge kind-failure", text: "failed" })),
+            format: (v, e) => (e.kind === "log" ? "–" : e.kind === "tool" ? el("span", { class: "badge kind-tool_error", text: "tool error" }) : v ? el("span", { class: "badge kind-recovered", text: "recovered" }) : el("span", { class: "badge kind-failure", text: "failed" })),
           },
           { key: "message", label: "Message", class: "wrap" },
-        ], { rowHref: (e) => (e.kind === "span" ? `/traces/${call.trace_id}?span=${e.span_id}` : `/logs/${e.log_id}`) })
+        ], { rowHref: (e) => (e.kind === "log" ? `/logs/${e.log_id}` : `/traces/${call.trace_id}?span=${e.span_id}`) })
       : el("p", { class: "empty", text: "No errors." }),
     el("header", { class: "section-gap" }, el("h2", { text: `Logs (${call.logs.length})` })),
     call.logs.length
