@@ -343,3 +343,20 @@ def test_a_call_page_lists_its_tool_errors(page: Page, site: dict[str, Any]) -> 
     expect(failures).to_contain_text(f"{call['tool_errors']} tool error{plural}")
     page.locator(".call-logs tr", has=page.locator(".badge.kind-tool_error")).first.click()
     page.wait_for_url(f"**/traces/{call['trace_id']}?span=*")
+
+
+def test_the_sdk_language_filter_narrows_the_call_list(page: Page, site: dict[str, Any]) -> None:
+    """The dashboard's SDK language filter, carried to the call list, lists that language's calls: as many
+    as the dashboard's call count under the same filter."""
+    every = calls_api(site, f"{RANGE}&limit=1000")
+    by_language = {}
+    for language in ("nodejs", "python"):
+        listed = calls_api(site, f"{RANGE}&language={language}&limit=1000")
+        assert {c["language"] for c in listed["calls"]} == {language}
+        panel = httpx.get(f"{site['url']}/api/v1/panels/turns_per_conversation?{RANGE}&language={language}").json()
+        assert listed["total"] == panel["rows"][0]["calls"] > 0
+        by_language[language] = listed["total"]
+    assert sum(by_language.values()) == every["total"]
+    open_page(page, f"{site['url']}/calls?{RANGE}&language=nodejs")
+    expect(page.locator(".calls-view tbody tr")).to_have_count(min(50, by_language["nodejs"]))
+    expect(page.locator(".calls-view .pager")).to_contain_text(f"of {by_language['nodejs']} calls")

@@ -25,6 +25,9 @@ async def calls(
     start: Annotated[str, Query(description="Calls started at or after: ISO 8601 or now-6h. Default now-6h.")] = "",
     end: Annotated[str, Query(description="…and before: ISO 8601 or now-relative. Default now.")] = "",
     service: Annotated[list[str], Query(description="Only these service.name values (repeatable).")] = [],  # noqa: B006
+    language: Annotated[
+        list[str], Query(description="Only these SDK languages (telemetry.sdk.language, repeatable).")
+    ] = [],  # noqa: B006
     agent: Annotated[str, Query(max_length=200, description="Only calls of this agent name or assistant id.")] = "",
     user: Annotated[str, Query(max_length=200, description="Only calls of this user (email).")] = "",
     has_errors: Annotated[
@@ -72,6 +75,7 @@ async def calls(
         start_ns=start_ns,
         end_ns=end_ns,
         services=parse_names("service", service),
+        languages=parse_names("language", language),
         agent=agent.strip(),
         user=user.strip(),
         has_errors=has_errors,

@@ -46,6 +46,7 @@ class CallSearch:
     start_ns: int
     end_ns: int
     services: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()  # SDK languages (telemetry.sdk.language)
     agent: str = ""
     user: str = ""
     has_errors: bool = False
@@ -67,6 +68,7 @@ class CallSearch:
             "start": format_ch_time(self.start_ns),
             "end": format_ch_time(self.end_ns),
             "services": list(self.services),
+            "languages": list(self.languages),
             "agent": self.agent,
             "user": self.user,
             "has_errors": int(self.has_errors),

@@ -1,6 +1,6 @@
 -- query: call_list
--- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) (active = 1: that were going on in it, started before end and ended at or after start) of the services, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s, or whose agent tagged this outcome (none: no outcome), of the traffic asked for (simulated_calls; a call found by id is found whatever its traffic); q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range: lkd_words, whole words in any case). sort names a column of the record (query/calls.py CALL_LIST_SORTS), ties broken by call id; nulls last either way.
--- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), outcome String, simulated String, q String, q_words UInt8, active UInt8, sort Identifier, descending UInt8, limit UInt32, offset UInt32
+-- The call ids of one page of calls (their rows: call_rows.sql, by primary key, so this sorts only the columns its filters and sort need) and how many match (settled records), filtered and sorted: those that started in [start, end) (active = 1: that were going on in it, started before end and ended at or after start) of the services and SDK languages, agent (name or assistant id), user and models asked for, with a failure, or whose slowest valid response took at least min_response_s, or whose agent tagged this outcome (none: no outcome), of the traffic asked for (simulated_calls; a call found by id is found whatever its traffic); q finds a call by its call id, trace id, room name or user email (at any time) or (q_words = 1) by words said on it, all of them, by the caller or the agent (in the range: lkd_words, whole words in any case). sort names a column of the record (query/calls.py CALL_LIST_SORTS), ties broken by call id; nulls last either way.
+-- params: start DateTime64(9, 'UTC'), end DateTime64(9, 'UTC'), services Array(String), languages Array(String), agent String, user String, has_errors UInt8, min_response_s Float64, models Array(String), outcome String, simulated String, q String, q_words UInt8, active UInt8, sort Identifier, descending UInt8, limit UInt32, offset UInt32
 -- returns: call_id String, total UInt64
 SELECT r.call_id AS call_id, count() OVER () AS total
 FROM lk_call_records AS r FINAL
@@ -23,6 +23,7 @@ WHERE (
         AND {{simulated_calls}}
     ))
     AND (empty({services:Array(String)}) OR has({services:Array(String)}, r.service))
+    AND (empty({languages:Array(String)}) OR has({languages:Array(String)}, r.language))
     AND ({agent:String} = '' OR r.agent_name = {agent:String} OR r.assistant_id = {agent:String})
     AND ({user:String} = '' OR r.user_email = {user:String})
     AND ({has_errors:UInt8} = 0 OR r.failures > 0)

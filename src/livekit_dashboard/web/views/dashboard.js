@@ -318,7 +318,6 @@ RENDER.cost_by = (body, data, ctx) => {
   }
   const calls = (r) => {
     const params = stateParams({ ...ctx.state });
-    params.delete("language");
     if (r.name) params.set(by, r.name);
     params.set("sort", "cost_usd");
     return `/calls?${params}`;
@@ -373,7 +372,6 @@ RENDER.outcomes_over_time = (body, data, ctx) => {
     unit: "ratio",
     onBucket: (bucket, step, agent) => {
       const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
-      params.delete("language");
       params.set("outcome", "fail");
       if (agent) params.set("agent", agent);
       navigate("/calls", params);
@@ -399,13 +397,12 @@ function chart(body, data, options) {
   return true;
 }
 
-// Click-through: a chart bucket opens the call list for that bucket (with the dashboard's services and
-// models), sorted by the measure clicked; a click on one service's point or bar (series grouped `by`
+// Click-through: a chart bucket opens the call list for that bucket (with the dashboard's services, SDK
+// languages and models), sorted by the measure clicked; a click on one service's point or bar (series grouped `by`
 // service) opens that service's calls only.
 function toCalls(ctx, sort, by = "", { started = false } = {}) {
   return (bucket, step, group) => {
     const params = stateParams({ ...ctx.state, start: new Date(bucket * 1000).toISOString(), end: new Date((bucket + step) * 1000).toISOString() });
-    params.delete("language");
     if (by === "service" && group) {
       params.delete("service");
       params.set("service", group);
