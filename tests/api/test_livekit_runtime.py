@@ -234,3 +234,26 @@ def test_a_worker_with_another_secret_stores_nothing(make_server: Any, tmp_path:
         "+ (SELECT count() FROM lk_chat_histories) + (SELECT count() FROM lk_recordings) AS n"
     )
     assert counts[0]["n"] == 0
+
+
+def test_a_simulations_logs_are_kept_out_of_the_logs_panel(worked: Any) -> None:
+    """livekit-agents stamps lk.simulation.enabled on a simulated job's logs too: the logs panel shows them
+    only when asked, as every other panel does."""
+    server = worked[0]
+
+    def logs(mode: str) -> dict[str, Any]:
+        params = {**RANGE, "simulated": mode, "limit": "500"}
+        r = httpx.get(f"{server.base_url}/api/v1/panels/logs", params=params, timeout=60)
+        assert r.status_code == 200, r.text
+        rows = r.json()["rows"]
+        return {"total": rows[0]["total"] if rows else 0, "traces": {row["trace_id"] for row in rows} - {""}}
+
+    simulated_trace = httpx.get(
+        f"{server.base_url}/api/v1/calls", params={**RANGE, "simulated": "only"}, timeout=60
+    ).json()["calls"][0]["trace_id"]
+    production, only, both = logs("exclude"), logs("only"), logs("include")
+    assert only["total"] > 0
+    assert production["total"] > 0
+    assert both["total"] == production["total"] + only["total"]
+    assert only["traces"] <= {simulated_trace}
+    assert simulated_trace not in production["traces"]
