@@ -360,3 +360,16 @@ def test_the_sdk_language_filter_narrows_the_call_list(page: Page, site: dict[st
     open_page(page, f"{site['url']}/calls?{RANGE}&language=nodejs")
     expect(page.locator(".calls-view tbody tr")).to_have_count(min(50, by_language["nodejs"]))
     expect(page.locator(".calls-view .pager")).to_contain_text(f"of {by_language['nodejs']} calls")
+
+
+def test_the_timeline_names_its_extent_apart_from_the_calls_duration(page: Page, site: dict[str, Any]) -> None:
+    """The header's duration is the call's (its session's); the timeline's is its spans' extent: named so."""
+    call = calls_api(site, f"{RANGE}&limit=1")["calls"][0]
+    page_data = httpx.get(f"{site['url']}/api/v1/calls/{call['call_id']}", timeout=30).json()
+    open_page(page, f"{site['url']}/calls/{call['call_id']}")
+    page.wait_for_selector(".call-view")
+    turns = len(page_data["turns"])
+    header = page.locator(".call-timeline header .muted")
+    expect(header).to_contain_text("spans over ")
+    expect(header).to_contain_text(f" · {turns} turn{'' if turns == 1 else 's'} · ")
+    assert page_data["duration_s"] > 0

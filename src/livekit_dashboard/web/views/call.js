@@ -161,7 +161,7 @@ function timeline(call) {
   return el(
     "section",
     { class: "panel call-timeline" },
-    el("header", {}, el("h2", { text: "Timeline" }), el("span", { class: "muted", text: `${seconds(call.duration_s)} · ${call.turns.length} turns · hover a segment for its numbers, click it for its span` })),
+    el("header", {}, el("h2", { text: "Timeline" }), el("span", { class: "muted", title: "from the call's first span to its last; the call's duration above is its session's", text: `spans over ${seconds(call.duration_s)} · ${call.turns.length} turn${call.turns.length === 1 ? "" : "s"} · hover a segment for its numbers, click it for its span` })),
     call.timeline.length ? [axis, ...rows] : el("p", { class: "empty", text: "No turn spans in this call." }),
   );
 }
