@@ -503,3 +503,14 @@ def test_a_log_search_that_matches_nothing_says_so(page: Page, site: dict[str, A
     expect(panel.locator(".empty")).to_have_text("No log in this time range contains “zqxj no such words”.")
     panel.get_by_label("Minimum severity").select_option("17")
     expect(panel.locator(".empty")).to_have_text("No log at ERROR+ in this time range contains “zqxj no such words”.")
+
+
+def test_the_cost_tiles_span_the_dashboard(page: Page, site: dict[str, Any]) -> None:
+    """The cost tiles have a row of their own: as wide as the full-width panels, no empty half beside them."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_dashboard(page, site)
+
+    def width(panel: str) -> float:
+        return float(page.locator(f"section[data-panel={panel}]").evaluate("(e) => e.getBoundingClientRect().width"))
+
+    assert width("cost_totals") == pytest.approx(width("cost_models"), abs=2)

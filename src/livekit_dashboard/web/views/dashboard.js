@@ -7,7 +7,7 @@ import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, format
 const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
   ["row", ["token_usage_over_time", "model_distribution"]],
-  ["tiles", ["cost_totals"]],
+  ["full", ["cost_totals"]],
   ["row", ["cost_over_time", "cost_by"]],
   ["full", ["cost_models"]],
   ["row", ["requests_over_time", "conversations_over_time"]],
