@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from livekit_dashboard.demo import DemoConfig, generate
 from livekit_dashboard.demo.generator import simulate
@@ -168,7 +169,8 @@ def test_a_phrase_a_demo_caller_said_finds_that_call(server: DashboardServer) ->
 
 def test_a_calls_flagged_latencies_are_the_flags_on_its_page(server: DashboardServer) -> None:
     """The call list's flagged_latencies counts what the call page marks ⚑: response latencies and stages
-    the flag rule left out (the demo's transcription delays of a minute and more, from mixed clocks)."""
+    the flag rule left out (the demo's transcription delays of a minute and more, from mixed clocks); its
+    response p50 is the median of the valid responses the page shows."""
     generate(DemoConfig(calls=60, days=3, seed=11, end_ns=END), server.base_url)
     span_range = {"start": "2026-11-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}
     listed = httpx.get(f"{server.base_url}/api/v1/calls", params={**span_range, "limit": 100}, timeout=60).json()
@@ -180,6 +182,12 @@ def test_a_calls_flagged_latencies_are_the_flags_on_its_page(server: DashboardSe
         # a reply without a response latency is marked `missing` on the page: no value was left out
         responses = sum(turn["response_flag"] not in ("", "missing") for turn in turns)
         assert row["flagged_latencies"] == stages + responses, row["call_id"]
+        # its median response is the median of the valid ones the page shows (an even count: halfway)
+        valid = sorted(t["response_s"] for t in turns if t["response_s"] is not None and not t["response_flag"])
+        if valid:
+            middle = len(valid) // 2
+            median = valid[middle] if len(valid) % 2 else (valid[middle - 1] + valid[middle]) / 2
+            assert row["response_p50_s"] == pytest.approx(median), row["call_id"]
         stage_flags += stages
     assert stage_flags > 0
     flagged = httpx.get(

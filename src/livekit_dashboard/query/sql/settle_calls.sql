@@ -72,7 +72,8 @@ LEFT JOIN (
     SELECT
         TraceId,
         countIf(lkd_latency_ok(E2eLatencyS)) AS responses,
-        quantileExactIf(0.5)(E2eLatencyS, lkd_latency_ok(E2eLatencyS)) AS p50,
+        -- the median: with an even count, halfway between the two middle values (as the panels' quantiles)
+        quantileExactInclusiveIf(0.5)(E2eLatencyS, lkd_latency_ok(E2eLatencyS)) AS p50,
         if(responses = 0, NULL, p50) AS response_p50_s,
         maxIf(E2eLatencyS, lkd_latency_ok(E2eLatencyS)) AS response_max_s,
         -- the response latencies and the turns' own stages the flag rule left out (their steps' below)
