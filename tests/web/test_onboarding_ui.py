@@ -237,3 +237,14 @@ def test_a_range_just_after_the_data_is_empty_in_every_panel(page: Page, old_dat
     states = {s.get_attribute("data-state") for s in page.query_selector_all("section.panel[data-panel]")}
     assert states == {"empty"}
     expect(page.locator(".latest-data")).to_contain_text("No data in this time range. The latest data is at")
+
+
+def test_one_call_is_counted_in_the_singular(page: Page, make_server: ServerFactory) -> None:
+    """'1 call', not '1 calls', in the tiles' counts."""
+    server = make_server(grpc_port=0)
+    generate(DemoConfig(calls=1, days=0.05, seed=4, end_ns=time.time_ns() - 60 * 10**9), server.base_url)
+    _loaded(page, f"{server.base_url}/?start=now-1d")
+    turns = page.locator("section[data-panel=turns_per_conversation] .tile-sub")
+    expect(turns).to_contain_text(" in 1 call")
+    expect(turns).not_to_contain_text("1 calls")
+    expect(page.locator("section[data-panel=error_rate]")).not_to_contain_text("1 calls")

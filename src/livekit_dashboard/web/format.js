@@ -7,6 +7,11 @@ const UNITS = [
   [1e3, "k"],
 ];
 
+// A count and its noun, singular for exactly one: "1 call", "2.8k turns".
+export function countOf(value, noun) {
+  return `${formatCount(value)} ${noun}${Number(value) === 1 ? "" : "s"}`;
+}
+
 export function formatCount(value) {
   const n = Number(value ?? 0);
   if (!Number.isFinite(n)) return "–";

@@ -2,7 +2,7 @@
 import { getJSON, navigate, stateParams } from "../api.js";
 import { chartsReady, pie, stepLabel, timeSeries } from "../charts.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGE_NAMES, REPLY_STAGE_NAMES, STAGE_NAMES } from "../format.js";
+import { countOf, formatCount, formatMs, formatPercent, formatTimeNs, formatUsage, formatUSD, LATENCY_STAGE_NAMES, REPLY_STAGE_NAMES, STAGE_NAMES } from "../format.js";
 
 const LAYOUT = [
   ["tiles", ["token_usage_totals", "error_rate", "turns_per_conversation"]],
@@ -91,7 +91,7 @@ const RENDER = {
         tile("Calls with a failure", formatPercent(r.call_error_rate), r.call_error_rate, {
           metric: "call_error_rate",
           level: level(r.call_error_rate, t),
-          sub: `${formatCount(r.failed_calls)} of ${formatCount(r.calls)} calls · ${formatCount(r.failures)} failures, ${formatCount(r.tool_errors)} tool errors`,
+          sub: `${formatCount(r.failed_calls)} of ${countOf(r.calls, "call")} · ${countOf(r.failures, "failure")}, ${countOf(r.tool_errors, "tool error")}`,
           title: "Calls in which anything failed (not counting recovered requests or tool errors).",
         }),
       ),
@@ -107,7 +107,7 @@ const RENDER = {
         { class: "tiles" },
         tile("Turns per conversation", r.avg_turns.toFixed(1), r.avg_turns, {
           metric: "avg_turns",
-          sub: `${formatCount(r.turns)} turns in ${formatCount(r.calls)} calls`,
+          sub: `${countOf(r.turns, "turn")} in ${countOf(r.calls, "call")}`,
         }),
       ),
     );
@@ -263,7 +263,7 @@ RENDER.cost_totals = (body, data) => {
       { class: "tiles" },
       tile("Cost", formatUSD(r.cost_usd), r.cost_usd, {
         metric: "cost_usd",
-        sub: [`${formatCount(r.calls)} calls`, ...stages].join(" · "),
+        sub: [countOf(r.calls, "call"), ...stages].join(" · "),
         title: "What the calls that started in the range cost, each priced with the prices in force when it started.",
       }),
       tile("Per call", formatUSD(r.cost_per_call_usd), r.cost_per_call_usd ?? 0, { metric: "cost_per_call_usd", sub: "average over the calls" }),
@@ -380,7 +380,7 @@ RENDER.outcomes_over_time = (body, data, ctx) => {
   if (ok) {
     const outcomes = data.rows.reduce((n, r) => n + r.outcomes, 0);
     const verdicts = data.rows.reduce((n, r) => n + r.verdicts, 0);
-    body.prepend(el("p", { class: "note", text: `${formatCount(outcomes)} calls with an outcome · ${formatCount(verdicts)} judge verdicts · click a bucket for its failed calls` }));
+    body.prepend(el("p", { class: "note", text: `${countOf(outcomes, "call")} with an outcome · ${countOf(verdicts, "judge verdict")} · click a bucket for its failed calls` }));
   }
   return ok;
 };
