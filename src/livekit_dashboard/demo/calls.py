@@ -93,12 +93,15 @@ def build_call(rng: random.Random, service: Service, start_ns: int, trace_id: in
 def _evaluate(b: Builder, t: int, errors: int, said: Conversation, finished: bool) -> None:
     """What livekit-agents' evaluations logger records at session end when the agent tags the call
     (ctx.tagger) and LLM judges grade it: most calls get an outcome, some a topic tag and a verdict; the
-    topic and the outcome's reason are the conversation's own, and a call that ended before its script
-    did failed."""
+    topic and the outcome's reason are the conversation's own; a call succeeded when it went through its
+    script with every reply and tool working, and one that ended before its script did failed."""
     rng = b.rng
     if rng.random() < 0.2:
         return
-    outcome = "success" if rng.random() < (0.85 if errors == 0 else 0.35) and finished else "fail"
+    # the call reached its goal when every reply came and every tool worked (a tool error makes the agent
+    # apologise instead of answering): the outcome never contradicts the transcript
+    tool_failed = any(s.attributes.get("lk.function_tool.is_error") is True for s in b.call.spans)
+    outcome = "success" if finished and errors == 0 and not tool_failed else "fail"
 
     def record(body: str, key: str, value: dict[str, Any], severity: str = "INFO") -> None:
         attrs = {key: json.dumps(value, separators=(",", ":")), "lk.agent_name": b.call.service.agent_name}
