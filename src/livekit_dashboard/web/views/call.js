@@ -5,7 +5,7 @@
 // marks those words in the transcript and scrolls to the first turn that says most of them.
 import { getJSON, mediaURL } from "../api.js";
 import { clear, el, table } from "../dom.js";
-import { formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, REPLY_STAGES, STAGE_NAMES } from "../format.js";
+import { countOf, formatCount, formatMs, formatTimeNs, formatUsage, formatUSD, REPLY_STAGES, STAGE_NAMES } from "../format.js";
 
 const FLAG_TEXT = { negative: "negative: a clock bug", absurd: "over 30 s: a clock bug", missing: "missing" };
 
@@ -63,7 +63,7 @@ function header(call) {
   const tiles = r
     ? [
         tile("Turns", formatCount(r.turns), `${r.responses} timed response${r.responses === 1 ? "" : "s"}`),
-        tile("Failures", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered${r.tool_errors ? ` · ${r.tool_errors} tool error${r.tool_errors === 1 ? "" : "s"}` : ""}`),
+        tile("Failures", formatCount(r.failures), `failed after retries · ${r.recovered_requests} recovered${r.tool_errors ? ` · ${countOf(r.tool_errors, "tool error")}` : ""}`),
         tile("Response p50 / slowest", `${seconds(r.response_p50_s)} / ${seconds(r.response_max_s)}`, r.flagged_latencies ? `${r.flagged_latencies} flagged` : "no flagged latencies"),
         tile("LLM tokens", formatCount(r.total_llm_tokens), `in text ${formatCount(r.llm_input_text_tokens)} · audio ${formatCount(r.llm_input_audio_tokens)} · cached ${formatCount(r.llm_input_cached_text_tokens + r.llm_input_cached_audio_tokens)} · out ${formatCount(r.llm_output_text_tokens + r.llm_output_audio_tokens)}`),
         tile("TTS", `${formatCount(r.tts_characters)} chars`, `${seconds(r.tts_audio_duration)} of audio`),
@@ -161,7 +161,7 @@ function timeline(call) {
   return el(
     "section",
     { class: "panel call-timeline" },
-    el("header", {}, el("h2", { text: "Timeline" }), el("span", { class: "muted", title: "from the call's first span to its last; the call's duration above is its session's", text: `spans over ${seconds(call.duration_s)} · ${call.turns.length} turn${call.turns.length === 1 ? "" : "s"} · hover a segment for its numbers, click it for its span` })),
+    el("header", {}, el("h2", { text: "Timeline" }), el("span", { class: "muted", title: "from the call's first span to its last; the call's duration above is its session's", text: `spans over ${seconds(call.duration_s)} · ${countOf(call.turns.length, "turn")} · hover a segment for its numbers, click it for its span` })),
     call.timeline.length ? [axis, ...rows] : el("p", { class: "empty", text: "No turn spans in this call." }),
   );
 }
