@@ -1,6 +1,6 @@
 """The web UI in real headless Chromium (Debian's chromium driven by Playwright): every panel renders
-the API's numbers, filters live in the URL, clicks open the trace and log views, and telemetry text
-stays text."""
+the API's numbers, filters live in the URL, clicks open the error occurrences and their spans, and
+telemetry text stays text (logs: test_logs_ui.py)."""
 
 from __future__ import annotations
 
@@ -279,35 +279,6 @@ def test_charts_name_stages_as_the_call_page_does_and_count_in_whole_units(page:
     assert min_interval == 1
 
 
-def test_log_row_opens_the_log_entry(page: Page, site: dict[str, Any]) -> None:
-    open_dashboard(page, site)
-    first = api(site, "logs", f"{RANGE}&limit=25")["rows"][0]
-    page.locator("section[data-panel=logs] tbody tr").first.click()
-    page.wait_for_url(f"**/logs/{first['log_id']}")
-    expect(page.locator(".log-body")).to_have_text(first["body"])
-    # what the record does not carry is left out, not listed empty
-    values = page.locator(".log-view dl.kv dd").all_inner_texts()
-    assert values
-    assert "" not in [value.strip() for value in values]
-    if first["trace_id"]:
-        page.click(".trace-link")
-        page.wait_for_url(f"**/traces/{first['trace_id']}**")
-        expect(page.locator(".wf-row.selected")).to_have_attribute("data-span-id", first["span_id"])
-    # a room id opens the call of the job beside it (a call keeps its room's name, not its SID)
-    for row in api(site, "logs", f"{RANGE}&limit=25")["rows"]:
-        entry = httpx.get(f"{site['url']}/api/v1/logs/{row['log_id']}", timeout=30).json()
-        job, room = entry["attributes"].get("job_id"), entry["attributes"].get("room_id")
-        if job and room:
-            break
-    else:
-        raise AssertionError("no demo log names its job and room")
-    page.goto(f"{site['url']}/logs/{row['log_id']}")
-    link = page.locator(".log-view dl.kv a", has_text=room)
-    expect(link).to_have_attribute("href", f"/calls?q={job}&start=now-30d")
-    link.click()
-    page.wait_for_url(f"**/calls/{job}")  # the search lands on the job's call
-
-
 def test_telemetry_text_is_never_executed(page: Page, site: dict[str, Any]) -> None:
     open_dashboard(page, site, f"{RANGE}&service={quote(HOSTILE)}")
     logs = page.locator("section[data-panel=logs] tbody")
@@ -490,27 +461,3 @@ def test_a_range_every_panel_refuses_is_said_once(page: Page, site: dict[str, An
     assert page.locator("section.panel[data-state=error]").count() == page.locator("section.panel").count()
     visible = [e for e in page.locator(".dashboard .error").all() if e.is_visible()]
     assert len(visible) == 1  # the banner, not one copy per panel
-
-
-def test_a_log_search_that_matches_nothing_says_so(page: Page, site: dict[str, Any]) -> None:
-    """The range holds logs: a search no body matches names the search, not an empty range."""
-    assert api(site, "logs", f"{RANGE}&limit=1")["rows"]
-    open_dashboard(page, site)
-    panel = page.locator("section[data-panel=logs]")
-    search = panel.get_by_label("Search log bodies")
-    search.fill("zqxj no such words")
-    search.dispatch_event("change")
-    expect(panel.locator(".empty")).to_have_text("No log in this time range contains “zqxj no such words”.")
-    panel.get_by_label("Minimum severity").select_option("17")
-    expect(panel.locator(".empty")).to_have_text("No log at ERROR+ in this time range contains “zqxj no such words”.")
-
-
-def test_the_cost_tiles_span_the_dashboard(page: Page, site: dict[str, Any]) -> None:
-    """The cost tiles have a row of their own: as wide as the full-width panels, no empty half beside them."""
-    page.set_viewport_size({"width": 1440, "height": 900})
-    open_dashboard(page, site)
-
-    def width(panel: str) -> float:
-        return float(page.locator(f"section[data-panel={panel}]").evaluate("(e) => e.getBoundingClientRect().width"))
-
-    assert width("cost_totals") == pytest.approx(width("cost_models"), abs=2)

@@ -140,3 +140,14 @@ def test_a_cost_bar_opens_the_calls_it_sums(page: Page, site: dict[str, Any]) ->
     listed = api(site, f"/api/v1/calls?start={query['start'][0]}&end={query['end'][0]}&limit=1000")
     assert listed["calls"]
     assert sum(c["cost_usd"] or 0 for c in listed["calls"]) == pytest.approx(total, rel=1e-6)
+
+
+def test_the_cost_tiles_span_the_dashboard(page: Page, site: dict[str, Any]) -> None:
+    """The cost tiles have a row of their own: as wide as the full-width panels, no empty half beside them."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    open_page(page, f"{site['url']}/?{RANGE}")
+
+    def width(panel: str) -> float:
+        return float(page.locator(f"section[data-panel={panel}]").evaluate("(e) => e.getBoundingClientRect().width"))
+
+    assert width("cost_totals") == pytest.approx(width("cost_models"), abs=2)
