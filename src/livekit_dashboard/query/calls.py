@@ -225,19 +225,19 @@ def get_call(engine: Engine, call_id: str, *, log_limit: int = 500) -> dict[str,
         for s in spans
         if s["span_id"] in failed and s["parent_span_id"] not in failed
     ]
-    # a tool that returned an error without failing its span: the error records' tool_error (lk_errors)
+    # a tool that returned an error without failing its span (the page's turns read it: domain/calls.py),
+    # the error records' tool_error
     errors += [
         {
             "kind": "tool",
-            "span_id": s["span_id"],
-            "name": s["attributes"].get("lk.function_tool.name") or s["name"],
-            "message": s["attributes"].get("lk.pii.function_tool.output")
-            or s["attributes"].get("lk.function_tool.output")
-            or "error",
+            "span_id": t["span_id"],
+            "name": t["name"],
+            "message": t["output"] or "error",
             "recovered": False,
         }
-        for s in spans
-        if s["span_id"] not in failed and s["attributes"].get("lk.function_tool.is_error") == "true"
+        for turn in call["turns"]
+        for t in turn["tools"]
+        if t["is_error"] and t["span_id"] not in failed
     ]
     errors += [
         {"kind": "log", "log_id": g["log_id"], "name": g["severity_text"], "message": g["body"], "recovered": False}
